@@ -1,0 +1,139 @@
+// An in-memory engine that refuses deletions the way Docker's classic image store does
+// (moby daemon/images/image_delete.go), so planner + executor can be checked without a daemon.
+import type { Remover, RemoveResult } from '../src/engine/remove.js';
+import { EngineError } from '../src/engine/remove.js';
+import { parseReference } from '../src/plan/patterns.js';
+import type { ImageId, Inventory, InventoryContainer, InventoryImage } from '../src/plan/types.js';
+
+const ACTIVE = new Set(['running', 'paused', 'restarting', 'removing']);
+
+export class FakeEngine implements Remover {
+  images: Map<string, InventoryImage>;
+  containers: Map<string, InventoryContainer>;
+  calls: string[] = [];
+  /** Test hook: runs before each call, e.g. to inject a race. */
+  beforeCall?: (call: string) => void;
+
+  constructor(inventory: Inventory) {
+    const copy = structuredClone(inventory);
+    this.images = new Map(copy.images.map((i) => [i.id, i]));
+    this.containers = new Map(copy.containers.map((c) => [c.id, c]));
+  }
+
+  snapshot(): Inventory {
+    return structuredClone({
+      images: [...this.images.values()],
+      containers: [...this.containers.values()]
+    });
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    this.calls.push(`rm ${id}`);
+    this.beforeCall?.(`rm ${id}`);
+    const c = this.containers.get(id);
+    if (!c) throw new EngineError(`No such container: ${id}`, 404);
+    if (ACTIVE.has(c.state)) {
+      throw new EngineError(`You cannot remove a ${c.state} container ${id}`, 409);
+    }
+    this.containers.delete(id);
+  }
+
+  async removeImage(name: string): Promise<RemoveResult> {
+    this.calls.push(`rmi ${name}`);
+    this.beforeCall?.(`rmi ${name}`);
+    const result: RemoveResult = { untagged: [], deleted: [] };
+    const byId = this.images.get(name);
+    if (byId) {
+      const repos = new Set(refsOf(byId).map((r) => parseReference(r).repository));
+      if (byId.tags.length > 1 || repos.size > 1) {
+        throw new EngineError(
+          `conflict: unable to delete ${short(byId.id)} (must be forced) - image is referenced in multiple repositories`,
+          409
+        );
+      }
+      this.checkConflicts(byId, false);
+      result.untagged.push(...refsOf(byId));
+      byId.tags = [];
+      byId.digests = [];
+      this.deleteAndPrune(byId, result);
+      return result;
+    }
+    const image = [...this.images.values()].find((i) => refsOf(i).includes(name));
+    if (!image) throw new EngineError(`No such image: ${name}`, 404);
+    const { repository } = parseReference(name);
+    const isTag = image.tags.includes(name as never);
+    const tagsLeftInRepo = image.tags.filter(
+      (t) => t !== name && parseReference(t).repository === repository
+    );
+    // Removing a repository's last tag takes that repository's digests with it.
+    const goesWithIt =
+      isTag && tagsLeftInRepo.length === 0
+        ? image.digests.filter((d) => parseReference(d).repository === repository)
+        : [];
+    const remaining = refsOf(image).filter((r) => r !== name && !goesWithIt.includes(r as never));
+    if (remaining.length === 0) {
+      const user = [...this.containers.values()].find((c) => c.image === image.id);
+      if (user) {
+        throw new EngineError(
+          `conflict: unable to remove repository reference "${name}" (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${short(image.id)}`,
+          409
+        );
+      }
+    }
+    image.tags = image.tags.filter((t) => t !== name);
+    image.digests = image.digests.filter((d) => d !== name && !goesWithIt.includes(d));
+    result.untagged.push(name, ...goesWithIt);
+    if (remaining.length > 0) return result;
+    // The last reference is gone: delete unless something holds the image (quietly, no error).
+    if (this.holder(image)) return result;
+    this.deleteAndPrune(image, result);
+    return result;
+  }
+
+  private holder(image: InventoryImage): string | undefined {
+    if ([...this.images.values()].some((i) => i.parent === image.id)) return 'child';
+    if ([...this.containers.values()].some((c) => c.image === image.id)) return 'container';
+    return undefined;
+  }
+
+  private checkConflicts(image: InventoryImage, quiet: boolean): boolean {
+    const children = [...this.images.values()].some((i) => i.parent === image.id);
+    if (children) {
+      if (quiet) return false;
+      throw new EngineError(
+        `conflict: unable to delete ${short(image.id)} (cannot be forced) - image has dependent child images`,
+        409
+      );
+    }
+    const user = [...this.containers.values()].find((c) => c.image === image.id);
+    if (user) {
+      if (quiet) return false;
+      const running = ACTIVE.has(user.state);
+      throw new EngineError(
+        `conflict: unable to delete ${short(image.id)} (${running ? 'cannot be forced' : 'must be forced'}) - image is being used by ${running ? 'running' : 'stopped'} container ${user.id.slice(0, 12)}`,
+        409
+      );
+    }
+    return true;
+  }
+
+  private deleteAndPrune(image: InventoryImage, result: RemoveResult): void {
+    this.images.delete(image.id);
+    result.deleted.push(image.id);
+    // The engine then prunes untagged parents that nothing else holds.
+    let parent = image.parent ? this.images.get(image.parent) : undefined;
+    while (parent && refsOf(parent).length === 0 && this.checkConflicts(parent, true)) {
+      this.images.delete(parent.id);
+      result.deleted.push(parent.id);
+      parent = parent.parent ? this.images.get(parent.parent) : undefined;
+    }
+  }
+}
+
+function refsOf(i: InventoryImage): string[] {
+  return [...i.tags, ...i.digests];
+}
+
+function short(id: ImageId): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}

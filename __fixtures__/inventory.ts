@@ -1,0 +1,66 @@
+// Terse builders for planner fixtures. Times are ms since epoch; NOW is the planner's clock.
+import type {
+  ContainerId,
+  ContainerState,
+  ImageId,
+  InventoryContainer,
+  InventoryImage,
+  Policy,
+  Reference
+} from '../src/plan/types.js';
+
+export const DAY = 86_400_000;
+export const NOW = Date.parse('2026-11-27T12:00:00Z');
+
+let counter = 0;
+const hex = (n: number, prefix: string) => (prefix + n.toString(16)).padStart(64, '0');
+
+export function image(
+  tags: string[] = [],
+  opts: Partial<Omit<InventoryImage, 'tags'>> & { ageDays?: number } = {}
+): InventoryImage {
+  const { ageDays = 30, ...rest } = opts;
+  return {
+    id: hex(++counter, 'a') as ImageId,
+    tags: tags as Reference[],
+    digests: [],
+    created: NOW - ageDays * DAY,
+    size: 1000,
+    ...rest
+  };
+}
+
+export function container(
+  of: InventoryImage,
+  state: ContainerState = 'exited',
+  opts: Partial<InventoryContainer> & { stoppedDaysAgo?: number } = {}
+): InventoryContainer {
+  const n = ++counter;
+  const { stoppedDaysAgo = 10, ...rest } = opts;
+  return {
+    id: hex(n, 'c') as ContainerId,
+    names: [`c${n}`],
+    image: of.id,
+    state,
+    created: NOW - (stoppedDaysAgo + 1) * DAY,
+    startedAt: state === 'created' ? undefined : NOW - (stoppedDaysAgo + 1) * DAY,
+    finishedAt: state === 'exited' || state === 'dead' ? NOW - stoppedDaysAgo * DAY : undefined,
+    labels: {},
+    networks: [],
+    ...rest
+  };
+}
+
+export function policy(p: Partial<Policy> = {}): Policy {
+  return {
+    images: [],
+    exclude: [],
+    olderThanMs: 0,
+    ageBasis: 'last-used',
+    keepLatest: 0,
+    dangling: false,
+    containers: [],
+    containersOlderThanMs: 0,
+    ...p
+  };
+}

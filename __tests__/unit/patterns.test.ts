@@ -1,0 +1,99 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import {
+  compileImagePattern,
+  familiarName,
+  matchesReference,
+  splitPatterns,
+  validatePattern
+} from '../../src/plan/patterns.js';
+
+const matches = (pattern: string, ref: string) => {
+  const p = compileImagePattern(pattern);
+  if (!p) throw new Error(`invalid pattern ${pattern}`);
+  return matchesReference(p, ref);
+};
+
+describe('splitting a pattern list', () => {
+  it('splits on newlines and commas, trims, and drops empty entries', () => {
+    expect(splitPatterns(' app:1 ,\n\nlib/*\r\n, ')).toEqual(['app:1', 'lib/*']);
+  });
+  it('keeps a comma inside braces with its glob', () => {
+    expect(splitPatterns('app:{1,2},lib')).toEqual(['app:{1,2}', 'lib']);
+  });
+});
+
+describe('matching references', () => {
+  it.each([
+    ['app', 'app:1', true],
+    ['app', 'app@sha256:' + 'a'.repeat(64), true],
+    ['app:1', 'app:10', false],
+    ['app:1*', 'app:10', true],
+    ['*', 'org/app:1', false],
+    ['*/*', 'org/app:1', true],
+    ['**', 'ghcr.io/org/team/app:1', true],
+    ['org/**', 'org/a/b:1', true],
+    ['app', 'docker.io/library/app:1', true],
+    ['docker.io/library/app', 'app:1', true],
+    ['org/app', 'docker.io/org/app:1', true],
+    ['pod', 'localhost/pod:1', true],
+    ['localhost/pod', 'localhost/pod:1', true],
+    ['localhost:5000/app', 'localhost:5000/app:v1', true],
+    ['localhost:5000/app:v1', 'localhost:5000/app:v2', false],
+    ['app:{1,2}', 'app:2', true],
+    ['app:{1,2}', 'app:3', false],
+    ['app:1', 'app@sha256:' + 'a'.repeat(64), false],
+    ['app@sha256:a*', 'app@sha256:' + 'a'.repeat(64), true],
+    ['app@sha256:b*', 'app@sha256:' + 'a'.repeat(64), false],
+    ['app@sha256:*', 'app:1', false],
+    ['ap?', 'app:1', true],
+    ['app', 'myapp:1', false],
+    ['app', 'app2:1', false]
+  ])('%s matches %s: %s', (pattern, ref, expected) => {
+    expect(matches(pattern, ref)).toBe(expected);
+  });
+
+  it('names are compared as docker images shows them, without docker.io/ or localhost/', () => {
+    expect(familiarName('docker.io/library/ubuntu')).toBe('ubuntu');
+    expect(familiarName('docker.io/org/app')).toBe('org/app');
+    expect(familiarName('localhost/x')).toBe('x');
+    expect(familiarName('ghcr.io/o/x')).toBe('ghcr.io/o/x');
+  });
+
+  it('a pattern without glob characters selects only that repository (and that tag)', () => {
+    const segment = fc.stringMatching(/^[a-z0-9]{1,6}$/);
+    const repo = fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join('/'));
+    fc.assert(
+      fc.property(repo, segment, repo, segment, (r1, t1, r2, t2) => {
+        expect(matches(`${r1}:${t1}`, `${r2}:${t2}`)).toBe(r1 === r2 && t1 === t2);
+      })
+    );
+  });
+});
+
+describe('validating patterns', () => {
+  it.each([
+    ['!app', 'negation'],
+    ['App', 'lowercase'],
+    ['../app', '".."'],
+    ['/app', 'empty'],
+    ['app:', 'tag'],
+    ['app@', 'digest'],
+    ['app;rm -rf /', 'characters'],
+    ['$(id)', 'characters'],
+    ['app:{1,2', 'not closed'],
+    ['a'.repeat(600), 'longer']
+  ])('refuses %j (%s)', (pattern, why) => {
+    expect(validatePattern('image', pattern)).toContain(why);
+  });
+
+  it('accepts container names in exclude even when they are not image names', () => {
+    expect(validatePattern('exclude', 'My_Container')).toBeUndefined();
+    expect(validatePattern('image', 'My_Container')).toBeDefined();
+  });
+
+  it('a container pattern cannot hold a path', () => {
+    expect(validatePattern('container', 'a/b')).toBeDefined();
+    expect(validatePattern('container', 'job-*')).toBeUndefined();
+  });
+});

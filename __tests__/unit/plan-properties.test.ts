@@ -1,0 +1,230 @@
+// Generated engine states and policies: the plan, run by the real executor against an engine
+// that refuses what Docker refuses, never meets a conflict and ends exactly where it predicted.
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { execute } from '../../src/execute.js';
+import { compileImagePattern, matchesReference, parseReference } from '../../src/plan/patterns.js';
+import { plan } from '../../src/plan/planner.js';
+import type {
+  ContainerId,
+  ContainerState,
+  ImageId,
+  Inventory,
+  InventoryContainer,
+  InventoryImage,
+  Policy,
+  Reference
+} from '../../src/plan/types.js';
+import { FakeEngine } from '../../__fixtures__/fake-engine.js';
+import { DAY, NOW } from '../../__fixtures__/inventory.js';
+
+const REPOS = ['app', 'lib/x', 'docker.io/library/base', 'ghcr.io/o/tool', 'localhost/pod'];
+const TAGS = ['1', '2', 'latest'];
+const STATES: ContainerState[] = ['created', 'running', 'paused', 'restarting', 'exited', 'dead'];
+const PATTERNS = [
+  '**',
+  'app',
+  'app:*',
+  'app:1',
+  'lib/*',
+  'base',
+  'ghcr.io/**',
+  'pod',
+  '*:latest',
+  'docker.io/library/*'
+];
+const NAMES = ['job-1', 'job-2', 'web', 'db'];
+
+const id = (n: number, p: string) => (p + n.toString(16)).padStart(64, '0');
+
+const inventoryArb: fc.Arbitrary<Inventory> = fc
+  .record({
+    images: fc.array(
+      fc.record({
+        refs: fc.uniqueArray(fc.tuple(fc.constantFrom(...REPOS), fc.constantFrom(...TAGS)), {
+          maxLength: 3
+        }),
+        digest: fc.option(fc.constantFrom(...REPOS), { nil: undefined }),
+        parent: fc.option(fc.nat(), { nil: undefined }),
+        createdDaysAgo: fc.integer({ min: 0, max: 100 }),
+        taggedDaysAgo: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined })
+      }),
+      { minLength: 1, maxLength: 8 }
+    ),
+    containers: fc.array(
+      fc.record({
+        image: fc.nat(),
+        state: fc.constantFrom(...STATES),
+        name: fc.constantFrom(...NAMES),
+        runner: fc.boolean(),
+        stoppedDaysAgo: fc.integer({ min: 0, max: 30 })
+      }),
+      { maxLength: 5 }
+    )
+  })
+  .map(({ images, containers }) => {
+    const taken = new Set<string>();
+    const built: InventoryImage[] = images.map((g, n) => {
+      // A reference names one image at a time.
+      const tags = g.refs.map(([r, t]) => `${r}:${t}`).filter((r) => !taken.has(r) && taken.add(r));
+      const digests = g.digest ? [`${g.digest}@sha256:${id(n, 'd')}`] : [];
+      const img: InventoryImage = {
+        id: `sha256:${id(n, 'a')}` as ImageId,
+        tags: tags as Reference[],
+        digests: digests as Reference[],
+        created: NOW - g.createdDaysAgo * DAY,
+        size: 100 + n
+      };
+      if (g.taggedDaysAgo !== undefined) img.lastTagTime = NOW - g.taggedDaysAgo * DAY;
+      // Parents come earlier in the list, so chains never loop.
+      if (g.parent !== undefined && n > 0)
+        img.parent = `sha256:${id(g.parent % n, 'a')}` as ImageId;
+      return img;
+    });
+    const names = new Set<string>();
+    const cs: InventoryContainer[] = containers.map((c, n) => {
+      const name = names.has(c.name) ? `${c.name}-${n}` : c.name;
+      names.add(name);
+      const stopped = NOW - c.stoppedDaysAgo * DAY;
+      return {
+        id: id(n, 'c') as ContainerId,
+        names: [name],
+        image: built[c.image % built.length]!.id,
+        state: c.state,
+        created: stopped - DAY,
+        startedAt: c.state === 'created' ? undefined : stopped - DAY,
+        finishedAt: ['exited', 'dead'].includes(c.state) ? stopped : undefined,
+        labels: (c.runner ? { abc123: '' } : {}) as Record<string, string>,
+        networks: []
+      };
+    });
+    return { images: built, containers: cs };
+  });
+
+const policyArb: fc.Arbitrary<Policy> = fc.record({
+  images: fc.subarray(PATTERNS),
+  exclude: fc.subarray([...PATTERNS, ...NAMES, 'job-*']),
+  olderThanMs: fc.constantFrom(0, 5 * DAY, 50 * DAY),
+  ageBasis: fc.constantFrom('created' as const, 'tagged' as const, 'last-used' as const),
+  keepLatest: fc.integer({ min: 0, max: 2 }),
+  dangling: fc.boolean(),
+  containers: fc.subarray(['*', 'job-*', 'web']),
+  containersOlderThanMs: fc.constantFrom(0, 2 * DAY, 20 * DAY)
+});
+
+const refsOf = (i: InventoryImage) => [...i.tags, ...i.digests] as string[];
+
+describe('plans on generated engine states', () => {
+  it('run without a single refusal and end exactly in the predicted state', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        inventoryArb,
+        policyArb,
+        fc.constantFrom(1, 8),
+        async (inv, pol, concurrency) => {
+          const p = plan(inv, pol, NOW);
+          const engine = new FakeEngine(inv);
+          const outcome = await execute(p, engine, { dryRun: false, concurrency });
+          const failures = outcome.results.filter(
+            (r) => r.status !== 'done' && r.status !== 'gone'
+          );
+          expect(failures).toEqual([]);
+
+          const after = engine.snapshot();
+          const deleted = new Set(p.deleteImages.map((i) => i.id));
+          expect(after.images.map((i) => i.id).sort()).toEqual(
+            inv.images
+              .filter((i) => !deleted.has(i.id))
+              .map((i) => i.id)
+              .sort()
+          );
+          const removed = new Set(p.removeContainers.map((c) => c.id));
+          expect(after.containers.map((c) => c.id).sort()).toEqual(
+            inv.containers
+              .filter((c) => !removed.has(c.id))
+              .map((c) => c.id)
+              .sort()
+          );
+          // References left on surviving images: all but the planned untags and the digests that
+          // the engine drops with a repository's last tag.
+          const untagged = new Set<string>(p.untagOnly);
+          for (const img of after.images) {
+            const before = inv.images.find((i) => i.id === img.id)!;
+            const expected = refsOf(before).filter((r) => {
+              if (untagged.has(r)) return false;
+              if (!r.includes('@')) return true;
+              const repo = parseReference(r).repository;
+              const hadTag = before.tags.some((t) => parseReference(t).repository === repo);
+              const keepsTag = img.tags.some((t) => parseReference(t).repository === repo);
+              return !hadTag || keepsTag;
+            });
+            expect(refsOf(img).sort()).toEqual(expected.sort());
+          }
+        }
+      ),
+      { numRuns: 400 }
+    );
+  });
+
+  it('never remove a reference the patterns do not select or that exclude protects', () => {
+    fc.assert(
+      fc.property(inventoryArb, policyArb, (inv, pol) => {
+        const p = plan(inv, pol, NOW);
+        const sel = pol.images.map((x) => compileImagePattern(x)!);
+        const exc = pol.exclude.map(compileImagePattern).filter((x) => x !== undefined);
+        const removedRefs = [...p.untagOnly, ...p.deleteImages.flatMap((i) => i.references)];
+        for (const ref of removedRefs) {
+          // Digests that go with their repository's last tag are checked through that tag.
+          if (ref.includes('@') && !p.steps.some((s) => s.kind === 'untag' && s.reference === ref))
+            continue;
+          expect(sel.some((m) => matchesReference(m, ref))).toBe(true);
+          expect(exc.some((m) => matchesReference(m, ref))).toBe(false);
+        }
+      }),
+      { numRuns: 400 }
+    );
+  });
+
+  it('never touch a running container or an image one uses, nor the runner’s containers', () => {
+    fc.assert(
+      fc.property(inventoryArb, policyArb, (inv, pol) => {
+        const p = plan(inv, pol, NOW);
+        const active = inv.containers.filter((c) =>
+          ['running', 'paused', 'restarting'].includes(c.state)
+        );
+        const protectedImages = new Set(active.map((c) => c.image));
+        for (const s of p.steps) {
+          if (s.kind === 'remove-container') {
+            const c = inv.containers.find((x) => x.id === s.container)!;
+            expect(['created', 'exited', 'dead']).toContain(c.state);
+            expect(c.labels).toEqual({});
+          } else {
+            expect(protectedImages.has(s.image)).toBe(false);
+          }
+        }
+      }),
+      { numRuns: 400 }
+    );
+  });
+
+  it('say why every selected reference that stays is kept', () => {
+    fc.assert(
+      fc.property(inventoryArb, policyArb, (inv, pol) => {
+        const p = plan(inv, pol, NOW);
+        const sel = pol.images.map((x) => compileImagePattern(x)!);
+        const gone = new Set<string>([
+          ...p.untagOnly,
+          ...p.deleteImages.flatMap((i) => i.references)
+        ]);
+        const explained = new Set(p.skipped.map((s) => s.target));
+        for (const img of inv.images) {
+          for (const ref of img.tags) {
+            if (!sel.some((m) => matchesReference(m, ref)) || gone.has(ref)) continue;
+            expect(explained.has(ref) || explained.has(img.id)).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 400 }
+    );
+  });
+});

@@ -1,0 +1,339 @@
+import { describe, expect, it } from '@jest/globals';
+import { plan } from '../../src/plan/planner.js';
+import type { Inventory, Plan, Reason, Step } from '../../src/plan/types.js';
+import { DAY, NOW, container, image, policy } from '../../__fixtures__/inventory.js';
+
+const inv = (images: Inventory['images'], containers: Inventory['containers'] = []): Inventory => ({
+  images,
+  containers
+});
+const stepIds = (p: Plan) => p.steps.map((s) => s.id);
+const step = (p: Plan, id: string): Step => {
+  const s = p.steps.find((x) => x.id === id);
+  if (!s) throw new Error(`no step ${id} in ${stepIds(p).join(', ')}`);
+  return s;
+};
+const reasonsFor = (p: Plan, target: string): Reason['kind'][] =>
+  p.skipped.filter((s) => s.target === target).map((s) => s.reason.kind);
+/** Every step a step waits on, directly or not. */
+const ancestors = (p: Plan, id: string): Set<string> => {
+  const out = new Set<string>();
+  const walk = (x: string) =>
+    step(p, x).dependsOn.forEach((d) => {
+      if (!out.has(d)) {
+        out.add(d);
+        walk(d);
+      }
+    });
+  walk(id);
+  return out;
+};
+const imgStep = (id: string) => `image:${id}`;
+
+describe('tags and images', () => {
+  it('an image tagged in two repositories is untagged by name, the last untag after the first', () => {
+    const a = image(['app:1', 'other/app:1']);
+    const p = plan(inv([a]), policy({ images: ['**'] }), NOW);
+    expect(p.deleteImages.map((i) => i.id)).toEqual([a.id]);
+    const untags = p.steps.filter((s) => s.kind === 'untag');
+    expect(untags.map((s) => (s as { reference: string }).reference).sort()).toEqual([
+      'app:1',
+      'other/app:1'
+    ]);
+    expect(ancestors(p, imgStep(a.id))).toEqual(new Set(untags.map((s) => s.id)));
+  });
+
+  it('a selected tag next to an unselected tag is only untagged, and the image reports what still tags it', () => {
+    const a = image(['app:1', 'keep:1']);
+    const p = plan(inv([a]), policy({ images: ['app'] }), NOW);
+    expect(p.untagOnly).toEqual(['app:1']);
+    expect(p.deleteImages).toEqual([]);
+    expect(p.skipped).toContainEqual({
+      target: a.id,
+      reason: { kind: 'still-tagged', references: ['keep:1'] }
+    });
+  });
+
+  it('an excluded tag stays and keeps its image, and exclusion wins over selection', () => {
+    const a = image(['app:1', 'app:stable']);
+    const p = plan(inv([a]), policy({ images: ['app'], exclude: ['app:stable'] }), NOW);
+    expect(p.untagOnly).toEqual(['app:1']);
+    expect(p.skipped).toContainEqual({
+      target: 'app:stable',
+      reason: { kind: 'excluded', pattern: 'app:stable' }
+    });
+    expect(p.deleteImages).toEqual([]);
+  });
+
+  it('an empty images input selects no tagged image', () => {
+    const p = plan(inv([image(['app:1'])]), policy({ images: [] }), NOW);
+    expect(p.steps).toEqual([]);
+  });
+
+  it('a digest-only image is removed by its digest reference when its repository is selected', () => {
+    const a = image([], { digests: ['app@sha256:' + 'f'.repeat(64)] as never });
+    const p = plan(inv([a]), policy({ images: ['app'] }), NOW);
+    expect(stepIds(p)).toEqual([`untag:app@sha256:${'f'.repeat(64)}`, imgStep(a.id)]);
+  });
+
+  it('a tag pattern does not select digest references', () => {
+    const a = image([], { digests: ['app@sha256:' + 'f'.repeat(64)] as never });
+    expect(plan(inv([a]), policy({ images: ['app:*'] }), NOW).steps).toEqual([]);
+  });
+
+  it('the digests of a tagged repository go with its last tag instead of being steps of their own', () => {
+    const d = `app@sha256:${'e'.repeat(64)}`;
+    const a = image(['app:1'], { digests: [d] as never });
+    const p = plan(inv([a]), policy({ images: ['app'] }), NOW);
+    expect(stepIds(p)).toEqual(['untag:app:1', imgStep(a.id)]);
+  });
+
+  it('an excluded digest keeps the tags of its repository', () => {
+    const d = `app@sha256:${'e'.repeat(64)}`;
+    const a = image(['app:1'], { digests: [d] as never });
+    const p = plan(inv([a]), policy({ images: ['app'], exclude: ['app@sha256:*'] }), NOW);
+    expect(p.steps).toEqual([]);
+    expect(reasonsFor(p, 'app:1')).toEqual(['excluded']);
+  });
+});
+
+describe('containers hold their image', () => {
+  it('a stopped container is removed before its image’s last tag', () => {
+    const a = image(['app:1']);
+    const c = container(a, 'exited');
+    const p = plan(inv([a], [c]), policy({ images: ['app'] }), NOW);
+    expect(p.removeContainers.map((x) => x.id)).toEqual([c.id]);
+    expect(step(p, 'untag:app:1').dependsOn).toContain(`container:${c.id}`);
+  });
+
+  it.each(['running', 'paused', 'restarting'] as const)(
+    'a %s container keeps its image with all its tags',
+    (state) => {
+      const a = image(['app:1', 'app:2']);
+      const c = container(a, state);
+      const p = plan(inv([a], [c]), policy({ images: ['**'], containers: ['*'] }), NOW);
+      expect(p.steps).toEqual([]);
+      expect(reasonsFor(p, 'app:1')).toEqual(['in-use-by-running-container']);
+      expect(reasonsFor(p, 'app:2')).toEqual(['in-use-by-running-container']);
+    }
+  );
+
+  it('an excluded stopped container keeps its image, and the reason names the container', () => {
+    const a = image(['app:1']);
+    const c = container(a, 'exited', { names: ['precious'] });
+    const p = plan(inv([a], [c]), policy({ images: ['app'], exclude: ['precious'] }), NOW);
+    expect(p.steps).toEqual([]);
+    expect(p.skipped).toContainEqual({
+      target: 'app:1',
+      reason: {
+        kind: 'held-by-kept-container',
+        container: 'precious',
+        because: { kind: 'excluded', pattern: 'precious' }
+      }
+    });
+  });
+
+  it('a stopped container younger than containers-older-than keeps its image', () => {
+    const a = image(['app:1']);
+    const c = container(a, 'exited', { stoppedDaysAgo: 1 });
+    const p = plan(
+      inv([a], [c]),
+      policy({ images: ['app'], containersOlderThanMs: 2 * DAY, ageBasis: 'created' }),
+      NOW
+    );
+    expect(p.steps).toEqual([]);
+    expect(reasonsFor(p, 'app:1')).toEqual(['held-by-kept-container']);
+  });
+
+  it('the runner’s own containers are never removed, by label or by network', () => {
+    const a = image(['svc:1']);
+    const byLabel = container(a, 'exited', { labels: { '1a2b3c': '' } });
+    const b = image(['svc:2']);
+    const byNet = container(b, 'exited', { networks: ['github_network_' + 'a'.repeat(32)] });
+    const p = plan(
+      inv([a, b], [byLabel, byNet]),
+      policy({ images: ['**'], containers: ['*'] }),
+      NOW
+    );
+    expect(p.steps).toEqual([]);
+    expect(reasonsFor(p, byLabel.names[0]!)).toEqual(['runner-owned']);
+    expect(reasonsFor(p, byNet.names[0]!)).toEqual(['runner-owned']);
+  });
+
+  it('a label with a 6-hex key but a value does not make a container the runner’s', () => {
+    const a = image(['x:1']);
+    const c = container(a, 'exited', { labels: { abcdef: 'yes' } });
+    const p = plan(inv([a], [c]), policy({ images: ['**'] }), NOW);
+    expect(p.removeContainers.map((x) => x.id)).toEqual([c.id]);
+  });
+
+  it('containers patterns remove old stopped containers and never running ones', () => {
+    const a = image(['base:1']);
+    const old = container(a, 'exited', { names: ['job-1'], stoppedDaysAgo: 5 });
+    const young = container(a, 'exited', { names: ['job-2'], stoppedDaysAgo: 0.5 });
+    const neverRan = container(a, 'created', { names: ['job-3'], stoppedDaysAgo: 5 });
+    const running = container(a, 'running', { names: ['job-4'] });
+    const other = container(a, 'exited', { names: ['web'] });
+    const p = plan(
+      inv([a], [old, young, neverRan, running, other]),
+      policy({ containers: ['job-*'], containersOlderThanMs: DAY }),
+      NOW
+    );
+    expect(p.removeContainers.map((c) => c.name).sort()).toEqual(['job-1', 'job-3']);
+    expect(reasonsFor(p, 'job-2')).toEqual(['too-young']);
+    expect(p.steps.every((s) => s.kind === 'remove-container')).toBe(true);
+  });
+});
+
+describe('parents and children', () => {
+  it('a parent/child chain where both are selected deletes the child first', () => {
+    const parent = image(['base:1']);
+    const child = image(['app:1'], { parent: parent.id });
+    const p = plan(inv([parent, child]), policy({ images: ['**'] }), NOW);
+    expect(p.deleteImages.map((i) => i.id)).toEqual([child.id, parent.id]);
+    expect(ancestors(p, 'untag:base:1')).toContain(imgStep(child.id));
+  });
+
+  it('a selected parent whose child is kept is only untagged', () => {
+    const parent = image(['base:1']);
+    const child = image(['app:1'], { parent: parent.id });
+    const p = plan(inv([parent, child]), policy({ images: ['base'] }), NOW);
+    expect(p.deleteImages).toEqual([]);
+    expect(p.untagOnly).toEqual(['base:1']);
+    expect(reasonsFor(p, parent.id)).toEqual(['parent-of-kept-image']);
+  });
+
+  it('an untagged intermediate parent is predicted to be pruned with its last child', () => {
+    const mid = image([]);
+    const child = image(['app:1'], { parent: mid.id });
+    const p = plan(inv([mid, child]), policy({ images: ['app'] }), NOW);
+    expect(p.deleteImages.map((i) => [i.id, i.prunedParent])).toEqual([
+      [child.id, false],
+      [mid.id, true]
+    ]);
+  });
+
+  it('an intermediate parent is not dangling: dangling=true leaves it to its children', () => {
+    const mid = image([]);
+    const child = image(['app:1'], { parent: mid.id });
+    expect(plan(inv([mid, child]), policy({ dangling: true }), NOW).steps).toEqual([]);
+  });
+});
+
+describe('dangling images', () => {
+  it('are deleted by ID when dangling is on', () => {
+    const d = image([]);
+    const p = plan(inv([d]), policy({ dangling: true }), NOW);
+    expect(p.steps).toEqual([
+      { id: imgStep(d.id), kind: 'delete-image', image: d.id, dependsOn: [] }
+    ]);
+  });
+
+  it('are left alone when dangling is off', () => {
+    expect(plan(inv([image([])]), policy({ dangling: false }), NOW).steps).toEqual([]);
+  });
+
+  it('are kept when a container that containers does not select uses them', () => {
+    const d = image([]);
+    const c = container(d, 'exited', { names: ['old'] });
+    const p = plan(inv([d], [c]), policy({ dangling: true }), NOW);
+    expect(p.steps).toEqual([]);
+    expect(reasonsFor(p, d.id)).toEqual(['used-by-unselected-container']);
+    const p2 = plan(inv([d], [c]), policy({ dangling: true, containers: ['old'] }), NOW);
+    expect(stepIds(p2)).toEqual([`container:${c.id}`, imgStep(d.id)]);
+  });
+
+  it('respect older-than', () => {
+    const d = image([], { ageDays: 1 });
+    const p = plan(inv([d]), policy({ dangling: true, olderThanMs: 2 * DAY }), NOW);
+    expect(p.steps).toEqual([]);
+    expect(reasonsFor(p, d.id)).toEqual(['too-young']);
+  });
+});
+
+describe('age bases', () => {
+  const old = NOW - 3 * 365 * DAY;
+  const cases = [
+    { basis: 'created', lastTag: undefined, used: undefined, removed: true },
+    { basis: 'tagged', lastTag: undefined, used: undefined, removed: true },
+    { basis: 'tagged', lastTag: NOW - DAY, used: undefined, removed: false },
+    { basis: 'created', lastTag: NOW - DAY, used: undefined, removed: true },
+    { basis: 'last-used', lastTag: undefined, used: NOW - DAY, removed: false },
+    { basis: 'tagged', lastTag: undefined, used: NOW - DAY, removed: true },
+    { basis: 'last-used', lastTag: undefined, used: undefined, removed: true }
+  ] as const;
+  it.each(cases)(
+    'basis $basis, tagged $lastTag, used $used → removed: $removed',
+    ({ basis, lastTag, used, removed }) => {
+      const a = image(['app:1'], { created: old, lastTagTime: lastTag });
+      const cs = used
+        ? [container(a, 'exited', { created: used, startedAt: used, finishedAt: used })]
+        : [];
+      const p = plan(
+        inv([a], cs),
+        policy({ images: ['app'], olderThanMs: 7 * DAY, ageBasis: basis }),
+        NOW
+      );
+      expect(p.deleteImages.length).toBe(removed ? 1 : 0);
+      if (!removed) expect(reasonsFor(p, 'app:1')).toEqual(['too-young']);
+    }
+  );
+
+  it('a too-young reason carries the age and the basis actually used', () => {
+    const a = image(['app:1'], { created: NOW - 2 * DAY });
+    const p = plan(
+      inv([a]),
+      policy({ images: ['app'], olderThanMs: 7 * DAY, ageBasis: 'tagged' }),
+      NOW
+    );
+    expect(p.skipped[0]!.reason).toEqual({
+      kind: 'too-young',
+      ageMs: 2 * DAY,
+      minMs: 7 * DAY,
+      basis: 'created'
+    });
+  });
+});
+
+describe('keep-latest', () => {
+  it('keeps the N newest selected tags of each repository', () => {
+    const imgs = [1, 2, 3, 4].map((n) => image([`app:${n}`], { ageDays: 10 - n }));
+    const others = [1, 2].map((n) => image([`lib:${n}`], { ageDays: 10 - n }));
+    const p = plan(inv([...imgs, ...others]), policy({ images: ['**'], keepLatest: 2 }), NOW);
+    expect(p.deleteImages.map((i) => i.references[0]).sort()).toEqual(['app:1', 'app:2']);
+    expect(reasonsFor(p, 'app:4')).toEqual(['kept-by-keep-latest']);
+    expect(reasonsFor(p, 'lib:1')).toEqual(['kept-by-keep-latest']);
+  });
+
+  it('does not count excluded references toward N', () => {
+    const imgs = [1, 2, 3].map((n) => image([`app:${n}`], { ageDays: 10 - n }));
+    const p = plan(inv(imgs), policy({ images: ['app'], exclude: ['app:3'], keepLatest: 1 }), NOW);
+    expect(p.deleteImages.map((i) => i.references[0])).toEqual(['app:1']);
+    expect(reasonsFor(p, 'app:2')).toEqual(['kept-by-keep-latest']);
+    expect(reasonsFor(p, 'app:3')).toEqual(['excluded']);
+  });
+
+  it('groups docker.io/library names with their familiar form', () => {
+    const a = image(['docker.io/library/app:1'], { ageDays: 5 });
+    const b = image(['app:2'], { ageDays: 1 });
+    const p = plan(inv([a, b]), policy({ images: ['app'], keepLatest: 1 }), NOW);
+    expect(p.deleteImages.map((i) => i.id)).toEqual([a.id]);
+  });
+});
+
+describe('the plan as data', () => {
+  it('is the same for the same inventory, policy and time', () => {
+    const a = image(['app:1', 'app:2']);
+    const c = container(a);
+    const i = inv([a, image([])], [c]);
+    const pol = policy({ images: ['**'], dangling: true });
+    expect(plan(i, pol, NOW)).toEqual(plan(structuredClone(i), pol, NOW));
+  });
+
+  it('depends only on its arguments: a later clock can only make more images old enough', () => {
+    const a = image(['app:1'], { ageDays: 3 });
+    const pol = policy({ images: ['app'], olderThanMs: 5 * DAY });
+    expect(plan(inv([a]), pol, NOW).steps).toEqual([]);
+    expect(plan(inv([a]), pol, NOW + 3 * DAY).steps.length).toBe(2);
+  });
+});

@@ -1,0 +1,28 @@
+// Every input, output and state name is spelled here once.
+
+export const Input = {
+  Images: 'images',
+  Exclude: 'exclude',
+  OlderThan: 'older-than',
+  AgeBasis: 'age-basis',
+  KeepLatest: 'keep-latest',
+  Dangling: 'dangling',
+  Containers: 'containers',
+  ContainersOlderThan: 'containers-older-than',
+  DryRun: 'dry-run',
+  FailOnError: 'fail-on-error',
+  Summary: 'summary',
+  DockerHost: 'docker-host'
+} as const;
+
+export const Output = {
+  DeletedImages: 'deleted-images',
+  Untagged: 'untagged',
+  RemovedContainers: 'removed-containers',
+  Skipped: 'skipped',
+  Report: 'report'
+} as const;
+
+export const State = {
+  IsPost: 'isPost'
+} as const;

@@ -1,0 +1,347 @@
+// The planner: inventory + policy + now → plan. Pure: it makes no engine calls and reads no clock.
+import type {
+  ContainerId,
+  ImageId,
+  Inventory,
+  InventoryContainer,
+  InventoryImage,
+  Plan,
+  PlannedImage,
+  Policy,
+  Reason,
+  Reference,
+  Skip,
+  Step
+} from './types.js';
+import {
+  compileImagePattern,
+  compileNamePattern,
+  familiarName,
+  matchesReference,
+  parseReference,
+  type ImagePattern
+} from './patterns.js';
+import { ageTime } from './age.js';
+
+// The engine refuses to remove these without force, and we never force.
+const ACTIVE_STATES = new Set(['running', 'paused', 'restarting', 'removing']);
+
+/** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
+export function isRunnerOwned(c: InventoryContainer): boolean {
+  const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
+  return labelled || c.networks.some((n) => n.startsWith('github_network_'));
+}
+
+interface Matchers {
+  select: ImagePattern[];
+  excludeRefs: ImagePattern[];
+  excludeNames: { source: string; m: ReturnType<typeof compileNamePattern> }[];
+  containerNames: NonNullable<ReturnType<typeof compileNamePattern>>[];
+}
+
+function compile(policy: Policy): Matchers {
+  const defined = <T>(x: T | undefined): x is T => x !== undefined;
+  return {
+    select: policy.images.map(compileImagePattern).filter(defined),
+    excludeRefs: policy.exclude.map(compileImagePattern).filter(defined),
+    excludeNames: policy.exclude.map((source) => ({ source, m: compileNamePattern(source) })),
+    containerNames: policy.containers.map(compileNamePattern).filter(defined)
+  };
+}
+
+const isDigest = (ref: Reference) => ref.includes('@');
+
+function repositoryOf(ref: Reference): string {
+  return parseReference(ref).repository;
+}
+
+export function plan(inventory: Inventory, policy: Policy, now: number): Plan {
+  const match = compile(policy);
+  const images = new Map(inventory.images.map((i) => [i.id, i]));
+  const containersOf = new Map<ImageId, InventoryContainer[]>();
+  for (const c of inventory.containers) {
+    containersOf.set(c.image, [...(containersOf.get(c.image) ?? []), c]);
+  }
+  const childrenOf = new Map<ImageId, ImageId[]>();
+  for (const i of inventory.images) {
+    if (i.parent && images.has(i.parent)) {
+      childrenOf.set(i.parent, [...(childrenOf.get(i.parent) ?? []), i.id]);
+    }
+  }
+  const skipped: Skip[] = [];
+  const skip = (target: string, reason: Reason) => skipped.push({ target, reason });
+
+  // --- Containers: which stopped ones may go, and why the others stay.
+  const excludedBy = (c: InventoryContainer) =>
+    match.excludeNames.find((e) => e.m && c.names.some((n) => e.m!.match(n)))?.source;
+  const containerProtection = (c: InventoryContainer): Reason | undefined => {
+    if (ACTIVE_STATES.has(c.state)) {
+      return { kind: 'in-use-by-running-container', container: c.names[0] ?? c.id, state: c.state };
+    }
+    if (isRunnerOwned(c)) return { kind: 'runner-owned' };
+    const pattern = excludedBy(c);
+    if (pattern !== undefined) return { kind: 'excluded', pattern };
+    const stoppedAt = c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
+    if (now - stoppedAt < policy.containersOlderThanMs) {
+      return {
+        kind: 'too-young',
+        ageMs: now - stoppedAt,
+        minMs: policy.containersOlderThanMs,
+        basis: 'stopped'
+      };
+    }
+    return undefined;
+  };
+  const removable = new Set<ContainerId>();
+  for (const c of inventory.containers) {
+    if (!match.containerNames.some((m) => c.names.some((n) => m.match(n)))) continue;
+    const why = containerProtection(c);
+    if (why) {
+      if (why.kind !== 'in-use-by-running-container') skip(c.names[0] ?? c.id, why);
+    } else removable.add(c.id);
+  }
+
+  // --- References: what each image loses, decided per image (children do not matter yet).
+  const ageOf = (i: InventoryImage) => ageTime(i, containersOf.get(i.id) ?? [], policy.ageBasis);
+  const excludedRef = (ref: Reference) =>
+    match.excludeRefs.find((p) => matchesReference(p, ref))?.source;
+
+  /** References that take a tag-less repository's digests with them are not separate choices. */
+  const independentRefs = (i: InventoryImage): Reference[] => {
+    const taggedRepos = new Set(i.tags.map(repositoryOf));
+    return [...i.tags, ...i.digests.filter((d) => !taggedRepos.has(repositoryOf(d)))];
+  };
+
+  // keep-latest ranks the selected, non-excluded tags of each repository, newest first.
+  const keptByRank = new Map<Reference, { rank: number }>();
+  if (policy.keepLatest > 0) {
+    const byRepo = new Map<string, { ref: Reference; time: number }[]>();
+    for (const i of inventory.images) {
+      const time = ageOf(i).time;
+      for (const ref of i.tags) {
+        if (!match.select.some((p) => matchesReference(p, ref)) || excludedRef(ref)) continue;
+        const repo = familiarName(repositoryOf(ref));
+        byRepo.set(repo, [...(byRepo.get(repo) ?? []), { ref, time }]);
+      }
+    }
+    for (const list of byRepo.values()) {
+      list.sort((a, b) => b.time - a.time || a.ref.localeCompare(b.ref));
+      list.slice(0, policy.keepLatest).forEach((e, n) => keptByRank.set(e.ref, { rank: n + 1 }));
+    }
+  }
+
+  interface Decision {
+    image: InventoryImage;
+    untag: Reference[];
+    /** References that stay on the image. */
+    remaining: Reference[];
+    /** Set when the image itself is a candidate for deletion (all references go, or dangling). */
+    candidate: boolean;
+  }
+  const decisions = new Map<ImageId, Decision>();
+
+  for (const image of inventory.images) {
+    const refs = independentRefs(image);
+    const selected = refs.filter((r) => match.select.some((p) => matchesReference(p, r)));
+    const containers = containersOf.get(image.id) ?? [];
+    const isDangling =
+      image.tags.length === 0 && image.digests.length === 0 && !childrenOf.has(image.id);
+    const danglingSelected = isDangling && policy.dangling;
+    const decision: Decision = {
+      image,
+      untag: [],
+      remaining: [...refs],
+      candidate: false
+    };
+    decisions.set(image.id, decision);
+    if (selected.length === 0 && !danglingSelected) continue;
+    const targets: string[] = selected.length > 0 ? selected : [image.id];
+
+    const running = containers.find((c) => ACTIVE_STATES.has(c.state));
+    if (running) {
+      const reason: Reason = {
+        kind: 'in-use-by-running-container',
+        container: running.names[0] ?? running.id,
+        state: running.state
+      };
+      targets.forEach((t) => skip(t, reason));
+      continue;
+    }
+    const age = ageOf(image);
+    if (now - age.time < policy.olderThanMs) {
+      const reason: Reason = {
+        kind: 'too-young',
+        ageMs: now - age.time,
+        minMs: policy.olderThanMs,
+        basis: age.basis
+      };
+      targets.forEach((t) => skip(t, reason));
+      continue;
+    }
+
+    const untag: Reference[] = [];
+    for (const ref of selected) {
+      const pattern = excludedRef(ref);
+      const kept = keptByRank.get(ref);
+      if (pattern !== undefined) skip(ref, { kind: 'excluded', pattern });
+      else if (kept)
+        skip(ref, { kind: 'kept-by-keep-latest', rank: kept.rank, keep: policy.keepLatest });
+      else untag.push(ref);
+    }
+    // An excluded digest is removed by the engine with the last tag of its repository.
+    for (const digest of image.digests) {
+      const pattern = excludedRef(digest);
+      if (pattern === undefined) continue;
+      const repo = repositoryOf(digest);
+      for (const ref of untag.filter((r) => repositoryOf(r) === repo)) {
+        skip(ref, { kind: 'excluded', pattern });
+        untag.splice(untag.indexOf(ref), 1);
+      }
+    }
+    decision.untag = untag;
+    decision.remaining = refs.filter((r) => !untag.includes(r));
+    if (decision.remaining.length > 0) {
+      if (untag.length > 0) {
+        skip(image.id, { kind: 'still-tagged', references: decision.remaining });
+      }
+      continue;
+    }
+    // Every reference goes: the image itself may go, if its containers can.
+    const held = containers
+      .map((c) => ({ c, why: containerProtection(c) }))
+      .find((x) => x.why !== undefined);
+    if (held) {
+      const reason: Reason = {
+        kind: 'held-by-kept-container',
+        container: held.c.names[0] ?? held.c.id,
+        because: held.why!
+      };
+      targets.forEach((t) => skip(t, reason));
+      decision.untag = [];
+      decision.remaining = refs;
+      continue;
+    }
+    if (isDangling && containers.some((c) => !removable.has(c.id))) {
+      // Dangling images are only taken when no container uses them, unless `containers` takes those.
+      const c = containers.find((x) => !removable.has(x.id))!;
+      skip(image.id, { kind: 'used-by-unselected-container', container: c.names[0] ?? c.id });
+      continue;
+    }
+    decision.candidate = true;
+  }
+
+  // --- Images: children before parents. A kept child holds its parent (a hard conflict).
+  const order = topologicalChildrenFirst(inventory.images, childrenOf);
+  const deleted = new Map<ImageId, PlannedImage>();
+  const removeContainers = new Set<ContainerId>(removable);
+  for (const id of order) {
+    const d = decisions.get(id)!;
+    const children = childrenOf.get(id) ?? [];
+    const keptChild = children.find((c) => !deleted.has(c));
+    const containers = containersOf.get(id) ?? [];
+    // An untagged parent is pruned by the engine with its last child, if nothing else holds it.
+    const prunable =
+      !d.candidate &&
+      d.remaining.length === 0 &&
+      children.length > 0 &&
+      keptChild === undefined &&
+      containers.length === 0;
+    if (!d.candidate && !prunable) continue;
+    if (keptChild !== undefined) {
+      skip(id, { kind: 'parent-of-kept-image', child: keptChild });
+      continue;
+    }
+    const age = ageOf(d.image);
+    deleted.set(id, {
+      id,
+      references: [...d.image.tags, ...d.image.digests],
+      size: d.image.size,
+      basisTime: age.time,
+      basis: age.basis,
+      prunedParent: prunable
+    });
+    containers.forEach((c) => removeContainers.add(c.id));
+  }
+
+  // --- Steps as a dependency graph.
+  const steps: Step[] = [];
+  const containerStep = new Map<ContainerId, string>();
+  const removedContainers: Plan['removeContainers'] = [];
+  for (const c of inventory.containers) {
+    if (!removeContainers.has(c.id)) continue;
+    const id = `container:${c.id}`;
+    containerStep.set(c.id, id);
+    const name = c.names[0] ?? c.id;
+    steps.push({
+      id,
+      kind: 'remove-container',
+      container: c.id,
+      name,
+      image: c.image,
+      dependsOn: []
+    });
+    removedContainers.push({ id: c.id, name, image: c.image });
+  }
+  const imageStep = (id: ImageId) => `image:${id}`;
+  const untagOnly: Reference[] = [];
+  for (const id of order) {
+    const d = decisions.get(id)!;
+    const goes = deleted.has(id);
+    if (!goes) {
+      // Untagging one of several references, or the last one of a parent kept by its children,
+      // leaves the image in place and is refused by nothing.
+      for (const ref of d.untag) {
+        steps.push({ id: `untag:${ref}`, kind: 'untag', reference: ref, image: id, dependsOn: [] });
+        untagOnly.push(ref);
+      }
+      continue;
+    }
+    const holders = [
+      ...(containersOf.get(id) ?? []).map((c) => containerStep.get(c.id)!),
+      ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(imageStep)
+    ];
+    // Digests first: the last reference removed must be the one whose removal deletes the image.
+    const refs = [...d.untag].sort(
+      (a, b) => Number(isDigest(b)) - Number(isDigest(a)) || a.localeCompare(b)
+    );
+    const earlier = refs.slice(0, -1).map((ref) => `untag:${ref}`);
+    refs.forEach((ref, n) => {
+      const last = n === refs.length - 1;
+      steps.push({
+        id: `untag:${ref}`,
+        kind: 'untag',
+        reference: ref,
+        image: id,
+        dependsOn: last ? [...earlier, ...holders] : []
+      });
+    });
+    const lastUntag = refs.length > 0 ? [`untag:${refs[refs.length - 1]}`] : holders;
+    steps.push({ id: imageStep(id), kind: 'delete-image', image: id, dependsOn: lastUntag });
+  }
+
+  return {
+    now,
+    steps,
+    deleteImages: order.filter((id) => deleted.has(id)).map((id) => deleted.get(id)!),
+    untagOnly,
+    removeContainers: removedContainers,
+    skipped
+  };
+}
+
+/** Image IDs ordered so that every child comes before its parent; ties keep inventory order. */
+function topologicalChildrenFirst(
+  images: InventoryImage[],
+  childrenOf: Map<ImageId, ImageId[]>
+): ImageId[] {
+  const out: ImageId[] = [];
+  const done = new Set<ImageId>();
+  const walk = (id: ImageId) => {
+    if (done.has(id)) return;
+    done.add(id);
+    for (const c of childrenOf.get(id) ?? []) walk(c);
+    out.push(id);
+  };
+  images.forEach((i) => walk(i.id));
+  return out;
+}

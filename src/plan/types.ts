@@ -1,0 +1,155 @@
+// Data that flows from the engine reader through the planner to the executor and the report.
+// Everything here is plain JSON-able data: a plan can be printed, diffed and stored as is.
+
+/** A full image ID as the engine reports it, `sha256:<64 hex>`. */
+export type ImageId = string & { readonly __brand: 'ImageId' };
+/** A full container ID (64 hex). */
+export type ContainerId = string & { readonly __brand: 'ContainerId' };
+/** An image reference written as `docker images` shows it: `repo:tag` or `repo@sha256:…`. */
+export type Reference = string & { readonly __brand: 'Reference' };
+
+export type AgeBasis = 'created' | 'tagged' | 'last-used';
+
+/** Container states the engine reports; see moby's container state machine. */
+export type ContainerState =
+  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface InventoryImage {
+  id: ImageId;
+  /** Tag references (`repo:tag`), as the engine lists them. */
+  tags: Reference[];
+  /** Digest references (`repo@sha256:…`). */
+  digests: Reference[];
+  /** Legacy-builder parent, if any. */
+  parent?: ImageId;
+  /** Build time from the image config, ms since epoch. */
+  created: number;
+  /** When this engine last tagged the image, ms since epoch; absent for pulled or loaded images. */
+  lastTagTime?: number;
+  /** Size as `docker images` reports it, bytes. */
+  size: number;
+}
+
+export interface InventoryContainer {
+  id: ContainerId;
+  /** Names without the leading slash. */
+  names: string[];
+  image: ImageId;
+  state: ContainerState;
+  /** ms since epoch */
+  created: number;
+  startedAt?: number;
+  finishedAt?: number;
+  labels: Record<string, string>;
+  networks: string[];
+}
+
+/** What the engine holds at one moment, as the planner needs it. */
+export interface Inventory {
+  images: InventoryImage[];
+  containers: InventoryContainer[];
+}
+
+export interface Policy {
+  images: string[];
+  exclude: string[];
+  olderThanMs: number;
+  ageBasis: AgeBasis;
+  keepLatest: number;
+  dangling: boolean;
+  containers: string[];
+  containersOlderThanMs: number;
+}
+
+/** Why something that was selected, or that blocks a selection, stays. A closed set of cases. */
+export type Reason =
+  | { kind: 'excluded'; pattern: string }
+  | { kind: 'runner-owned' }
+  | { kind: 'in-use-by-running-container'; container: string; state: ContainerState }
+  | { kind: 'too-young'; ageMs: number; minMs: number; basis: AgeBasis | 'stopped' }
+  | { kind: 'kept-by-keep-latest'; rank: number; keep: number }
+  | { kind: 'still-tagged'; references: Reference[] }
+  | { kind: 'held-by-kept-container'; container: string; because: Reason }
+  | { kind: 'used-by-unselected-container'; container: string }
+  | { kind: 'parent-of-kept-image'; child: ImageId }
+  | { kind: 'blocked-by-failed-step'; step: string }
+  | { kind: 'removal-failed'; status?: number; message: string };
+
+export interface Skip {
+  /** What stays: a reference, an image ID or a container name. */
+  target: string;
+  reason: Reason;
+}
+
+export type Step =
+  | {
+      id: string;
+      kind: 'remove-container';
+      container: ContainerId;
+      name: string;
+      image: ImageId;
+      dependsOn: string[];
+    }
+  | { id: string; kind: 'untag'; reference: Reference; image: ImageId; dependsOn: string[] }
+  | { id: string; kind: 'delete-image'; image: ImageId; dependsOn: string[] };
+
+/** An image the plan deletes, with what the report shows about it. */
+export interface PlannedImage {
+  id: ImageId;
+  references: Reference[];
+  size: number;
+  /** ms since epoch of the age basis actually used */
+  basisTime: number;
+  basis: AgeBasis | 'created';
+  /** Deleted because it is an untagged parent that the engine prunes with its last child. */
+  prunedParent: boolean;
+}
+
+export interface Plan {
+  now: number;
+  steps: Step[];
+  /** Images that are gone once every step has succeeded. */
+  deleteImages: PlannedImage[];
+  /** References removed from images that stay. */
+  untagOnly: Reference[];
+  removeContainers: { id: ContainerId; name: string; image: ImageId }[];
+  skipped: Skip[];
+}
+
+export type StepStatus =
+  /** The engine did it. */
+  | 'done'
+  /** 404: somebody else did it first, or an earlier step did it as a side effect. */
+  | 'gone'
+  /** The engine refused or errored. */
+  | 'failed'
+  /** Not attempted because a step it depends on failed. */
+  | 'blocked'
+  /** Dry run: not attempted. */
+  | 'planned';
+
+export interface StepResult {
+  step: string;
+  status: StepStatus;
+  /** HTTP status of a failed call, if the engine answered. */
+  httpStatus?: number;
+  message?: string;
+  /** For a blocked step: the failed step it waited on. */
+  blockedBy?: string;
+  /** IDs the engine listed as `Deleted` (images and, on the classic store, layers). */
+  deleted?: string[];
+  ms?: number;
+}
+
+/** What happened, in the shape the outputs, summary and report need. */
+export interface Outcome {
+  dryRun: boolean;
+  deletedImages: PlannedImage[];
+  untagged: Reference[];
+  removedContainers: { id: ContainerId; name: string; image: ImageId }[];
+  skipped: Skip[];
+  results: StepResult[];
+  /** Steps that failed or were blocked. */
+  failures: number;
+  ms: number;
+}
