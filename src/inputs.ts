@@ -1,0 +1,194 @@
+// The one place where raw inputs become typed settings. Nothing here touches the engine, so a
+// bad input stops the run before anything is removed.
+import * as core from '@actions/core';
+import { Input } from './constants.js';
+import { DurationError, parseDuration } from './duration.js';
+import { splitPatterns, validatePattern, type PatternKind } from './plan/patterns.js';
+import type { AgeBasis, Policy } from './plan/types.js';
+
+export interface Settings {
+  policy: Policy;
+  dryRun: boolean;
+  failOnError: boolean;
+  summary: boolean;
+  dockerHost?: string;
+}
+
+/** A problem with an input; the message is written for the workflow author. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+type InputName = (typeof Input)[keyof typeof Input];
+
+const MAX_QUOTED = 80;
+const MAX_KEEP_LATEST = 1_000_000;
+const AGE_BASES: readonly AgeBasis[] = ['created', 'tagged', 'last-used'];
+
+const EXAMPLE = {
+  duration: 'use a duration such as 7d, 36h, 1d12h or P7D',
+  boolean: 'use true or false',
+  count: 'use a whole number such as 0 or 3',
+  ageBasis: 'use created, tagged or last-used',
+  dockerHost:
+    'use unix:///var/run/docker.sock, tcp://host:2376, npipe:////./pipe/docker_engine or ssh://user@host',
+  image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
+  container: 'use patterns such as ci-* or build-{api,web}',
+  exclude: 'use image patterns such as acme/base:* or container names such as keep-*'
+} as const;
+
+// Beyond what JSON escapes: C1 controls, line/paragraph separators (newlines to some log viewers),
+// and invisible or bidi formatting characters that could make a message read differently.
+const UNSAFE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+const HAS_UNSAFE = new RegExp(UNSAFE.source);
+
+function escapeUnsafe(text: string): string {
+  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** At most `max` code points, so shortening never splits a surrogate pair, and whether it cut. */
+function shorten(text: string, max: number): [string, boolean] {
+  const chars = Array.from(text);
+  return chars.length > max ? [chars.slice(0, max).join(''), true] : [text, false];
+}
+
+/** A value as a one-line, visibly delimited string literal, shortened when long. */
+export function quote(value: string): string {
+  const [head, cut] = shorten(value, MAX_QUOTED);
+  return escapeUnsafe(JSON.stringify(head)) + (cut ? '…' : '');
+}
+
+/** Text from another module that ends up in a message: keep it on one line and bounded. */
+function clean(reason: string): string {
+  const [head, cut] = shorten(reason, 200);
+  return escapeUnsafe(head) + (cut ? '…' : '');
+}
+
+function invalid(name: InputName, value: string, advice: string, what = 'value'): InputError {
+  return new InputError(`Input "${name}" has an invalid ${what} ${quote(value)}: ${advice}.`);
+}
+
+function duration(name: InputName, value: string): number {
+  if (value === '') return 0;
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    if (!(error instanceof DurationError)) throw error;
+    throw invalid(name, value, `${error.message}; ${EXAMPLE.duration}`);
+  }
+}
+
+/** YAML 1.2 core schema booleans, as core.getBooleanInput reads them. */
+function boolean(name: InputName, value: string, fallback: boolean): boolean {
+  if (value === '') return fallback;
+  if (value === 'true' || value === 'True' || value === 'TRUE') return true;
+  if (value === 'false' || value === 'False' || value === 'FALSE') return false;
+  throw invalid(name, value, EXAMPLE.boolean);
+}
+
+function count(name: InputName, value: string, max: number): number {
+  if (value === '') return 0;
+  if (!/^[0-9]+$/.test(value)) throw invalid(name, value, EXAMPLE.count);
+  const n = Number(value);
+  if (n > max) throw invalid(name, value, `it can be at most ${max}; ${EXAMPLE.count}`);
+  return n;
+}
+
+function ageBasis(name: InputName, value: string): AgeBasis {
+  if (value === '') return 'last-used';
+  const basis = AGE_BASES.find((b) => b === value.toLowerCase());
+  if (!basis) throw invalid(name, value, EXAMPLE.ageBasis);
+  return basis;
+}
+
+function patterns(name: InputName, value: string, kind: PatternKind): string[] {
+  const list = splitPatterns(value);
+  for (const p of list) {
+    const reason = validatePattern(kind, p);
+    if (reason !== undefined) {
+      throw invalid(name, p, `${clean(reason)}; ${EXAMPLE[kind]}`, 'pattern');
+    }
+  }
+  return list;
+}
+
+const HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)`;
+const TCP = new RegExp(String.raw`^tcp://${HOST}:([0-9]{1,5})/?$`);
+// No leading "-" in user or host: such a value must never reach an ssh command line as an option.
+const SSH = new RegExp(
+  String.raw`^ssh://(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?${HOST}(?::([0-9]{1,5}))?/?$`
+);
+
+function dockerHostProblem(value: string): string | undefined {
+  if (/\s/.test(value) || HAS_UNSAFE.test(value)) return 'it contains spaces or control characters';
+  const scheme = /^([a-z]+):\/\//.exec(value)?.[1];
+  const port = (digits: string | undefined) =>
+    digits === undefined || (Number(digits) >= 1 && Number(digits) <= 65535)
+      ? undefined
+      : 'the port must be between 1 and 65535';
+  switch (scheme) {
+    case 'unix':
+      return /^unix:\/\/\/./.test(value) ? undefined : 'the socket path must be absolute';
+    case 'tcp': {
+      const match = TCP.exec(value);
+      return match ? port(match[1]) : 'write it as tcp://host:port';
+    }
+    case 'npipe':
+      return value.length > 'npipe://'.length ? undefined : 'the pipe name is missing';
+    case 'ssh': {
+      const match = SSH.exec(value);
+      return match ? port(match[1]) : 'write it as ssh://user@host or ssh://user@host:port';
+    }
+    case undefined:
+      return 'it has no scheme such as unix:// or tcp://';
+    default:
+      return `the scheme "${scheme.slice(0, 12)}" is not supported`;
+  }
+}
+
+function dockerHost(name: InputName, value: string): string | undefined {
+  if (value === '') return undefined;
+  const problem = dockerHostProblem(value);
+  if (problem) throw invalid(name, value, `${problem}; ${EXAMPLE.dockerHost}`);
+  return value;
+}
+
+/**
+ * Reads and checks every input in action.yml order and throws InputError at the first problem.
+ * An empty input means its action.yml default, so a step that passes '' behaves like one that
+ * leaves the input out.
+ */
+export function getSettings(read: (name: string) => string = (n) => core.getInput(n)): Settings {
+  const get = (name: InputName) => read(name).trim();
+  const images = patterns(Input.Images, get(Input.Images), 'image');
+  const exclude = patterns(Input.Exclude, get(Input.Exclude), 'exclude');
+  const olderThanMs = duration(Input.OlderThan, get(Input.OlderThan));
+  const basis = ageBasis(Input.AgeBasis, get(Input.AgeBasis));
+  const keepLatest = count(Input.KeepLatest, get(Input.KeepLatest), MAX_KEEP_LATEST);
+  const dangling = boolean(Input.Dangling, get(Input.Dangling), true);
+  const containers = patterns(Input.Containers, get(Input.Containers), 'container');
+  const containersOlderThanMs = duration(Input.ContainersOlderThan, get(Input.ContainersOlderThan));
+  const dryRun = boolean(Input.DryRun, get(Input.DryRun), false);
+  const failOnError = boolean(Input.FailOnError, get(Input.FailOnError), false);
+  const summary = boolean(Input.Summary, get(Input.Summary), true);
+  const host = dockerHost(Input.DockerHost, get(Input.DockerHost));
+  return {
+    policy: {
+      images,
+      exclude,
+      olderThanMs,
+      ageBasis: basis,
+      keepLatest,
+      dangling,
+      containers,
+      containersOlderThanMs
+    },
+    dryRun,
+    failOnError,
+    summary,
+    ...(host === undefined ? {} : { dockerHost: host })
+  };
+}
