@@ -162,7 +162,7 @@ describe('plans on generated engine states', () => {
           }
         }
       ),
-      { numRuns: 400 }
+      { numRuns: 1000 }
     );
   });
 

@@ -213,6 +213,24 @@ describe('parents and children', () => {
     ]);
   });
 
+  it('a container of an untagged parent goes before the child whose deletion prunes that parent', () => {
+    const mid = image([]);
+    const c = container(mid, 'exited', { names: ['job'] });
+    const child = image(['app:1'], { parent: mid.id });
+    const p = plan(inv([mid, child], [c]), policy({ images: ['app'], containers: ['job'] }), NOW);
+    expect(p.deleteImages.map((i) => i.id)).toEqual([child.id, mid.id]);
+    expect(ancestors(p, imgStep(child.id))).toContain(`container:${c.id}`);
+  });
+
+  it('a selected parent kept by its child keeps its references while a container uses it', () => {
+    const parent = image(['base:1']);
+    const child = image(['app:1'], { parent: parent.id });
+    const c = container(parent, 'exited');
+    const p = plan(inv([parent, child], [c]), policy({ images: ['base'] }), NOW);
+    expect(p.steps).toEqual([]);
+    expect(reasonsFor(p, parent.id)).toEqual(['parent-of-kept-image']);
+  });
+
   it('an intermediate parent is not dangling: dangling=true leaves it to its children', () => {
     const mid = image([]);
     const child = image(['app:1'], { parent: mid.id });

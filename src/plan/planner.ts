@@ -245,10 +245,13 @@ export function plan(inventory: Inventory, policy: Policy, now: number): Plan {
       d.remaining.length === 0 &&
       children.length > 0 &&
       keptChild === undefined &&
-      containers.length === 0;
+      containers.every((c) => removable.has(c.id));
     if (!d.candidate && !prunable) continue;
     if (keptChild !== undefined) {
       skip(id, { kind: 'parent-of-kept-image', child: keptChild });
+      // Its references can still go, leaving an untagged parent; but a container refuses the
+      // removal of the last one, and removing containers is only for images that go.
+      if (containers.length > 0) d.untag = [];
       continue;
     }
     const age = ageOf(d.image);
@@ -283,6 +286,10 @@ export function plan(inventory: Inventory, policy: Policy, now: number): Plan {
     removedContainers.push({ id: c.id, name, image: c.image });
   }
   const imageStep = (id: ImageId) => `image:${id}`;
+  const prunedAncestors = (id: ImageId): ImageId[] => {
+    const parent = images.get(id)?.parent;
+    return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
+  };
   const untagOnly: Reference[] = [];
   for (const id of order) {
     const d = decisions.get(id)!;
@@ -298,7 +305,11 @@ export function plan(inventory: Inventory, policy: Policy, now: number): Plan {
     }
     const holders = [
       ...(containersOf.get(id) ?? []).map((c) => containerStep.get(c.id)!),
-      ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(imageStep)
+      ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(imageStep),
+      // The engine prunes untagged parents with their child, so their containers must be gone first.
+      ...prunedAncestors(id).flatMap((a) =>
+        (containersOf.get(a) ?? []).map((c) => containerStep.get(c.id)!)
+      )
     ];
     // Digests first: the last reference removed must be the one whose removal deletes the image.
     const refs = [...d.untag].sort(
