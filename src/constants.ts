@@ -1,5 +1,8 @@
 // Every input, output and state name is spelled here once.
 
+/** Recorded in the report; a unit test keeps it equal to package.json's version. */
+export const VERSION = '0.1.0';
+
 export const Input = {
   Images: 'images',
   Exclude: 'exclude',

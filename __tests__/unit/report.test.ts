@@ -1,0 +1,518 @@
+import { describe, it, expect, afterEach } from '@jest/globals';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { Output } from '../../src/constants.js';
+import type {
+  ContainerId,
+  ImageId,
+  Outcome,
+  PlannedImage,
+  Plan,
+  Reason,
+  Reference
+} from '../../src/plan/types.js';
+import { describeReason, shortId } from '../../src/report/reason.js';
+import { escapeCell, renderSummary, SUMMARY_BUDGET } from '../../src/report/summary.js';
+import { outputValues, setOutputs } from '../../src/report/outputs.js';
+import { reportDir, writeReport } from '../../src/report/json.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const NOW = Date.parse('2026-11-27T12:00:00Z');
+const CTX = { address: 'unix:///var/run/docker.sock', now: NOW };
+const MIB = 1024 * 1024;
+
+const imageId = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}` as ImageId;
+const containerId = (n: number) => n.toString(16).padStart(64, 'c') as ContainerId;
+const ref = (r: string) => r as Reference;
+
+function planned(n: number, refs: string[], over: Partial<PlannedImage> = {}): PlannedImage {
+  return {
+    id: imageId(n),
+    references: refs.map(ref),
+    size: 1_500_000,
+    basisTime: NOW - 3 * DAY - 4 * HOUR,
+    basis: 'last-used',
+    prunedParent: false,
+    ...over
+  };
+}
+
+function outcome(over: Partial<Outcome> = {}): Outcome {
+  return {
+    dryRun: false,
+    deletedImages: [],
+    untagged: [],
+    removedContainers: [],
+    skipped: [],
+    results: [],
+    failures: 0,
+    ms: 1234,
+    ...over
+  };
+}
+
+/** A representative real run: one of each kind of row. */
+const sample = outcome({
+  deletedImages: [
+    planned(1, ['app:1', 'app@sha256:' + 'e'.repeat(64)], { size: 72_800_000 }),
+    planned(2, [], { size: 5_000, basis: 'created', basisTime: NOW - (3 * 365 + 2) * DAY }),
+    planned(3, [], { size: 300_000_000, prunedParent: true })
+  ],
+  untagged: [ref('app:1'), ref('app@sha256:' + 'e'.repeat(64)), ref('web:old')],
+  removedContainers: [{ id: containerId(7), name: 'old-job', image: imageId(1) }],
+  skipped: [
+    { target: 'ci/keep:1', reason: { kind: 'excluded', pattern: 'ci/*' } },
+    { target: imageId(9), reason: { kind: 'parent-of-kept-image', child: imageId(10) } }
+  ]
+});
+
+// --- Markdown reading helpers: just enough GFM to count what a renderer would see.
+
+/** Pipes that split cells: not preceded by an odd run of backslashes. */
+function separators(line: string): number {
+  let n = 0;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '\\') i++;
+    else if (line[i] === '|') n++;
+  }
+  return n;
+}
+
+/** Consecutive lines that start with a pipe, as GFM reads tables. */
+function tables(md: string): string[][] {
+  const found: string[][] = [];
+  let current: string[] | undefined;
+  for (const line of md.split('\n')) {
+    if (line.startsWith('|')) (current ??= (found.push([]), found[found.length - 1]!)).push(line);
+    else current = undefined;
+  }
+  return found;
+}
+
+/** The table right after `heading`, as arrays of cell texts (header row first, delimiter dropped). */
+function tableAfter(md: string, heading: string): string[][] {
+  const at = md.indexOf(heading);
+  expect(at).toBeGreaterThanOrEqual(0);
+  const [table] = tables(md.slice(at));
+  expect(table).toBeDefined();
+  return table!
+    .filter((_, i) => i !== 1)
+    .map((line) =>
+      line
+        .slice(2, -2)
+        .split(/(?<!\\) \| /)
+        .map((c) => c.trim())
+    );
+}
+
+function expectWellFormed(md: string): void {
+  for (const table of tables(md)) {
+    const [header = '', delimiter = ''] = table;
+    expect(delimiter).toMatch(/^\|( -+:? \|)+$/);
+    for (const line of table) expect(separators(line)).toBe(separators(header));
+  }
+}
+
+describe('describeReason', () => {
+  // A mapped type over every kind: adding a Reason kind without an example here fails `tsc`.
+  const examples: { [K in Reason['kind']]: [Extract<Reason, { kind: K }>, string] } = {
+    excluded: [{ kind: 'excluded', pattern: 'ci/*' }, 'excluded by pattern "ci/*"'],
+    'runner-owned': [
+      { kind: 'runner-owned' },
+      'owned by the Actions runner (a job or service container)'
+    ],
+    'in-use-by-running-container': [
+      { kind: 'in-use-by-running-container', container: 'web', state: 'running' },
+      'in use by running container web (running)'
+    ],
+    'too-young': [
+      { kind: 'too-young', ageMs: 2 * DAY + 3 * HOUR, minMs: 7 * DAY, basis: 'last-used' },
+      'too young: 2d 3h old by last-used, minimum 7d'
+    ],
+    'kept-by-keep-latest': [
+      { kind: 'kept-by-keep-latest', rank: 1, keep: 2 },
+      'kept by keep-latest (#1 of 2 newest)'
+    ],
+    'still-tagged': [
+      { kind: 'still-tagged', references: [ref('app:2'), ref('app:3')] },
+      'image still tagged as app:2, app:3'
+    ],
+    'held-by-kept-container': [
+      {
+        kind: 'held-by-kept-container',
+        container: 'old-job',
+        because: { kind: 'excluded', pattern: 'old-*' }
+      },
+      'held by container old-job, which is kept: excluded by pattern "old-*"'
+    ],
+    'used-by-unselected-container': [
+      { kind: 'used-by-unselected-container', container: 'x' },
+      'used by container x, which "containers" does not select'
+    ],
+    'parent-of-kept-image': [
+      { kind: 'parent-of-kept-image', child: `sha256:1a2b3c4d5e6f${'0'.repeat(52)}` as ImageId },
+      'parent of kept image 1a2b3c4d5e6f'
+    ],
+    'blocked-by-failed-step': [
+      { kind: 'blocked-by-failed-step', step: 'image:1a2b3c4d5e6f' },
+      'not attempted: step image:1a2b3c4d5e6f failed'
+    ],
+    'removal-failed': [
+      { kind: 'removal-failed', status: 409, message: 'conflict: unable to delete' },
+      'removal failed (HTTP 409): conflict: unable to delete'
+    ]
+  };
+
+  it.each(Object.entries(examples))('describes %s in one sentence', (_, [reason, text]) => {
+    expect(describeReason(reason)).toBe(text);
+  });
+
+  it.each([
+    [
+      { kind: 'too-young', ageMs: 90 * MINUTE, minMs: DAY, basis: 'stopped' },
+      'too young: stopped 1h 30m ago, minimum 1d'
+    ],
+    [
+      { kind: 'too-young', ageMs: 45 * MINUTE, minMs: HOUR, basis: 'created' },
+      'too young: 45m old by created, minimum 1h'
+    ],
+    [{ kind: 'removal-failed', message: 'socket hang up' }, 'removal failed: socket hang up'],
+    [{ kind: 'blocked-by-failed-step', step: '' }, 'not attempted: a step it depends on failed'],
+    [{ kind: 'excluded', pattern: 'say "hi"' }, 'excluded by pattern "say \\"hi\\""']
+  ] as [Reason, string][])('also describes %j', (reason, text) => {
+    expect(describeReason(reason)).toBe(text);
+  });
+
+  it('shortens image IDs the way docker images does', () => {
+    expect(shortId(`sha256:${'ab'.repeat(32)}`)).toBe('abababababab');
+    expect(shortId('f'.repeat(64))).toBe('ffffffffffff');
+  });
+});
+
+describe('renderSummary', () => {
+  it('a dry run carries a banner and says "Would delete"', () => {
+    const md = renderSummary({ ...sample, dryRun: true }, CTX);
+    expect(md).toContain(
+      '> [!NOTE]\n> Dry run: nothing was removed. This is what a real run would remove.'
+    );
+    expect(md).toContain('Would delete **3 images**, remove **3 tags** and **1 container**.');
+    expect(md).toContain('### Images that would be deleted');
+    expect(md).toContain('### Containers that would be removed');
+    expect(md).not.toMatch(/^Deleted /m);
+  });
+
+  it('a real run has no banner and states what was done', () => {
+    const md = renderSummary(sample, CTX);
+    expect(md).not.toContain('Dry run');
+    expect(md).toContain('Deleted **3 images**, removed **3 tags** and **1 container**.');
+    expect(md).not.toContain('[!WARNING]');
+  });
+
+  it('lists deleted images largest first with short ID, references, human size and aged basis', () => {
+    const rows = tableAfter(renderSummary(sample, CTX), '### Deleted images');
+    expect(rows).toEqual([
+      ['Image', 'References', 'Size', 'Age'],
+      [shortId(imageId(3)), '&lt;none&gt; (untagged parent)', '300.0 MB', '3d 4h (last-used)'],
+      [shortId(imageId(1)), `app:1, app@sha256:${'e'.repeat(64)}`, '72.8 MB', '3d 4h (last-used)'],
+      [shortId(imageId(2)), '&lt;none&gt;', '5.0 kB', '1097d (created)']
+    ]);
+  });
+
+  it('lists removed containers by name, short ID and image', () => {
+    const rows = tableAfter(renderSummary(sample, CTX), '### Removed containers');
+    expect(rows).toEqual([
+      ['Container', 'ID', 'Image'],
+      ['old-job', containerId(7).slice(0, 12), shortId(imageId(1))]
+    ]);
+  });
+
+  it('shows tags removed from images that stay, which the image table cannot', () => {
+    const rows = tableAfter(renderSummary(sample, CTX), '### Tags removed from images that stay');
+    expect(rows).toEqual([['Reference'], ['web:old']]);
+  });
+
+  it('puts what was kept, and why, in a collapsed block', () => {
+    const md = renderSummary(sample, CTX);
+    expect(md).toContain('<details><summary>Kept: 2 items</summary>\n\n| Kept | Reason |');
+    expect(tableAfter(md, 'Kept: 2 items')).toEqual([
+      ['Kept', 'Reason'],
+      ['ci/keep:1', 'excluded by pattern "ci/\\*"'],
+      [shortId(imageId(9)), `parent of kept image ${shortId(imageId(10))}`]
+    ]);
+    expect(md.indexOf('</details>')).toBeGreaterThan(md.indexOf('parent of kept image'));
+  });
+
+  it('raises failures above the fold, with the engine message', () => {
+    const md = renderSummary(
+      outcome({
+        failures: 2,
+        skipped: [
+          { target: 'app:1', reason: { kind: 'removal-failed', status: 409, message: 'conflict' } },
+          { target: imageId(1), reason: { kind: 'blocked-by-failed-step', step: 'untag:app:1' } },
+          { target: 'ci/x', reason: { kind: 'excluded', pattern: 'ci/*' } }
+        ]
+      }),
+      CTX
+    );
+    expect(md).toContain('> [!WARNING]\n> 2 steps failed or could not be attempted');
+    expect(tableAfter(md, '### Failures')).toEqual([
+      ['Target', 'Reason'],
+      ['app:1', 'removal failed (HTTP 409): conflict'],
+      [shortId(imageId(1)), 'not attempted: step untag:app:1 failed']
+    ]);
+    expect(md).toContain('Kept: 1 item<');
+    expect(md.indexOf('### Failures')).toBeLessThan(md.indexOf('<details>'));
+  });
+
+  it('says so in one sentence when a section is empty, instead of an empty table', () => {
+    const md = renderSummary(outcome(), CTX);
+    expect(md).toContain('No images deleted.');
+    expect(md).toContain('No containers removed.');
+    expect(md).toContain('Nothing selected was kept.');
+    expect(md).not.toContain('<details>');
+    expect(md).not.toContain('### Tags removed');
+    expect(md).not.toContain('### Failures');
+    expect(tables(md)).toEqual([]);
+    const dry = renderSummary(outcome({ dryRun: true }), CTX);
+    expect(dry).toContain('No images would be deleted.');
+    expect(dry).toContain('No containers would be removed.');
+  });
+
+  it('names the engine address and how long the run took', () => {
+    expect(renderSummary(outcome({ ms: 1234 }), CTX)).toMatch(
+      /\nEngine unix:\/\/\/var\/run\/docker\.sock, took 1\.2s\.\n$/
+    );
+    expect(renderSummary(outcome({ ms: 3 * MINUTE + 5000 }), CTX)).toContain('took 3m 5s.');
+  });
+
+  it('a reference with a pipe and a newline cannot break the table', () => {
+    const hostile = 'evil|tag\n| injected | row |\n<script>alert(1)</script>`x`';
+    const md = renderSummary(
+      outcome({ deletedImages: [planned(1, [hostile])], untagged: [ref(hostile)] }),
+      CTX
+    );
+    expectWellFormed(md);
+    const rows = tableAfter(md, '### Deleted images');
+    expect(rows).toHaveLength(2);
+    expect(md).not.toContain('<script>');
+    expect(md).not.toContain('`');
+  });
+
+  it('any text in any cell keeps every row to the header’s columns and adds no HTML', () => {
+    const nasty = fc.constantFrom(
+      '|',
+      '\\',
+      '`',
+      '<',
+      '>',
+      '&',
+      '\n',
+      '\r',
+      ' ',
+      '\t',
+      '*',
+      '[',
+      ']',
+      '_',
+      '~',
+      'a',
+      '#',
+      ':',
+      '\u2028',
+      '\u0000'
+    );
+    const text = fc.oneof(fc.string({ unit: nasty }), fc.string({ unit: 'binary' }), fc.string());
+    fc.assert(
+      fc.property(text, text, text, text, (a, b, c, d) => {
+        const md = renderSummary(
+          outcome({
+            failures: 1,
+            deletedImages: [planned(1, [a, b])],
+            untagged: [ref(c)],
+            removedContainers: [{ id: containerId(1), name: b, image: imageId(1) }],
+            skipped: [
+              { target: c, reason: { kind: 'removal-failed', status: 500, message: d } },
+              { target: d, reason: { kind: 'excluded', pattern: a } },
+              { target: a, reason: { kind: 'still-tagged', references: [ref(b), ref(c)] } }
+            ]
+          }),
+          { address: d, now: NOW }
+        );
+        expectWellFormed(md);
+        // Header, delimiter and exactly one line per row: no row was split by a newline.
+        const untagTable = c === a || c === b ? [] : [3];
+        expect(tables(md).map((t) => t.length)).toEqual([3, 3, ...untagTable, 3, 4]);
+        const ours = md.replace(/<\/?(details|summary)>/g, '');
+        expect(ours).not.toMatch(/[<`]/);
+      })
+    );
+  });
+
+  it('escapes leading and trailing spaces so a cell reads as it was written', () => {
+    expect(escapeCell('  a b ')).toBe('&#32;&#32;a b&#32;');
+  });
+
+  it('the summary stays under 1 MiB at 20,000 deleted images and says how many more are in the report', () => {
+    const n = 20_000;
+    // Sizes distinct and out of order, so "largest first" is a real check.
+    const images = Array.from({ length: n }, (_, i) =>
+      planned(
+        i + 1,
+        [0, 1, 2].map((t) => `registry.example.com/team/service-${i}:build-${t}`),
+        {
+          size: ((i * 7919) % n) * 1000 + 1
+        }
+      )
+    );
+    const containers = Array.from({ length: 5_000 }, (_, i) => ({
+      id: containerId(i),
+      name: `job-${i}`,
+      image: imageId(1)
+    }));
+    const skipped = Array.from({ length: 100 }, (_, i) => ({
+      target: `keep:${i}`,
+      reason: { kind: 'kept-by-keep-latest', rank: 1, keep: 1 } as Reason
+    }));
+    const md = renderSummary(
+      outcome({ deletedImages: images, removedContainers: containers, skipped }),
+      CTX
+    );
+    expect(Buffer.byteLength(md)).toBeLessThanOrEqual(SUMMARY_BUDGET);
+    expect(Buffer.byteLength(md)).toBeLessThan(MIB);
+    expectWellFormed(md);
+    expect(md).toContain('Deleted **20000 images**');
+
+    const rows = tableAfter(md, '### Deleted images').slice(1);
+    const [last, ...rest] = rows.reverse();
+    const shown = rest.reverse();
+    expect(last?.[0]).toBe(`… and ${n - shown.length} more (full list in the report)`);
+    expect(shown.length).toBeGreaterThan(100);
+    const largest = [...images].sort((x, y) => y.size - x.size).slice(0, shown.length);
+    expect(shown.map((r) => r[0])).toEqual(largest.map((i) => shortId(i.id)));
+
+    const kept = tableAfter(md, 'Kept: 100 items').slice(1);
+    expect(kept).toHaveLength(100);
+    const removed = tableAfter(md, '### Removed containers').slice(1);
+    expect(removed.at(-1)?.[0]).toBe(
+      `… and ${5_000 - (removed.length - 1)} more (full list in the report)`
+    );
+  });
+
+  it('clips one enormous engine message instead of letting it fill the summary', () => {
+    const md = renderSummary(
+      outcome({
+        failures: 1,
+        skipped: [
+          {
+            target: 'app:1',
+            reason: { kind: 'removal-failed', status: 500, message: 'x'.repeat(5 * MIB) }
+          }
+        ]
+      }),
+      CTX
+    );
+    expect(Buffer.byteLength(md)).toBeLessThan(10_000);
+    expect(md).toContain('x…');
+  });
+});
+
+describe('outputValues', () => {
+  const values = outputValues(sample, '/tmp/r.json');
+
+  it('has a value for every output the action declares, and no other', () => {
+    expect(Object.keys(values).sort()).toEqual(Object.values(Output).sort());
+  });
+
+  it('writes the documented JSON shapes', () => {
+    expect(JSON.parse(values[Output.DeletedImages])).toEqual([imageId(1), imageId(2), imageId(3)]);
+    expect(JSON.parse(values[Output.Untagged])).toEqual([
+      'app:1',
+      `app@sha256:${'e'.repeat(64)}`,
+      'web:old'
+    ]);
+    expect(JSON.parse(values[Output.RemovedContainers])).toEqual([containerId(7)]);
+    expect(JSON.parse(values[Output.Skipped])).toEqual([
+      { target: 'ci/keep:1', reason: 'excluded by pattern "ci/*"' },
+      { target: imageId(9), reason: `parent of kept image ${shortId(imageId(10))}` }
+    ]);
+    expect(values[Output.Report]).toBe('/tmp/r.json');
+  });
+
+  it('writes empty arrays, not empty strings, when nothing happened', () => {
+    const empty = outputValues(outcome(), '');
+    for (const name of [
+      Output.DeletedImages,
+      Output.Untagged,
+      Output.RemovedContainers,
+      Output.Skipped
+    ]) {
+      expect(empty[name]).toBe('[]');
+    }
+  });
+});
+
+describe('files', () => {
+  const made: string[] = [];
+  const scratch = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reclaim-report-'));
+    made.push(dir);
+    return dir;
+  };
+  const saved = process.env.GITHUB_OUTPUT;
+  afterEach(() => {
+    made.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+    if (saved === undefined) delete process.env.GITHUB_OUTPUT;
+    else process.env.GITHUB_OUTPUT = saved;
+  });
+
+  it('setOutputs hands every value to the runner', () => {
+    const file = join(scratch(), 'output');
+    writeFileSync(file, '');
+    process.env.GITHUB_OUTPUT = file;
+    setOutputs(outputValues(sample, '/tmp/r.json'));
+    const written = readFileSync(file, 'utf8');
+    for (const name of Object.values(Output)) expect(written).toContain(`${name}<<`);
+    expect(written).toContain(JSON.stringify([containerId(7)]));
+  });
+
+  it('reportDir prefers RUNNER_TEMP and falls back to the system temp directory', () => {
+    expect(reportDir({ RUNNER_TEMP: '/runner/_temp' })).toBe('/runner/_temp');
+    expect(reportDir({})).toBe(tmpdir());
+    expect(reportDir({ RUNNER_TEMP: '' })).toBe(tmpdir());
+  });
+
+  it('writeReport creates the directory, never overwrites, and writes pretty JSON', () => {
+    const dir = join(scratch(), 'nested', 'dir');
+    const plan: Plan = {
+      now: NOW,
+      steps: [],
+      deleteImages: [],
+      untagOnly: [],
+      removeContainers: [],
+      skipped: []
+    };
+    const data = {
+      version: '0.1.0',
+      settings: { images: ['**'] },
+      inventorySize: { images: 3, containers: 1 },
+      plan,
+      outcome: sample
+    };
+    const first = writeReport(dir, data);
+    const second = writeReport(dir, data);
+    expect(first).not.toBe(second);
+    expect(readdirSync(dir)).toHaveLength(2);
+    expect(first.startsWith(dir)).toBe(true);
+    expect(first).toMatch(new RegExp(`docker-reclaim-[0-9T.Z]+-${process.pid}(-\\d+)?\\.json$`));
+    const text = readFileSync(first, 'utf8');
+    expect(text).toContain('\n  "version": "0.1.0"');
+    expect(JSON.parse(text)).toMatchObject({
+      ...data,
+      outcome: JSON.parse(JSON.stringify(sample))
+    });
+  });
+});

@@ -1,0 +1,88 @@
+// Reading the engine's state into an Inventory: a fixed number of list calls, then inspects in parallel.
+import type Docker from 'dockerode';
+import type {
+  ContainerId,
+  ContainerState,
+  ImageId,
+  Inventory,
+  InventoryContainer,
+  InventoryImage,
+  Reference
+} from '../plan/types.js';
+import { mapPool } from '../pool.js';
+
+const INSPECT_CONCURRENCY = 8;
+
+/** Podman leaves the algorithm off some IDs; the classic store and containerd include it. */
+export function imageId(id: string): ImageId {
+  return (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id) as ImageId;
+}
+
+/** Go's zero time (0001-01-01) and unparsable values mean "never". */
+export function timeOf(value: string | number | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = typeof value === 'number' ? value * 1000 : Date.parse(value);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+const realRefs = (refs: string[] | null | undefined) =>
+  (refs ?? []).filter((r) => !r.startsWith('<none>')) as Reference[];
+
+const present = <T>(x: T | undefined): x is T => x !== undefined;
+
+async function gone404<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+    throw e;
+  }
+}
+
+export async function readInventory(docker: Docker): Promise<Inventory> {
+  const [listedImages, listedContainers] = await Promise.all([
+    docker.listImages({ all: true }),
+    docker.listContainers({ all: true })
+  ]);
+
+  const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
+    const info = await gone404(docker.getImage(listed.Id).inspect());
+    if (!info) return undefined;
+    const lastTag = (info as { Metadata?: { LastTagTime?: string } }).Metadata?.LastTagTime;
+    const image: InventoryImage = {
+      id: imageId(listed.Id),
+      tags: realRefs(listed.RepoTags),
+      digests: realRefs(listed.RepoDigests),
+      created: timeOf(info.Created) ?? timeOf(listed.Created) ?? 0,
+      size: listed.Size
+    };
+    const parent = info.Parent || listed.ParentId;
+    if (parent) image.parent = imageId(parent);
+    const tagged = timeOf(lastTag);
+    if (tagged !== undefined) image.lastTagTime = tagged;
+    return image;
+  });
+
+  const containers = await mapPool(listedContainers, INSPECT_CONCURRENCY, async (listed) => {
+    const container: InventoryContainer = {
+      id: listed.Id as ContainerId,
+      names: (listed.Names ?? []).map((n) => n.replace(/^\//, '')),
+      image: imageId(listed.ImageID),
+      state: listed.State as ContainerState,
+      created: timeOf(listed.Created) ?? 0,
+      labels: listed.Labels ?? {},
+      networks: Object.keys(listed.NetworkSettings?.Networks ?? {})
+    };
+    // Start and finish times are only in the inspect answer.
+    const info = await gone404(docker.getContainer(listed.Id).inspect());
+    if (!info) return undefined;
+    const started = timeOf(info.State?.StartedAt);
+    const finished = timeOf(info.State?.FinishedAt);
+    if (started !== undefined) container.startedAt = started;
+    if (finished !== undefined) container.finishedAt = finished;
+    return container;
+  });
+
+  // Something removed between the list and the inspect is simply not in the snapshot.
+  return { images: images.filter(present), containers: containers.filter(present) };
+}

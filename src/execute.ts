@@ -1,0 +1,168 @@
+// The executor: runs a plan's steps through a Remover, each as soon as the steps it depends on
+// have succeeded, a bounded number at a time. The only code that removes anything.
+import type { Remover } from './engine/remove.js';
+import { EngineError } from './engine/remove.js';
+import type { Outcome, Plan, Reason, Skip, Step, StepResult } from './plan/types.js';
+
+export interface ExecuteOptions {
+  dryRun: boolean;
+  concurrency?: number;
+  /** Called at most every `progressEvery` completions or `progressMs`, and at the end. */
+  onProgress?: (done: number, total: number) => void;
+  progressEvery?: number;
+  progressMs?: number;
+  /** Test seam: runs after planning and before the first removal. */
+  beforeExecute?: () => Promise<void>;
+  clock?: () => number;
+}
+
+const DEFAULT_CONCURRENCY = 8;
+
+export async function execute(
+  plan: Plan,
+  remover: Remover,
+  options: ExecuteOptions
+): Promise<Outcome> {
+  const clock = options.clock ?? Date.now;
+  const started = clock();
+  const results = new Map<string, StepResult>();
+  if (options.dryRun) {
+    for (const s of plan.steps) results.set(s.id, { step: s.id, status: 'planned' });
+  } else {
+    await options.beforeExecute?.();
+    await runGraph(plan.steps, remover, results, options, clock);
+  }
+  return summarise(plan, results, options.dryRun, clock() - started);
+}
+
+async function runGraph(
+  steps: Step[],
+  remover: Remover,
+  results: Map<string, StepResult>,
+  options: ExecuteOptions,
+  clock: () => number
+): Promise<void> {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const waitingOn = new Map(
+    steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length])
+  );
+  const dependents = new Map<string, string[]>();
+  for (const s of steps) {
+    for (const d of s.dependsOn) dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+  }
+  // Images the engine has reported deleted, so that a later delete by ID knows it has nothing to do.
+  const deletedIds = new Set<string>();
+  const ready = steps.filter((s) => waitingOn.get(s.id) === 0).map((s) => s.id);
+  const total = steps.length;
+  const every = options.progressEvery ?? 100;
+  const everyMs = options.progressMs ?? 5000;
+  let lastReport = { count: 0, at: clock() };
+
+  const settle = (id: string, result: StepResult) => {
+    results.set(id, result);
+    const ok = result.status === 'done' || result.status === 'gone';
+    for (const next of dependents.get(id) ?? []) {
+      if (results.has(next)) continue;
+      if (!ok) {
+        // Whatever waits on a failed step cannot succeed; say why and pass it on.
+        settle(next, { step: next, status: 'blocked', blockedBy: id });
+        continue;
+      }
+      const left = waitingOn.get(next)! - 1;
+      waitingOn.set(next, left);
+      if (left === 0) ready.push(next);
+    }
+    const now = clock();
+    if (results.size - lastReport.count >= every || now - lastReport.at >= everyMs) {
+      lastReport = { count: results.size, at: now };
+      options.onProgress?.(results.size, total);
+    }
+  };
+
+  const runStep = async (step: Step): Promise<StepResult> => {
+    const t0 = clock();
+    const timed = (r: Omit<StepResult, 'step' | 'ms'>): StepResult => ({
+      step: step.id,
+      ...r,
+      ms: clock() - t0
+    });
+    if (step.kind === 'delete-image' && deletedIds.has(step.image)) {
+      return timed({ status: 'done', message: 'deleted with its last reference or child' });
+    }
+    try {
+      if (step.kind === 'remove-container') {
+        await remover.removeContainer(step.container);
+        return timed({ status: 'done' });
+      }
+      const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
+      r.deleted.forEach((d) => deletedIds.add(d));
+      return timed({ status: 'done', deleted: r.deleted });
+    } catch (e) {
+      const err = e instanceof EngineError ? e : new EngineError(String(e));
+      // 404: somebody (or an earlier step) already did it.
+      if (err.status === 404)
+        return timed({ status: 'gone', httpStatus: 404, message: err.message });
+      return timed({ status: 'failed', httpStatus: err.status, message: err.message });
+    }
+  };
+
+  const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const inFlight = new Set<Promise<void>>();
+  while (ready.length > 0 || inFlight.size > 0) {
+    while (ready.length > 0 && inFlight.size < limit) {
+      const step = byId.get(ready.shift()!)!;
+      const p: Promise<void> = runStep(step).then((r) => {
+        inFlight.delete(p);
+        settle(step.id, r);
+      });
+      inFlight.add(p);
+    }
+    if (inFlight.size > 0) await Promise.race(inFlight);
+  }
+  options.onProgress?.(results.size, total);
+}
+
+function targetOf(step: Step): string {
+  if (step.kind === 'remove-container') return step.name;
+  if (step.kind === 'untag') return step.reference;
+  return step.image;
+}
+
+function summarise(
+  plan: Plan,
+  results: Map<string, StepResult>,
+  dryRun: boolean,
+  ms: number
+): Outcome {
+  const succeeded = (id: string) => {
+    const s = results.get(id)?.status;
+    return s === 'done' || s === 'gone' || s === 'planned';
+  };
+  const skipped: Skip[] = [...plan.skipped];
+  let failures = 0;
+  const stepOf = new Map<string, string>();
+  for (const step of plan.steps) {
+    if (step.kind !== 'untag')
+      stepOf.set(step.kind === 'delete-image' ? step.image : step.container, step.id);
+    const r = results.get(step.id);
+    if (!r || succeeded(step.id)) continue;
+    failures++;
+    const reason: Reason =
+      r.status === 'blocked'
+        ? { kind: 'blocked-by-failed-step', step: r.blockedBy ?? '' }
+        : { kind: 'removal-failed', status: r.httpStatus, message: r.message ?? 'unknown error' };
+    skipped.push({ target: targetOf(step), reason });
+  }
+  return {
+    dryRun,
+    deletedImages: plan.deleteImages.filter((i) => succeeded(stepOf.get(i.id) ?? '')),
+    untagged: plan.steps.flatMap((s) =>
+      s.kind === 'untag' && succeeded(s.id) ? [s.reference] : []
+    ),
+    removedContainers: plan.removeContainers.filter((c) => succeeded(stepOf.get(c.id) ?? '')),
+    skipped,
+    results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'blocked' }),
+    failures,
+    ms
+  };
+}

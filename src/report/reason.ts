@@ -1,0 +1,51 @@
+// One short sentence per Reason, shared by the summary and the `skipped` output.
+import { formatDuration } from '../duration.js';
+import type { Reason } from '../plan/types.js';
+
+/** `1a2b3c4d5e6f` for `sha256:1a2b…`: what `docker images` shows. */
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export function describeReason(r: Reason): string {
+  switch (r.kind) {
+    case 'excluded':
+      // Quoted as JSON so that a pattern with spaces or quotes still reads unambiguously.
+      return `excluded by pattern ${JSON.stringify(r.pattern)}`;
+    case 'runner-owned':
+      return 'owned by the Actions runner (a job or service container)';
+    case 'in-use-by-running-container':
+      return `in use by running container ${r.container} (${r.state})`;
+    case 'too-young': {
+      const age = formatDuration(r.ageMs);
+      const min = formatDuration(r.minMs);
+      return r.basis === 'stopped'
+        ? `too young: stopped ${age} ago, minimum ${min}`
+        : `too young: ${age} old by ${r.basis}, minimum ${min}`;
+    }
+    case 'kept-by-keep-latest':
+      return `kept by keep-latest (#${r.rank} of ${r.keep} newest)`;
+    case 'still-tagged':
+      return `image still tagged as ${r.references.join(', ')}`;
+    case 'held-by-kept-container':
+      return `held by container ${r.container}, which is kept: ${describeReason(r.because)}`;
+    case 'used-by-unselected-container':
+      return `used by container ${r.container}, which "containers" does not select`;
+    case 'parent-of-kept-image':
+      return `parent of kept image ${shortId(r.child)}`;
+    case 'blocked-by-failed-step':
+      // The executor falls back to an empty step ID when it lost track of which one failed.
+      return r.step
+        ? `not attempted: step ${r.step} failed`
+        : 'not attempted: a step it depends on failed';
+    case 'removal-failed':
+      return r.status === undefined
+        ? `removal failed: ${r.message}`
+        : `removal failed (HTTP ${r.status}): ${r.message}`;
+    default: {
+      // A new Reason kind stops the build here until it has a sentence.
+      const unknown: never = r;
+      return `kept (${(unknown as { kind: string }).kind})`;
+    }
+  }
+}
