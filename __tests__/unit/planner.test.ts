@@ -181,6 +181,10 @@ describe('containers hold their image', () => {
     );
     expect(p.removeContainers.map((c) => c.name).sort()).toEqual(['job-1', 'job-3']);
     expect(reasonsFor(p, 'job-2')).toEqual(['too-young']);
+    expect(p.skipped).toContainEqual({
+      target: 'job-4',
+      reason: { kind: 'container-running', state: 'running' }
+    });
     expect(p.steps.every((s) => s.kind === 'remove-container')).toBe(true);
   });
 });
@@ -323,6 +327,16 @@ describe('keep-latest', () => {
     expect(reasonsFor(p, 'lib:1')).toEqual(['kept-by-keep-latest']);
   });
 
+  it('counts images, not tags: every tag of a kept image stays', () => {
+    const old = image(['app:1.0'], { ageDays: 9 });
+    const newest = image(['app:1.1', 'app:latest'], { ageDays: 1 });
+    const p = plan(inv([old, newest]), policy({ images: ['app'], keepLatest: 1 }), NOW);
+    expect(p.deleteImages.map((i) => i.id)).toEqual([old.id]);
+    expect(p.untagOnly).toEqual([]);
+    expect(reasonsFor(p, 'app:latest')).toEqual(['kept-by-keep-latest']);
+    expect(reasonsFor(p, 'app:1.1')).toEqual(['kept-by-keep-latest']);
+  });
+
   it('does not count excluded references toward N', () => {
     const imgs = [1, 2, 3].map((n) => image([`app:${n}`], { ageDays: 10 - n }));
     const p = plan(inv(imgs), policy({ images: ['app'], exclude: ['app:3'], keepLatest: 1 }), NOW);
@@ -353,5 +367,19 @@ describe('the plan as data', () => {
     const pol = policy({ images: ['app'], olderThanMs: 5 * DAY });
     expect(plan(inv([a]), pol, NOW).steps).toEqual([]);
     expect(plan(inv([a]), pol, NOW + 3 * DAY).steps.length).toBe(2);
+  });
+});
+
+describe('determinism', () => {
+  it('gives the same plan whatever order the engine lists things in', () => {
+    const a = image(['app:1', 'app:2']);
+    const b = image(['app:3']);
+    const d = image([]);
+    const c1 = container(a);
+    const c2 = container(b);
+    const pol = policy({ images: ['**'], dangling: true });
+    const forward = plan(inv([a, b, d], [c1, c2]), pol, NOW);
+    const backward = plan(inv([d, b, a], [c2, c1]), pol, NOW);
+    expect(backward).toEqual(forward);
   });
 });

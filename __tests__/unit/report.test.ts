@@ -125,6 +125,10 @@ describe('describeReason', () => {
       { kind: 'runner-owned' },
       'owned by the Actions runner (a job or service container)'
     ],
+    'container-running': [
+      { kind: 'container-running', state: 'paused' },
+      'paused: only stopped containers are removed'
+    ],
     'in-use-by-running-container': [
       { kind: 'in-use-by-running-container', container: 'web', state: 'running' },
       'in use by running container web (running)'

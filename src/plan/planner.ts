@@ -55,7 +55,13 @@ function repositoryOf(ref: Reference): string {
   return parseReference(ref).repository;
 }
 
-export function plan(inventory: Inventory, policy: Policy, now: number): Plan {
+export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
+  // The engine lists in no stable order; the same state must give the same plan.
+  const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const inventory: Inventory = {
+    images: [...snapshot.images].sort(byId),
+    containers: [...snapshot.containers].sort(byId)
+  };
   const match = compile(policy);
   const images = new Map(inventory.images.map((i) => [i.id, i]));
   const containersOf = new Map<ImageId, InventoryContainer[]>();
@@ -96,9 +102,10 @@ export function plan(inventory: Inventory, policy: Policy, now: number): Plan {
   for (const c of inventory.containers) {
     if (!match.containerNames.some((m) => c.names.some((n) => m.match(n)))) continue;
     const why = containerProtection(c);
-    if (why) {
-      if (why.kind !== 'in-use-by-running-container') skip(c.names[0] ?? c.id, why);
-    } else removable.add(c.id);
+    if (!why) removable.add(c.id);
+    else if (why.kind === 'in-use-by-running-container') {
+      skip(c.names[0] ?? c.id, { kind: 'container-running', state: c.state });
+    } else skip(c.names[0] ?? c.id, why);
   }
 
   // --- References: what each image loses, decided per image (children do not matter yet).
@@ -112,21 +119,28 @@ export function plan(inventory: Inventory, policy: Policy, now: number): Plan {
     return [...i.tags, ...i.digests.filter((d) => !taggedRepos.has(repositoryOf(d)))];
   };
 
-  // keep-latest ranks the selected, non-excluded tags of each repository, newest first.
+  // keep-latest ranks, per repository, the images that carry selected, non-excluded tags there,
+  // newest first; every such tag of a kept image stays (an image's tags share one age).
   const keptByRank = new Map<Reference, { rank: number }>();
   if (policy.keepLatest > 0) {
-    const byRepo = new Map<string, { ref: Reference; time: number }[]>();
+    const byRepo = new Map<string, { id: ImageId; refs: Reference[]; time: number }[]>();
     for (const i of inventory.images) {
       const time = ageOf(i).time;
       for (const ref of i.tags) {
         if (!match.select.some((p) => matchesReference(p, ref)) || excludedRef(ref)) continue;
         const repo = familiarName(repositoryOf(ref));
-        byRepo.set(repo, [...(byRepo.get(repo) ?? []), { ref, time }]);
+        const list = byRepo.get(repo) ?? [];
+        const entry = list.find((e) => e.id === i.id);
+        if (entry) entry.refs.push(ref);
+        else list.push({ id: i.id, refs: [ref], time });
+        byRepo.set(repo, list);
       }
     }
     for (const list of byRepo.values()) {
-      list.sort((a, b) => b.time - a.time || a.ref.localeCompare(b.ref));
-      list.slice(0, policy.keepLatest).forEach((e, n) => keptByRank.set(e.ref, { rank: n + 1 }));
+      list.sort((a, b) => b.time - a.time || (a.id < b.id ? -1 : 1));
+      list.slice(0, policy.keepLatest).forEach((e, n) => {
+        for (const ref of e.refs) keptByRank.set(ref, { rank: n + 1 });
+      });
     }
   }
 

@@ -65,6 +65,8 @@ export interface Policy {
 export type Reason =
   | { kind: 'excluded'; pattern: string }
   | { kind: 'runner-owned' }
+  /** A container that `containers` selects, but that is not stopped. */
+  | { kind: 'container-running'; state: ContainerState }
   | { kind: 'in-use-by-running-container'; container: string; state: ContainerState }
   | { kind: 'too-young'; ageMs: number; minMs: number; basis: AgeBasis | 'stopped' }
   | { kind: 'kept-by-keep-latest'; rank: number; keep: number }

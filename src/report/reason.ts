@@ -14,6 +14,8 @@ export function describeReason(r: Reason): string {
       return `excluded by pattern ${JSON.stringify(r.pattern)}`;
     case 'runner-owned':
       return 'owned by the Actions runner (a job or service container)';
+    case 'container-running':
+      return `${r.state}: only stopped containers are removed`;
     case 'in-use-by-running-container':
       return `in use by running container ${r.container} (${r.state})`;
     case 'too-young': {
