@@ -14,6 +14,7 @@ import { renderSummary } from './report/summary.js';
 import { reportDir, writeReport } from './report/json.js';
 
 export async function main(): Promise<void> {
+  core.info(`docker-reclaim ${VERSION} on Node ${process.version}`);
   let settings: Settings;
   try {
     settings = getSettings();
