@@ -1,0 +1,6 @@
+import { ensurePrerequisites } from '../../scripts/lib/engine.mjs';
+
+// Once per run, before any e2e file starts its own private engine.
+export default async function setup(): Promise<void> {
+  await ensurePrerequisites();
+}

@@ -1,0 +1,64 @@
+// Types for action.mjs, so that TypeScript tests import the harness with types.
+
+/** Absolute path of the repository (no trailing slash). */
+export const REPO_ROOT: string;
+/** The Node version ensureNode24() provides. */
+export const NODE24_VERSION: string;
+
+/** Input name → default ('' when none) from the `inputs:` block of an action.yml text. */
+export function parseActionInputs(text: string): Record<string, string>;
+
+/** parseActionInputs of the repository's action.yml, or of another file. */
+export function actionDefaults(file?: string): Record<string, string>;
+
+/** `INPUT_` + the name upper-cased with spaces as `_` and dashes kept, as the runner names it. */
+export function inputEnvName(name: string): string;
+
+/** Parses a GITHUB_OUTPUT or GITHUB_STATE file (`name<<DELIMITER` heredocs and `name=value`). */
+export function parseCommandFile(text: string): Record<string, string>;
+
+export interface RunActionOptions {
+  /** Overrides of action.yml's defaults; every input is passed, as the runner does. */
+  inputs?: Record<string, string>;
+  /** Added over the minimal base (PATH, HOME, runner variables). DOCKER_HOST or the docker-host input is required. */
+  env?: Record<string, string>;
+  /** Node binary (default: this process's; see ensureNode24). */
+  node?: string;
+  /** Working directory and GITHUB_WORKSPACE (default: the repository). */
+  cwd?: string;
+  /** Script to run (default: the repository's dist/index.js). */
+  entry?: string;
+  /** Where the run's temporary directory goes (default os.tmpdir(); an engine's dir is handy). */
+  tmpDir?: string;
+  /** The action is SIGKILLed after this long (default 300000). */
+  timeoutMs?: number;
+}
+
+export interface ActionRun {
+  /** Exit code (128 when killed by a signal). */
+  code: number;
+  signal?: NodeJS.Signals;
+  stdout: string;
+  stderr: string;
+  outputs: Record<string, string>;
+  /** Contents of GITHUB_STEP_SUMMARY. */
+  summary: string;
+  /** Raw contents of GITHUB_STATE (parseCommandFile reads it). */
+  state: string;
+  /** The `report` output, when set. */
+  reportPath?: string;
+  /** The parsed report, when reportPath names a readable JSON file. */
+  report?: unknown;
+  /** RUNNER_TEMP of this run. */
+  runnerTemp: string;
+  /** The environment the action ran with. */
+  env: Record<string, string>;
+  /** Removes the run's temporary directory (RUNNER_TEMP and the command files included). */
+  cleanup(): Promise<void>;
+}
+
+/** Runs dist/index.js once like the GitHub Actions runner does. */
+export function runAction(options?: RunActionOptions): Promise<ActionRun>;
+
+/** Path of a Node 24 binary, fetched once with npm pack into .cache/node24. */
+export function ensureNode24(): Promise<string>;

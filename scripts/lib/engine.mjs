@@ -1,0 +1,605 @@
+// A private, throw-away Docker engine for tests, the demo and the benchmark.
+// Every docker call goes to the engine's own socket: the machine's engine is never touched.
+import { spawn, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  readFileSync,
+  readdirSync,
+  openSync,
+  closeSync,
+  writeFileSync,
+  rmdirSync,
+  rmSync
+} from 'node:fs';
+import { mkdtemp, mkdir, writeFile, rm, open } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const APT_PACKAGES = ['docker.io', 'busybox-static', 'tar'];
+const BUSYBOX = '/bin/busybox';
+const DOCKER = process.env.DOCKER_CLI ?? 'docker';
+const PING_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs a command without a shell; rejects with its stderr unless allowFail.
+ * @returns {Promise<{stdout: string, stderr: string, code: number}>}
+ */
+export function run(cmd, args, { env = process.env, input, allowFail = false, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      env,
+      cwd,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
+    });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const res = {
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        code: code ?? 128
+      };
+      if (res.code !== 0 && !allowFail) {
+        const why = signal ? `killed by ${signal}` : `exit ${res.code}`;
+        reject(new Error(`${cmd} ${args.join(' ')}: ${why}\n${res.stderr.trim()}`));
+      } else resolve(res);
+    });
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+// dockerd lives in sbin, which a non-login PATH may lack.
+function which(name) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
+  return dirs.map((d) => join(d, name)).find((p) => existsSync(p));
+}
+
+// A dynamically linked busybox would not run in a FROM-scratch image: look for an ELF PT_INTERP.
+function isStaticElf(file) {
+  try {
+    const b = readFileSync(file);
+    if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) return false; // 64-bit ELF only
+    const phoff = Number(b.readBigUInt64LE(0x20));
+    const size = b.readUInt16LE(0x36);
+    for (let i = 0; i < b.readUInt16LE(0x38); i++)
+      if (b.readUInt32LE(phoff + i * size) === 3) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function missingPrerequisites() {
+  const missing = [];
+  if (!which('dockerd') || !which(DOCKER)) missing.push('docker.io (dockerd and the docker CLI)');
+  if (!isStaticElf(BUSYBOX)) missing.push(`busybox-static (a static ${BUSYBOX})`);
+  if (!which('tar')) missing.push('tar');
+  return missing;
+}
+
+/** Makes sure dockerd, the docker CLI, a static busybox and tar exist, installing them with apt as root. */
+export async function ensurePrerequisites() {
+  let missing = missingPrerequisites();
+  if (missing.length === 0) return;
+  const canApt = process.getuid?.() === 0 && which('apt-get');
+  if (!canApt) {
+    throw new Error(
+      `docker-reclaim's tests need a private dockerd; missing: ${missing.join(', ')}.\n` +
+        `Install them with: sudo apt-get install -y ${APT_PACKAGES.join(' ')}`
+    );
+  }
+  console.error(
+    `docker-reclaim's tests need a private dockerd; installing ${APT_PACKAGES.join(' ')} with apt-get (missing: ${missing.join(', ')})`
+  );
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['update'], { env });
+  await run('apt-get', ['install', '-y', '--no-install-recommends', ...APT_PACKAGES], { env });
+  missing = missingPrerequisites();
+  if (missing.length) throw new Error(`still missing after apt-get install: ${missing.join(', ')}`);
+}
+
+let ip6tablesFlag;
+function supportsIp6tables(dockerd) {
+  ip6tablesFlag ??= execFileSync(dockerd, ['--help'], { encoding: 'utf8' }).includes('--ip6tables');
+  return ip6tablesFlag;
+}
+
+function ping(socketPath) {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function logTail(file, lines = 30) {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function procs() {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+}
+
+function readProc(pid, file) {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function killPid(pid) {
+  try {
+    process.kill(Number(pid), 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+// Where each cgroup hierarchy is mounted, keyed as /proc/PID/cgroup names it ('' for cgroup2).
+function cgroupMounts() {
+  const roots = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    const [fstype, , opts = ''] = (right ?? '').split(' ');
+    if (fstype === 'cgroup2') roots.push({ ctls: [''], dir: left.split(' ')[4] });
+    if (fstype === 'cgroup') roots.push({ ctls: opts.split(','), dir: left.split(' ')[4] });
+  }
+  return (ctl) => roots.find((r) => ctl.split(',').every((c) => r.ctls.includes(c)))?.dir;
+}
+
+const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+// After a crash (or a daemon that ignored SIGTERM) shims and container processes outlive dockerd.
+// Container processes are found by a cgroup naming a container of this engine, thawed in case they
+// were paused (a frozen process never handles SIGKILL) and killed; their emptied cgroups are removed.
+// Then anything that names the engine's directory on its command line (containerd, shims) is killed.
+function sweepProcesses(dir, dataRoot) {
+  let ids = [];
+  try {
+    ids = readdirSync(join(dataRoot, 'containers')).filter((id) => /^[0-9a-f]{64}$/.test(id));
+  } catch {
+    // no containers dir
+  }
+  const cgroupDirs = new Set();
+  const mountOf = cgroupMounts();
+  for (const pid of ids.length ? procs() : []) {
+    const lines = readProc(pid, 'cgroup').split('\n');
+    if (!lines.some((l) => ids.some((id) => l.includes(id)))) continue;
+    for (const line of lines) {
+      const [, ctl = '', path = ''] = line.split(':');
+      const root = mountOf(ctl);
+      if (!root || !ids.some((id) => path.includes(id))) continue;
+      cgroupDirs.add(join(root, path));
+      const freezer =
+        ctl === 'freezer' ? ['freezer.state', 'THAWED'] : ctl === '' ? ['cgroup.freeze', '0'] : [];
+      try {
+        // r+ so that a missing file is never created.
+        if (freezer.length) writeFileSync(join(root, path, freezer[0]), freezer[1], { flag: 'r+' });
+      } catch {
+        // no freezer there
+      }
+    }
+    killPid(pid);
+  }
+  for (const pid of procs())
+    if (pid !== String(process.pid) && readProc(pid, 'cmdline').includes(`${dir}/`)) killPid(pid);
+  for (const cg of cgroupDirs) {
+    for (let i = 0; i < 20; i++) {
+      try {
+        rmdirSync(cg);
+        break;
+      } catch (e) {
+        if (e.code !== 'EBUSY') break;
+        pause(50); // the killed processes are still exiting
+      }
+    }
+  }
+}
+
+// Unmount deepest first: overlay merged dirs, netns files, and the bind mount dockerd puts on data-root.
+function unmountUnder(dir) {
+  const decode = (s) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => decode(l.split(' ')[4] ?? ''))
+    .filter((p) => p === dir || p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const p of new Set(points)) {
+    try {
+      execFileSync('umount', ['-l', p], { stdio: 'ignore' });
+    } catch {
+      // already unmounted through a parent
+    }
+  }
+}
+
+// dockerd reuses the containerd named in its pidfile if that PID is alive. After a kill, containerd
+// dies with it, but where PID 1 does not reap orphans (as in some sandboxes) it stays a zombie, which
+// looks alive, and the restarted dockerd waits for it in vain.
+function dropStaleContainerdPid(execRoot) {
+  const file = join(execRoot, 'containerd', 'containerd.pid');
+  if (!existsSync(file)) return;
+  const stat = readProc(readFileSync(file, 'utf8').trim(), 'stat');
+  if (!stat || /\) Z /.test(stat)) rmSync(file, { force: true });
+}
+
+// Removes everything an engine left: processes, mounts, then the directory itself.
+function cleanupDir(dir) {
+  sweepProcesses(dir, join(dir, 'data'));
+  unmountUnder(dir);
+  execFileSync('rm', ['-rf', '--one-file-system', dir], { stdio: 'ignore' });
+}
+
+// A test run can die (or jest exit without afterAll) before stop(); an exit hook cannot help, as
+// jest gives test code a copy of `process` whose events never fire. So each engine gets a detached
+// watchdog that cleans it up once the process that started it is gone.
+function startWatchdog(dir) {
+  const self = fileURLToPath(import.meta.url);
+  const args = [self, '--watchdog', String(process.pid), dir];
+  const dog = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
+  dog.unref();
+  return dog;
+}
+
+/**
+ * Starts a private dockerd in a fresh temporary directory.
+ * @param {{ name?: string }} [options]
+ */
+export async function startEngine({ name = 'engine' } = {}) {
+  const dockerd = which('dockerd');
+  if (!dockerd) throw new Error('dockerd not found: call ensurePrerequisites() first');
+  // Unix socket paths are limited to ~108 bytes, so keep the directory short.
+  const base = tmpdir().length > 60 ? '/tmp' : tmpdir();
+  const dir = await mkdtemp(join(base, `dr-${name.replace(/[^\w-]/g, '').slice(0, 12)}-`));
+  const socket = join(dir, 'docker.sock');
+  const dataRoot = join(dir, 'data');
+  const logFile = join(dir, 'dockerd.log');
+  await mkdir(join(dir, 'config'));
+  await writeFile(join(dir, 'config', 'config.json'), '{}\n');
+  const args = [
+    '-H', `unix://${socket}`,
+    '--data-root', dataRoot,
+    '--exec-root', join(dir, 'exec'), // holds its managed containerd, netns and runc state: per engine
+    '--pidfile', join(dir, 'docker.pid'),
+    '--bridge', 'none',
+    '--iptables=false',
+    ...(supportsIp6tables(dockerd) ? ['--ip6tables=false'] : [])
+  ]; // prettier-ignore
+
+  const env = {
+    ...process.env,
+    DOCKER_HOST: `unix://${socket}`,
+    DOCKER_CONFIG: join(dir, 'config')
+  };
+  for (const k of ['DOCKER_BUILDKIT', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'])
+    delete env[k];
+
+  let child;
+  let exited;
+  async function launch() {
+    dropStaleContainerdPid(join(dir, 'exec'));
+    const fd = openSync(logFile, 'a');
+    // Not detached: a Ctrl-C on the test run reaches dockerd too and it shuts down cleanly.
+    child = spawn(dockerd, args, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    child.unref(); // never keep jest alive
+    const me = child;
+    exited = new Promise((resolve) => me.once('exit', (code, signal) => resolve(signal ?? code)));
+    let early;
+    exited.then((why) => (early = why));
+    const deadline = Date.now() + PING_TIMEOUT_MS;
+    while (!(await ping(socket))) {
+      if (early !== undefined || Date.now() > deadline) {
+        me.kill('SIGKILL');
+        const what =
+          early !== undefined
+            ? `exited (${early})`
+            : `did not answer /_ping in ${PING_TIMEOUT_MS / 1000}s`;
+        throw new Error(`private dockerd ${what}; ${logFile}:\n${logTail(logFile)}`);
+      }
+      await sleep(100);
+    }
+  }
+
+  async function terminate() {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.ref(); // a script awaiting stop() must not end before dockerd does
+    child.kill('SIGTERM');
+    const timedOut = await Promise.race([
+      exited.then(() => false),
+      sleep(20_000, true, { ref: false })
+    ]);
+    if (timedOut) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  let stopping;
+  const watchdog = startWatchdog(dir);
+  const engine = {
+    dir,
+    socket,
+    host: `unix://${socket}`,
+    dataRoot,
+    logFile,
+    env,
+    get pid() {
+      return child.pid;
+    },
+    docker: (dockerArgs, opts = {}) =>
+      run(DOCKER, dockerArgs, { ...opts, env: { ...env, ...opts.env } }),
+    kill() {
+      child.kill('SIGKILL');
+    },
+    async restart() {
+      await terminate();
+      await launch();
+    },
+    stop() {
+      stopping ??= (async () => {
+        watchdog.kill('SIGKILL');
+        if (child.exitCode === null && child.signalCode === null) {
+          // Containers run `sleep` as PID 1, which ignores SIGTERM: kill them first or shutdown waits 10s each.
+          const ps = await engine.docker(['ps', '-q', '--no-trunc'], { allowFail: true });
+          const ids = ps.stdout.split('\n').filter(Boolean);
+          if (ids.length) await engine.docker(['kill', ...ids], { allowFail: true });
+        }
+        await terminate();
+        cleanupDir(dir);
+      })();
+      return stopping;
+    }
+  };
+  try {
+    await launch();
+  } catch (e) {
+    await engine.stop().catch(() => {});
+    throw e;
+  }
+  return engine;
+}
+
+async function tempDir(engine, prefix) {
+  return mkdtemp(join(engine.dir, prefix));
+}
+
+/**
+ * Builds FROM scratch (or a local image) an image that adds a file of random bytes, so that every
+ * build yields a distinct layer. The classic builder records the parent image; BuildKit does not.
+ * @returns {Promise<string>} the image ID (sha256:…)
+ */
+export async function buildImage(
+  engine,
+  { tag, bytes = 1024, from = 'scratch', legacy = true, extraTags = [] } = {}
+) {
+  const ctx = await tempDir(engine, 'ctx-');
+  try {
+    await writeFile(join(ctx, 'blob'), randomBytes(bytes));
+    await writeFile(
+      join(ctx, 'Dockerfile'),
+      `FROM ${from}\nCOPY blob /blob-${randomBytes(4).toString('hex')}\n`
+    );
+    const tags = [tag, ...extraTags].filter(Boolean).flatMap((t) => ['-t', t]);
+    const iid = join(ctx, 'iid');
+    await engine.docker(['build', '-q', '--iidfile', iid, ...tags, ctx], {
+      env: { DOCKER_BUILDKIT: legacy ? '0' : '1' }
+    });
+    return readFileSync(iid, 'utf8').trim();
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
+}
+
+export async function tag(engine, src, dst) {
+  await engine.docker(['tag', src, dst]);
+}
+
+async function imageId(engine, ref) {
+  const r = await engine.docker(['image', 'inspect', '--format', '{{.Id}}', ref], {
+    allowFail: true
+  });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+/**
+ * An image holding only the host's static busybox, made once per engine and reference (again if it
+ * was removed). `docker import` yields a single image, where a Dockerfile with COPY and CMD would
+ * leave an untagged intermediate parent behind, which tests of dangling images would trip over.
+ */
+export async function busyboxImage(engine, ref = 'bb:latest') {
+  const existing = await imageId(engine, ref);
+  if (existing) return existing;
+  const bin = readFileSync(BUSYBOX);
+  const tar = Buffer.concat([
+    ...tarEntry('bin/', Buffer.alloc(0), 0o755, '5'),
+    ...tarEntry('bin/busybox', bin, 0o755),
+    tarEnd()
+  ]);
+  const cmd = 'CMD ["/bin/busybox","sleep","3600"]';
+  return (await engine.docker(['import', '--change', cmd, '-', ref], { input: tar })).stdout.trim();
+}
+
+/**
+ * Creates a container in the given state. 'running', 'paused' and 'exited' execute the command, so the
+ * image needs /bin/busybox (busyboxImage, or buildImage({ from: 'bb:latest' })).
+ * @returns {Promise<string>} the full container ID
+ */
+export async function runContainer(
+  engine,
+  { image, name, cmd, state, running = true, labels = {} }
+) {
+  state ??= running ? 'running' : 'exited';
+  const command =
+    cmd ?? (state === 'exited' ? ['/bin/busybox', 'true'] : ['/bin/busybox', 'sleep', '3600']);
+  const opts = ['--network', 'none', ...(name ? ['--name', name] : [])];
+  for (const [k, v] of Object.entries(labels)) opts.push('--label', `${k}=${v}`);
+  const id = (await engine.docker(['create', ...opts, image, ...command])).stdout.trim();
+  if (state === 'exited') await engine.docker(['start', '-a', id], { allowFail: true });
+  if (state === 'running' || state === 'paused') await engine.docker(['start', id]);
+  if (state === 'paused') await engine.docker(['pause', id]);
+  return id;
+}
+
+// Minimal ustar: names stay under 100 bytes, so no long-name extensions are needed.
+function tarEntry(name, data, mode = 0o644, type = '0') {
+  const h = Buffer.alloc(512);
+  const octal = (v, off, len) =>
+    h.write(v.toString(8).padStart(len - 1, '0') + '\0', off, len, 'ascii');
+  h.write(name, 0, 100);
+  octal(mode, 100, 8);
+  octal(0, 108, 8);
+  octal(0, 116, 8);
+  octal(data.length, 124, 12);
+  octal(0, 136, 12);
+  h.write('        ', 148, 8, 'ascii');
+  h.write(type, 156, 1, 'ascii');
+  h.write('ustar\u000000', 257, 8, 'ascii');
+  let sum = 0;
+  for (const byte of h) sum += byte;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+  const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
+  return [h, data, pad];
+}
+
+const tarEnd = () => Buffer.alloc(1024);
+const sha256 = (b) => createHash('sha256').update(b).digest('hex');
+const layerTar = (bytes) =>
+  Buffer.concat([
+    ...tarEntry(`blob-${randomBytes(6).toString('hex')}`, randomBytes(bytes)),
+    tarEnd()
+  ]);
+
+const sharedBases = new WeakMap();
+
+/**
+ * Writes one `docker save` archive by hand and loads it: images with a chosen creation date and
+ * no LastTagTime (load never sets it), tagged or dangling (RepoTags null), optionally sharing a
+ * first layer with every image of the same `sharedBase` key on this engine.
+ * @returns {Promise<string[]>} image IDs (sha256 of each config JSON), in spec order
+ */
+export async function loadImages(engine, specs) {
+  if (!sharedBases.has(engine)) sharedBases.set(engine, new Map());
+  const bases = sharedBases.get(engine);
+  const dir = await tempDir(engine, 'load-');
+  const file = join(dir, 'images.tar');
+  const fh = await open(file, 'w');
+  const written = new Set();
+  const put = async (name, data) => {
+    if (written.has(name)) return;
+    written.add(name);
+    await fh.writev(tarEntry(name, data));
+  };
+  try {
+    const manifest = [];
+    const ids = [];
+    for (const spec of specs) {
+      const layers = [];
+      if (spec.sharedBase !== undefined) {
+        if (!bases.has(spec.sharedBase)) bases.set(spec.sharedBase, layerTar(spec.bytes ?? 1024));
+        layers.push(bases.get(spec.sharedBase));
+      }
+      if (spec.ownLayer ?? true) layers.push(layerTar(spec.bytes ?? 1024));
+      const diffIds = layers.map(sha256);
+      for (const [j, layer] of layers.entries()) await put(`${diffIds[j]}.tar`, layer);
+      const created = new Date(spec.created).toISOString();
+      const config = Buffer.from(
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          created,
+          // The nonce keeps IDs distinct even for images with the same layers and date.
+          config: {
+            Labels: { ...spec.labels, 'docker-reclaim.nonce': randomBytes(8).toString('hex') }
+          },
+          rootfs: { type: 'layers', diff_ids: diffIds.map((d) => `sha256:${d}`) },
+          history: layers.map(() => ({ created, created_by: 'docker-reclaim loadImages' }))
+        })
+      );
+      const id = sha256(config);
+      await put(`${id}.json`, config);
+      ids.push(`sha256:${id}`);
+      manifest.push({
+        Config: `${id}.json`,
+        RepoTags: spec.tags.length ? spec.tags : null,
+        Layers: diffIds.map((d) => `${d}.tar`)
+      });
+    }
+    await put('manifest.json', Buffer.from(JSON.stringify(manifest)));
+    await fh.write(tarEnd());
+    await fh.close();
+    await engine.docker(['load', '-q', '-i', file]);
+    return ids;
+  } finally {
+    await fh.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function inspectAll(engine, kind, ids) {
+  const out = [];
+  // Stay far below ARG_MAX with thousands of objects.
+  for (let i = 0; i < ids.length; i += 500) {
+    const r = await engine.docker([kind, 'inspect', ...ids.slice(i, i + 500)]);
+    out.push(...JSON.parse(r.stdout));
+  }
+  return out;
+}
+
+const byKey = (k) => (a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : 0);
+
+/** A deterministic snapshot of the engine's images and containers, for assertions. */
+export async function inventory(engine) {
+  const list = async (args) => [
+    ...new Set((await engine.docker(args)).stdout.split('\n').filter(Boolean))
+  ];
+  const images = await inspectAll(
+    engine,
+    'image',
+    await list(['image', 'ls', '-aq', '--no-trunc'])
+  );
+  const containers = await inspectAll(engine, 'container', await list(['ps', '-aq', '--no-trunc']));
+  return {
+    images: images
+      .map((i) => ({
+        id: i.Id,
+        tags: [...(i.RepoTags ?? [])].sort(),
+        digests: [...(i.RepoDigests ?? [])].sort(),
+        parent: i.Parent ?? ''
+      }))
+      .sort(byKey('id')),
+    containers: containers
+      .map((c) => ({
+        id: c.Id,
+        name: c.Name.replace(/^\//, ''),
+        image: c.Image,
+        state: c.State.Status
+      }))
+      .sort(byKey('name'))
+  };
+}
+
+// `node engine.mjs --watchdog PID DIR`: waits for PID to end, then removes the engine in DIR.
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--watchdog') {
+  const [parent, dir] = process.argv.slice(3);
+  // A zombie counts as gone: where PID 1 does not reap, a dead parent stays one.
+  const alive = () => !/^$|\) Z /.test(readProc(parent, 'stat'));
+  while (alive()) await sleep(250);
+  cleanupDir(dir);
+}
