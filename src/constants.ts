@@ -12,6 +12,7 @@ export const Input = {
   Dangling: 'dangling',
   Containers: 'containers',
   ContainersOlderThan: 'containers-older-than',
+  UntilFree: 'until-free',
   DryRun: 'dry-run',
   FailOnError: 'fail-on-error',
   Summary: 'summary',
@@ -23,6 +24,8 @@ export const Output = {
   Untagged: 'untagged',
   RemovedContainers: 'removed-containers',
   Skipped: 'skipped',
+  ReclaimedBytes: 'reclaimed-bytes',
+  EstimatedBytes: 'estimated-bytes',
   Report: 'report'
 } as const;
 

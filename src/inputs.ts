@@ -3,6 +3,7 @@
 import * as core from '@actions/core';
 import { Input } from './constants.js';
 import { DurationError, parseDuration } from './duration.js';
+import { parseSize, SizeError, type SizeTarget } from './size.js';
 import { splitPatterns, validatePattern, type PatternKind } from './plan/patterns.js';
 import type { AgeBasis, Policy } from './plan/types.js';
 
@@ -12,6 +13,8 @@ export interface Settings {
   failOnError: boolean;
   summary: boolean;
   dockerHost?: string;
+  /** until-free as written; a percentage becomes bytes once the disk is known. */
+  untilFree?: SizeTarget;
 }
 
 /** A problem with an input; the message is written for the workflow author. */
@@ -34,7 +37,8 @@ const EXAMPLE = {
     'use unix:///var/run/docker.sock, tcp://host:2376, npipe:////./pipe/docker_engine or ssh://user@host',
   image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
   container: 'use patterns such as ci-* or build-{api,web}',
-  exclude: 'use image patterns such as acme/base:* or container names such as keep-*'
+  exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
+  size: 'use a size such as 20GB, 500MiB or 25%'
 } as const;
 
 // Beyond what JSON escapes: C1 controls, line/paragraph separators (newlines to some log viewers),
@@ -149,6 +153,16 @@ function dockerHostProblem(value: string): string | undefined {
   }
 }
 
+function size(name: InputName, value: string): SizeTarget | undefined {
+  if (value === '') return undefined;
+  try {
+    return parseSize(value);
+  } catch (error) {
+    if (!(error instanceof SizeError)) throw error;
+    throw invalid(name, value, `${error.message}; ${EXAMPLE.size}`);
+  }
+}
+
 function dockerHost(name: InputName, value: string): string | undefined {
   if (value === '') return undefined;
   const problem = dockerHostProblem(value);
@@ -171,6 +185,7 @@ export function getSettings(read: (name: string) => string = (n) => core.getInpu
   const dangling = boolean(Input.Dangling, get(Input.Dangling), true);
   const containers = patterns(Input.Containers, get(Input.Containers), 'container');
   const containersOlderThanMs = duration(Input.ContainersOlderThan, get(Input.ContainersOlderThan));
+  const untilFree = size(Input.UntilFree, get(Input.UntilFree));
   const dryRun = boolean(Input.DryRun, get(Input.DryRun), false);
   const failOnError = boolean(Input.FailOnError, get(Input.FailOnError), false);
   const summary = boolean(Input.Summary, get(Input.Summary), true);
@@ -189,6 +204,7 @@ export function getSettings(read: (name: string) => string = (n) => core.getInpu
     dryRun,
     failOnError,
     summary,
-    ...(host === undefined ? {} : { dockerHost: host })
+    ...(host === undefined ? {} : { dockerHost: host }),
+    ...(untilFree === undefined ? {} : { untilFree })
   };
 }

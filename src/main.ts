@@ -1,19 +1,24 @@
 // The main step: read inputs → inventory → plan → execute → report.
 import * as core from '@actions/core';
-import { VERSION } from './constants.js';
+import type Docker from 'dockerode';
+import { Input, VERSION } from './constants.js';
 import { connect, ping, EngineUnreachable } from './engine/connect.js';
+import { engineDisk, spaceTotals, statDisk } from './engine/disk.js';
 import { readInventory } from './engine/inventory.js';
 import { dockerRemover } from './engine/remove.js';
 import { execute } from './execute.js';
 import { getSettings, InputError, type Settings } from './inputs.js';
-import { plan as makePlan } from './plan/planner.js';
-import type { Plan, Step } from './plan/types.js';
+import { containerStepId, plan as makePlan } from './plan/planner.js';
+import { measuredFromResponses } from './plan/space.js';
+import type { Inventory, Outcome, Plan, SpaceReport, Step } from './plan/types.js';
+import { formatBytes } from './report/bytes.js';
 import { describeReason } from './report/reason.js';
 import { outputValues, setOutputs } from './report/outputs.js';
 import { renderSummary } from './report/summary.js';
 import { reportDir, writeReport } from './report/json.js';
 
 export async function main(): Promise<void> {
+  const started = Date.now();
   core.info(`docker-reclaim ${VERSION} on Node ${process.version}`);
   let settings: Settings;
   try {
@@ -33,14 +38,35 @@ export async function main(): Promise<void> {
   }
   const docker = conn.docker;
 
-  const inventory = await core.group('Read inventory', async () => {
-    const inv = await readInventory(docker);
-    core.info(`${inv.images.length} images, ${inv.containers.length} containers`);
-    return inv;
+  const { inventory, root, totalsBefore } = await core.group('Read inventory', async () => {
+    const [inv, where, totals] = await Promise.all([
+      readInventory(docker),
+      engineDisk(conn),
+      settings.dryRun ? undefined : spaceTotals(docker)
+    ]);
+    if (where.disk) inv.disk = where.disk;
+    core.info(
+      `${inv.images.length} images, ${inv.containers.length} containers` +
+        (where.disk ? `; ${formatBytes(where.disk.freeBytes)} free on ${where.root}` : '')
+    );
+    return { inventory: inv, root: where.root, totalsBefore: totals };
   });
 
+  const policy = { ...settings.policy };
+  if (settings.untilFree) {
+    if (!inventory.disk) {
+      return core.setFailed(
+        `Input "${Input.UntilFree}" needs an engine on this machine, to measure its disk: the engine at ${conn.address} keeps its data at ${root ?? 'an unknown path'}, which is not on this machine. Leave until-free empty to remove every candidate.`
+      );
+    }
+    policy.untilFreeBytes =
+      'bytes' in settings.untilFree
+        ? settings.untilFree.bytes
+        : Math.ceil((inventory.disk.totalBytes * settings.untilFree.percent) / 100);
+  }
+
   const plan = await core.group('Plan', async () => {
-    const p = makePlan(inventory, settings.policy, Date.now());
+    const p = makePlan(inventory, policy, Date.now());
     logPlan(p);
     return p;
   });
@@ -52,26 +78,32 @@ export async function main(): Promise<void> {
     })
   );
 
+  const space = await core.group('Measure', () =>
+    measure(docker, inventory, plan, outcome, totalsBefore, started)
+  );
+
   await core.group('Report', async () => {
     const reportPath = writeReport(reportDir(), {
       version: VERSION,
       settings,
       inventorySize: { images: inventory.images.length, containers: inventory.containers.length },
       plan,
-      outcome
+      outcome,
+      space
     });
     core.info(`Report: ${reportPath}`);
-    setOutputs(outputValues(outcome, reportPath));
+    setOutputs(outputValues(outcome, reportPath, space));
     if (settings.summary) {
       await core.summary
-        .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now }))
+        .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now, space }))
         .write();
     }
   });
 
   const verb = settings.dryRun ? 'Would delete' : 'Deleted';
+  const bytes = space.measuredBytes ?? space.predictedBytes;
   core.info(
-    `${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers; kept ${outcome.skipped.length}.`
+    `${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers: ${formatBytes(bytes)}${settings.dryRun ? ' predicted' : ''}; kept ${outcome.skipped.length}.`
   );
   if (outcome.failures > 0) {
     const failed = outcome.skipped.filter(
@@ -84,6 +116,60 @@ export async function main(): Promise<void> {
       lines.forEach((l) => core.warning(l));
     }
   }
+}
+
+/** Predicted against measured: the engine's delete responses, /system/df, and the disk itself. */
+async function measure(
+  docker: Docker,
+  inventory: Inventory,
+  plan: Plan,
+  outcome: Outcome,
+  totalsBefore: number | undefined,
+  started: number
+): Promise<SpaceReport> {
+  const space: SpaceReport = {
+    predictedBytes: plan.space.bytes,
+    predictionExact: plan.space.exact,
+    elapsedMs: 0
+  };
+  if (plan.target) space.target = plan.target;
+  const disk = inventory.disk;
+  if (disk)
+    space.disk = { path: disk.path, totalBytes: disk.totalBytes, freeBefore: disk.freeBytes };
+  if (!outcome.dryRun) {
+    const deletedEntries = outcome.results.flatMap((r) => r.deleted ?? []);
+    // A container that was already gone (404) freed nothing now.
+    const status = new Map(outcome.results.map((r) => [r.step, r.status]));
+    const removed = new Set<string>(
+      outcome.removedContainers
+        .filter((c) => status.get(containerStepId(c.id)) === 'done')
+        .map((c) => c.id)
+    );
+    const fromResponses = measuredFromResponses(inventory, deletedEntries, removed);
+    const [totalsAfter, diskAfter] = await Promise.all([
+      totalsBefore === undefined ? undefined : spaceTotals(docker),
+      disk ? statDisk(disk.path) : undefined
+    ]);
+    if (totalsBefore !== undefined && totalsAfter !== undefined) {
+      space.systemDfBytes = totalsBefore - totalsAfter;
+    }
+    // The containerd store's delete responses list no layers: there, /system/df measures.
+    const imagesDeleted = outcome.deletedImages.length > 0;
+    if (imagesDeleted && fromResponses.layers === 0 && space.systemDfBytes !== undefined) {
+      space.measuredBytes = space.systemDfBytes;
+      space.measuredFrom = 'system-df';
+    } else {
+      space.measuredBytes = fromResponses.bytes;
+      space.measuredFrom = 'delete-responses';
+    }
+    if (space.disk && diskAfter) space.disk.freeAfter = diskAfter.freeBytes;
+    core.info(
+      `predicted ${space.predictedBytes} bytes, measured ${space.measuredBytes} (${space.measuredFrom})` +
+        (space.systemDfBytes !== undefined ? `, /system/df ${space.systemDfBytes}` : '')
+    );
+  }
+  space.elapsedMs = Date.now() - started;
+  return space;
 }
 
 function describeStep(s: Step): string {

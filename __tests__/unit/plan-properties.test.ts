@@ -64,7 +64,8 @@ const inventoryArb: fc.Arbitrary<Inventory> = fc
   })
   .map(({ images, containers }) => {
     const taken = new Set<string>();
-    const built: InventoryImage[] = images.map((g, n) => {
+    const built: InventoryImage[] = [];
+    images.forEach((g, n) => {
       // A reference names one image at a time.
       const tags = g.refs.map(([r, t]) => `${r}:${t}`).filter((r) => !taken.has(r) && taken.add(r));
       const digests = g.digest ? [`${g.digest}@sha256:${id(n, 'd')}`] : [];
@@ -79,7 +80,15 @@ const inventoryArb: fc.Arbitrary<Inventory> = fc
       // Parents come earlier in the list, so chains never loop.
       if (g.parent !== undefined && n > 0)
         img.parent = `sha256:${id(g.parent % n, 'a')}` as ImageId;
-      return img;
+      // A child's layers extend its parent's; unrelated images may share a base layer.
+      const below = img.parent ? built[g.parent! % n]!.layers! : [`base${n % 2}`];
+      img.layers = [...below, `own${n}`];
+      built.push(img);
+    });
+    const layerSizes: Record<string, number> = {};
+    built.forEach((i, n) => {
+      layerSizes[`own${n}`] = 10 * (n + 1);
+      layerSizes[i.layers![0]!] = 1000;
     });
     const names = new Set<string>();
     const cs: InventoryContainer[] = containers.map((c, n) => {
@@ -98,7 +107,12 @@ const inventoryArb: fc.Arbitrary<Inventory> = fc
         networks: []
       };
     });
-    return { images: built, containers: cs };
+    return {
+      images: built,
+      containers: cs,
+      layerSizes,
+      disk: { path: '/data', freeBytes: 500, totalBytes: 10_000 }
+    };
   });
 
 const policyArb: fc.Arbitrary<Policy> = fc.record({
@@ -109,7 +123,8 @@ const policyArb: fc.Arbitrary<Policy> = fc.record({
   keepLatest: fc.integer({ min: 0, max: 2 }),
   dangling: fc.boolean(),
   containers: fc.subarray(['*', 'job-*', 'web']),
-  containersOlderThanMs: fc.constantFrom(0, 2 * DAY, 20 * DAY)
+  containersOlderThanMs: fc.constantFrom(0, 2 * DAY, 20 * DAY),
+  untilFreeBytes: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined })
 });
 
 const refsOf = (i: InventoryImage) => [...i.tags, ...i.digests] as string[];

@@ -11,7 +11,8 @@ import type {
   PlannedImage,
   Plan,
   Reason,
-  Reference
+  Reference,
+  SpaceReport
 } from '../../src/plan/types.js';
 import { describeReason, shortId } from '../../src/report/reason.js';
 import { escapeCell, renderSummary, SUMMARY_BUDGET } from '../../src/report/summary.js';
@@ -22,7 +23,21 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const NOW = Date.parse('2026-11-27T12:00:00Z');
-const CTX = { address: 'unix:///var/run/docker.sock', now: NOW };
+/** Measured equals predicted; no disk, no target. */
+const SPACE: SpaceReport = {
+  predictedBytes: 330_005_000,
+  predictionExact: true,
+  measuredBytes: 330_005_000,
+  measuredFrom: 'delete-responses',
+  elapsedMs: 4_200
+};
+/** What a dry run knows: the prediction only. */
+const PREDICTED_ONLY: SpaceReport = {
+  predictedBytes: 330_005_000,
+  predictionExact: true,
+  elapsedMs: 4_200
+};
+const CTX = { address: 'unix:///var/run/docker.sock', now: NOW, space: SPACE };
 const MIB = 1024 * 1024;
 
 const imageId = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}` as ImageId;
@@ -37,6 +52,7 @@ function planned(n: number, refs: string[], over: Partial<PlannedImage> = {}): P
     basisTime: NOW - 3 * DAY - 4 * HOUR,
     basis: 'last-used',
     prunedParent: false,
+    freedBytes: 1_000_000,
     ...over
   };
 }
@@ -58,12 +74,23 @@ function outcome(over: Partial<Outcome> = {}): Outcome {
 /** A representative real run: one of each kind of row. */
 const sample = outcome({
   deletedImages: [
-    planned(1, ['app:1', 'app@sha256:' + 'e'.repeat(64)], { size: 72_800_000 }),
-    planned(2, [], { size: 5_000, basis: 'created', basisTime: NOW - (3 * 365 + 2) * DAY }),
-    planned(3, [], { size: 300_000_000, prunedParent: true })
+    planned(1, ['app:1', 'app@sha256:' + 'e'.repeat(64)], {
+      size: 72_800_000,
+      freedBytes: 70_000_000
+    }),
+    planned(2, [], {
+      size: 5_000,
+      freedBytes: 5_000,
+      basis: 'created',
+      basisTime: NOW - (3 * 365 + 70) * DAY
+    }),
+    // Larger than image 1 but frees less: the table goes by what each image frees.
+    planned(3, [], { size: 300_000_000, freedBytes: 250_000_000, prunedParent: true })
   ],
   untagged: [ref('app:1'), ref('app@sha256:' + 'e'.repeat(64)), ref('web:old')],
-  removedContainers: [{ id: containerId(7), name: 'old-job', image: imageId(1) }],
+  removedContainers: [
+    { id: containerId(7), name: 'old-job', image: imageId(1), sizeRw: 2_500_000 }
+  ],
   skipped: [
     { target: 'ci/keep:1', reason: { kind: 'excluded', pattern: 'ci/*' } },
     { target: imageId(9), reason: { kind: 'parent-of-kept-image', child: imageId(10) } }
@@ -105,11 +132,33 @@ function tableAfter(md: string, heading: string): string[][] {
       line
         .slice(2, -2)
         .split(/(?<!\\) \| /)
-        .map((c) => c.trim())
+        // Sizes and ages keep their parts together with no-break spaces; read them as spaces.
+        .map((c) => c.trim().replace(/\u00a0/g, ' '))
     );
 }
 
+/** The fenced Mermaid block, if any: its lines between the fences. */
+function chartLines(md: string): string[] | undefined {
+  const m = /\n```mermaid\n([\s\S]*?)\n```\n/.exec(md);
+  return m?.[1]!.split('\n');
+}
+
+/** The summary without its chart, whose fence is the only Markdown code we write on purpose. */
+const withoutChart = (md: string) => md.replace(/\n```mermaid\n[\s\S]*?\n```\n/, '\n');
+
+/** A pie chart whose every label is one quoted line with only safe characters or entities. */
+function expectSafeChart(md: string): void {
+  const lines = chartLines(md);
+  if (lines === undefined) return;
+  expect(lines[0]).toBe('pie');
+  expect(lines.length).toBeGreaterThan(1);
+  for (const line of lines.slice(1)) {
+    expect(line).toMatch(/^ {4}"(?:[^"`<>;#%&\\\p{Cc}]|#(?:quot|lt|gt|amp|\d+);)*" : [1-9]\d*$/u);
+  }
+}
+
 function expectWellFormed(md: string): void {
+  expectSafeChart(md);
   for (const table of tables(md)) {
     const [header = '', delimiter = ''] = table;
     expect(delimiter).toMatch(/^\|( -+:? \|)+$/);
@@ -124,6 +173,10 @@ describe('describeReason', () => {
     'runner-owned': [
       { kind: 'runner-owned' },
       'owned by the Actions runner (a job or service container)'
+    ],
+    'free-space-target-met': [
+      { kind: 'free-space-target-met', targetBytes: 20_000_000_000 },
+      'not needed: the disk reaches 20.0 GB free without it (until-free)'
     ],
     'container-running': [
       { kind: 'container-running', state: 'paused' },
@@ -198,39 +251,65 @@ describe('describeReason', () => {
 });
 
 describe('renderSummary', () => {
-  it('a dry run carries a banner and says "Would delete"', () => {
-    const md = renderSummary({ ...sample, dryRun: true }, CTX);
+  it('a dry run carries a banner and says "Would reclaim"', () => {
+    const md = renderSummary({ ...sample, dryRun: true }, { ...CTX, space: PREDICTED_ONLY });
     expect(md).toContain(
       '> [!NOTE]\n> Dry run: nothing was removed. This is what a real run would remove.'
     );
-    expect(md).toContain('Would delete **3 images**, remove **3 tags** and **1 container**.');
+    expect(md).toContain(
+      '\n**Would reclaim 330.0 MB** · 3 images · 3 tags · 1 container (planned in 4.2 s)\n'
+    );
     expect(md).toContain('### Images that would be deleted');
     expect(md).toContain('### Containers that would be removed');
-    expect(md).not.toMatch(/^Deleted /m);
+    expect(md).toContain('### Where the space would go');
+    expect(md).not.toMatch(/^\*\*Reclaimed /m);
+    expect(md).not.toContain('Measured');
   });
 
-  it('a real run has no banner and states what was done', () => {
+  it('ctx.dryRun, when given, decides which wording is used', () => {
+    expect(renderSummary(sample, { ...CTX, dryRun: true })).toContain('**Would reclaim');
+    expect(renderSummary({ ...sample, dryRun: true }, { ...CTX, dryRun: false })).toContain(
+      '**Reclaimed'
+    );
+  });
+
+  it('a real run has no banner and states what was done in one headline', () => {
     const md = renderSummary(sample, CTX);
     expect(md).not.toContain('Dry run');
-    expect(md).toContain('Deleted **3 images**, removed **3 tags** and **1 container**.');
+    expect(md).toContain(
+      '\n**Reclaimed 330.0 MB (predicted 330.0 MB)** · 3 images · 3 tags · 1 container in 4.2 s\n'
+    );
     expect(md).not.toContain('[!WARNING]');
+    expect(md).toContain('### Where the space went');
   });
 
-  it('lists deleted images largest first with short ID, references, human size and aged basis', () => {
+  it('lists deleted images by bytes freed with short ID, references, sizes and aged basis', () => {
     const rows = tableAfter(renderSummary(sample, CTX), '### Deleted images');
     expect(rows).toEqual([
-      ['Image', 'References', 'Size', 'Age'],
-      [shortId(imageId(3)), '&lt;none&gt; (untagged parent)', '300.0 MB', '3d 4h (last-used)'],
-      [shortId(imageId(1)), `app:1, app@sha256:${'e'.repeat(64)}`, '72.8 MB', '3d 4h (last-used)'],
-      [shortId(imageId(2)), '&lt;none&gt;', '5.0 kB', '1097d (created)']
+      ['Image', 'References', 'Frees', 'Size', 'Age'],
+      [
+        shortId(imageId(3)),
+        '&lt;none&gt; (untagged parent)',
+        '250.0 MB',
+        '300.0 MB',
+        '3d 4h (last-used)'
+      ],
+      [
+        shortId(imageId(1)),
+        `app:1, app@sha256:${'e'.repeat(12)}…`,
+        '70.0 MB',
+        '72.8 MB',
+        '3d 4h (last-used)'
+      ],
+      [shortId(imageId(2)), '&lt;none&gt;', '5.0 kB', '5.0 kB', '3y 2mo (created)']
     ]);
   });
 
-  it('lists removed containers by name, short ID and image', () => {
+  it('lists removed containers by name, short ID, image and writable layer', () => {
     const rows = tableAfter(renderSummary(sample, CTX), '### Removed containers');
     expect(rows).toEqual([
-      ['Container', 'ID', 'Image'],
-      ['old-job', containerId(7).slice(0, 12), shortId(imageId(1))]
+      ['Container', 'ID', 'Image', 'Writable layer'],
+      ['old-job', containerId(7).slice(0, 12), shortId(imageId(1)), '2.5 MB']
     ]);
   });
 
@@ -263,6 +342,7 @@ describe('renderSummary', () => {
       CTX
     );
     expect(md).toContain('> [!WARNING]\n> 2 steps failed or could not be attempted');
+    expect(md.indexOf('[!WARNING]')).toBeGreaterThan(md.indexOf('**Reclaimed'));
     expect(tableAfter(md, '### Failures')).toEqual([
       ['Target', 'Reason'],
       ['app:1', 'removal failed (HTTP 409): conflict'],
@@ -273,24 +353,32 @@ describe('renderSummary', () => {
   });
 
   it('says so in one sentence when a section is empty, instead of an empty table', () => {
-    const md = renderSummary(outcome(), CTX);
+    const none = { ...SPACE, predictedBytes: 0, measuredBytes: 0 };
+    const md = renderSummary(outcome(), { ...CTX, space: none });
     expect(md).toContain('No images deleted.');
     expect(md).toContain('No containers removed.');
     expect(md).toContain('Nothing selected was kept.');
     expect(md).not.toContain('<details>');
     expect(md).not.toContain('### Tags removed');
     expect(md).not.toContain('### Failures');
+    expect(md).not.toContain('mermaid');
     expect(tables(md)).toEqual([]);
-    const dry = renderSummary(outcome({ dryRun: true }), CTX);
+    const dry = renderSummary(outcome({ dryRun: true }), { ...CTX, space: none });
     expect(dry).toContain('No images would be deleted.');
     expect(dry).toContain('No containers would be removed.');
   });
 
-  it('names the engine address and how long the run took', () => {
+  it('names the engine address, the data disk and how long the removals took', () => {
     expect(renderSummary(outcome({ ms: 1234 }), CTX)).toMatch(
-      /\nEngine unix:\/\/\/var\/run\/docker\.sock, took 1\.2s\.\n$/
+      /\nEngine unix:\/\/\/var\/run\/docker\.sock; the removals took 1\.2 s\.\n$/
     );
-    expect(renderSummary(outcome({ ms: 3 * MINUTE + 5000 }), CTX)).toContain('took 3m 5s.');
+    expect(renderSummary(outcome({ ms: 3 * MINUTE + 5000 }), CTX)).toContain(
+      'the removals took 3m 5s.'
+    );
+    const disk = { path: '/var/lib/docker', totalBytes: 84_000_000_000, freeBefore: 1 };
+    expect(renderSummary(outcome({ dryRun: true }), { ...CTX, space: { ...SPACE, disk } })).toMatch(
+      /\nEngine unix:\/\/\/var\/run\/docker\.sock, data on \/var\/lib\/docker \(84\.0 GB disk\)\.\n$/
+    );
   });
 
   it('a reference with a pipe and a newline cannot break the table', () => {
@@ -303,7 +391,10 @@ describe('renderSummary', () => {
     const rows = tableAfter(md, '### Deleted images');
     expect(rows).toHaveLength(2);
     expect(md).not.toContain('<script>');
-    expect(md).not.toContain('`');
+    expect(withoutChart(md)).not.toContain('`');
+    expect(chartLines(md)?.[1]).toBe(
+      '    "evil|tag | injected | row | #lt;script#gt;ale… (1.0 MB)" : 1000000'
+    );
   });
 
   it('any text in any cell keeps every row to the header’s columns and adds no HTML', () => {
@@ -337,20 +428,20 @@ describe('renderSummary', () => {
             failures: 1,
             deletedImages: [planned(1, [a, b])],
             untagged: [ref(c)],
-            removedContainers: [{ id: containerId(1), name: b, image: imageId(1) }],
+            removedContainers: [{ id: containerId(1), name: b, image: imageId(1), sizeRw: 0 }],
             skipped: [
               { target: c, reason: { kind: 'removal-failed', status: 500, message: d } },
               { target: d, reason: { kind: 'excluded', pattern: a } },
               { target: a, reason: { kind: 'still-tagged', references: [ref(b), ref(c)] } }
             ]
           }),
-          { address: d, now: NOW }
+          { address: d, now: NOW, space: SPACE }
         );
         expectWellFormed(md);
         // Header, delimiter and exactly one line per row: no row was split by a newline.
         const untagTable = c === a || c === b ? [] : [3];
         expect(tables(md).map((t) => t.length)).toEqual([3, 3, ...untagTable, 3, 4]);
-        const ours = md.replace(/<\/?(details|summary)>/g, '');
+        const ours = withoutChart(md).replace(/<\/?(details|summary)>/g, '');
         expect(ours).not.toMatch(/[<`]/);
       })
     );
@@ -362,47 +453,57 @@ describe('renderSummary', () => {
 
   it('the summary stays under 1 MiB at 20,000 deleted images and says how many more are in the report', () => {
     const n = 20_000;
-    // Sizes distinct and out of order, so "largest first" is a real check.
+    // Bytes freed distinct and out of order, and sizes in another order, so "largest first" is a
+    // real check.
     const images = Array.from({ length: n }, (_, i) =>
       planned(
         i + 1,
         [0, 1, 2].map((t) => `registry.example.com/team/service-${i}:build-${t}`),
-        {
-          size: ((i * 7919) % n) * 1000 + 1
-        }
+        { size: 1_000_000_000 - i, freedBytes: ((i * 7919) % n) * 1000 + 1 }
       )
     );
     const containers = Array.from({ length: 5_000 }, (_, i) => ({
       id: containerId(i),
       name: `job-${i}`,
-      image: imageId(1)
+      image: imageId(1),
+      sizeRw: 1_000
     }));
     const skipped = Array.from({ length: 100 }, (_, i) => ({
       target: `keep:${i}`,
       reason: { kind: 'kept-by-keep-latest', rank: 1, keep: 1 } as Reason
     }));
+    const freed = images.reduce((sum, i) => sum + i.freedBytes, 0) + 5_000 * 1_000;
+    const space = { ...SPACE, predictedBytes: freed + 1e9, measuredBytes: freed + 1e9 };
     const md = renderSummary(
       outcome({ deletedImages: images, removedContainers: containers, skipped }),
-      CTX
+      { ...CTX, space }
     );
     expect(Buffer.byteLength(md)).toBeLessThanOrEqual(SUMMARY_BUDGET);
     expect(Buffer.byteLength(md)).toBeLessThan(MIB);
     expectWellFormed(md);
-    expect(md).toContain('Deleted **20000 images**');
+    expect(md).toContain(' · 20,000 images · 0 tags · 5,000 containers ');
+    // pie, 8 repositories, other, containers, shared layers.
+    expect(chartLines(md)).toHaveLength(1 + 8 + 3);
+    expect(md).toContain('"other (19,992 repositories) (199.8 GB)" : 199830055992\n');
+    expect(md).toContain('"containers (5.0 MB)" : 5000000\n');
+    expect(md).toContain('"shared layers (1.0 GB)" : 1000000000\n```\n');
 
     const rows = tableAfter(md, '### Deleted images').slice(1);
     const [last, ...rest] = rows.reverse();
     const shown = rest.reverse();
-    expect(last?.[0]).toBe(`… and ${n - shown.length} more (full list in the report)`);
+    expect(last?.[0]).toBe(
+      `… and ${(n - shown.length).toLocaleString('en-US')} more (full list in the report)`
+    );
     expect(shown.length).toBeGreaterThan(100);
-    const largest = [...images].sort((x, y) => y.size - x.size).slice(0, shown.length);
-    expect(shown.map((r) => r[0])).toEqual(largest.map((i) => shortId(i.id)));
+    const largest = [...images].sort((x, y) => y.freedBytes - x.freedBytes).slice(0, shown.length);
+    // The short IDs of these images are all alike; their references tell them apart.
+    expect(shown.map((r) => r[1])).toEqual(largest.map((i) => i.references.join(', ')));
 
     const kept = tableAfter(md, 'Kept: 100 items').slice(1);
     expect(kept).toHaveLength(100);
     const removed = tableAfter(md, '### Removed containers').slice(1);
     expect(removed.at(-1)?.[0]).toBe(
-      `… and ${5_000 - (removed.length - 1)} more (full list in the report)`
+      `… and ${(5_000 - (removed.length - 1)).toLocaleString('en-US')} more (full list in the report)`
     );
   });
 
@@ -425,7 +526,11 @@ describe('renderSummary', () => {
 });
 
 describe('outputValues', () => {
-  const values = outputValues(sample, '/tmp/r.json');
+  const values = outputValues(sample, '/tmp/r.json', {
+    ...SPACE,
+    predictedBytes: 330_005_000,
+    measuredBytes: 329_999_872.4
+  });
 
   it('has a value for every output the action declares, and no other', () => {
     expect(Object.keys(values).sort()).toEqual(Object.values(Output).sort());
@@ -446,8 +551,24 @@ describe('outputValues', () => {
     expect(values[Output.Report]).toBe('/tmp/r.json');
   });
 
+  it('writes bytes as decimal integers: measured, and predicted', () => {
+    expect(values[Output.ReclaimedBytes]).toBe('329999872');
+    expect(values[Output.EstimatedBytes]).toBe('330005000');
+    const huge = outputValues(sample, '', { ...SPACE, predictedBytes: 2e21, measuredBytes: 0 });
+    expect(huge[Output.EstimatedBytes]).toBe('2000000000000000000000');
+    expect(huge[Output.ReclaimedBytes]).toBe('0');
+  });
+
+  it('reports the prediction as reclaimed in a dry run, or when nothing was measured', () => {
+    const dry = outputValues({ ...sample, dryRun: true }, '', { ...SPACE, measuredBytes: 5 });
+    expect(dry[Output.ReclaimedBytes]).toBe('330005000');
+    const unmeasured = outputValues(sample, '', PREDICTED_ONLY);
+    expect(unmeasured[Output.ReclaimedBytes]).toBe('330005000');
+    expect(unmeasured[Output.EstimatedBytes]).toBe('330005000');
+  });
+
   it('writes empty arrays, not empty strings, when nothing happened', () => {
-    const empty = outputValues(outcome(), '');
+    const empty = outputValues(outcome(), '', { ...SPACE, predictedBytes: 0, measuredBytes: 0 });
     for (const name of [
       Output.DeletedImages,
       Output.Untagged,
@@ -477,7 +598,7 @@ describe('files', () => {
     const file = join(scratch(), 'output');
     writeFileSync(file, '');
     process.env.GITHUB_OUTPUT = file;
-    setOutputs(outputValues(sample, '/tmp/r.json'));
+    setOutputs(outputValues(sample, '/tmp/r.json', SPACE));
     const written = readFileSync(file, 'utf8');
     for (const name of Object.values(Output)) expect(written).toContain(`${name}<<`);
     expect(written).toContain(JSON.stringify([containerId(7)]));
@@ -497,14 +618,16 @@ describe('files', () => {
       deleteImages: [],
       untagOnly: [],
       removeContainers: [],
-      skipped: []
+      skipped: [],
+      space: { bytes: 0, exact: true, containerBytes: 0, sharedBytes: 0, layers: [] }
     };
     const data = {
       version: '0.1.0',
       settings: { images: ['**'] },
       inventorySize: { images: 3, containers: 1 },
       plan,
-      outcome: sample
+      outcome: sample,
+      space: SPACE
     };
     const first = writeReport(dir, data);
     const second = writeReport(dir, data);

@@ -10,6 +10,12 @@ import type {
   Reference
 } from '../plan/types.js';
 import { mapPool } from '../pool.js';
+import {
+  chainIds,
+  deriveMissingSizes,
+  layerSizesFromHistory,
+  type HistoryEntry
+} from './layers.js';
 
 const INSPECT_CONCURRENCY = 8;
 
@@ -45,14 +51,23 @@ export async function readInventory(docker: Docker): Promise<Inventory> {
     docker.listContainers({ all: true })
   ]);
 
+  const layerSizes: Record<string, number> = {};
   const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
-    const info = await gone404(docker.getImage(listed.Id).inspect());
+    const handle = docker.getImage(listed.Id);
+    const [info, history] = await Promise.all([
+      gone404(handle.inspect()),
+      gone404(handle.history() as Promise<HistoryEntry[]>)
+    ]);
     if (!info) return undefined;
     const lastTag = (info as { Metadata?: { LastTagTime?: string } }).Metadata?.LastTagTime;
+    // Docker 29's containerd store lists digest names (repo@sha256:…) among RepoTags too.
+    const names = realRefs(listed.RepoTags);
     const image: InventoryImage = {
       id: imageId(listed.Id),
-      tags: realRefs(listed.RepoTags),
-      digests: realRefs(listed.RepoDigests),
+      tags: names.filter((r) => !r.includes('@')),
+      digests: [
+        ...new Set([...names.filter((r) => r.includes('@')), ...realRefs(listed.RepoDigests)])
+      ],
       created: timeOf(info.Created) ?? timeOf(listed.Created) ?? 0,
       size: listed.Size
     };
@@ -60,6 +75,12 @@ export async function readInventory(docker: Docker): Promise<Inventory> {
     if (parent) image.parent = imageId(parent);
     const tagged = timeOf(lastTag);
     if (tagged !== undefined) image.lastTagTime = tagged;
+    const diffIds = info.RootFS?.Layers;
+    if (diffIds && diffIds.length > 0) {
+      image.layers = chainIds(diffIds);
+      const sizes = layerSizesFromHistory(history ?? [], diffIds.length, listed.Size);
+      sizes?.forEach((size, n) => (layerSizes[image.layers![n]!] = size));
+    }
     return image;
   });
 
@@ -73,9 +94,15 @@ export async function readInventory(docker: Docker): Promise<Inventory> {
       labels: listed.Labels ?? {},
       networks: Object.keys(listed.NetworkSettings?.Networks ?? {})
     };
-    // Start and finish times are only in the inspect answer.
-    const info = await gone404(docker.getContainer(listed.Id).inspect());
+    // Start and finish times are only in the inspect answer; the writable layer's size is worth
+    // computing only for containers that may be removed.
+    const stopped = !['running', 'paused', 'restarting'].includes(listed.State);
+    const info = (await gone404(
+      // `size` becomes the query parameter; @types/dockerode does not list it.
+      docker.getContainer(listed.Id).inspect({ size: stopped } as Docker.ContainerInspectOptions)
+    )) as (Docker.ContainerInspectInfo & { SizeRw?: number }) | undefined;
     if (!info) return undefined;
+    if (typeof info.SizeRw === 'number') container.sizeRw = info.SizeRw;
     const started = timeOf(info.State?.StartedAt);
     const finished = timeOf(info.State?.FinishedAt);
     if (started !== undefined) container.startedAt = started;
@@ -84,5 +111,7 @@ export async function readInventory(docker: Docker): Promise<Inventory> {
   });
 
   // Something removed between the list and the inspect is simply not in the snapshot.
-  return { images: images.filter(present), containers: containers.filter(present) };
+  const found = images.filter(present);
+  deriveMissingSizes(found, layerSizes);
+  return { images: found, containers: containers.filter(present), layerSizes };
 }

@@ -1,6 +1,7 @@
 // The planner: inventory + policy + now → plan. Pure: it makes no engine calls and reads no clock.
 import type {
   ContainerId,
+  FreeSpaceTarget,
   ImageId,
   Inventory,
   InventoryContainer,
@@ -22,6 +23,7 @@ import {
   type ImagePattern
 } from './patterns.js';
 import { ageTime } from './age.js';
+import { chooseUntilFree, estimateSpace, type Unit } from './space.js';
 
 // The engine refuses to remove these without force, and we never force.
 const ACTIVE_STATES = new Set(['running', 'paused', 'restarting', 'removing']);
@@ -51,6 +53,13 @@ function compile(policy: Policy): Matchers {
 
 const isDigest = (ref: Reference) => ref.includes('@');
 
+export const containerStepId = (id: ContainerId) => `container:${id}`;
+export const imageStepId = (id: ImageId) => `image:${id}`;
+
+/** When a container stopped: its finish time, or its creation if it never ran. */
+const stoppedAt = (c: InventoryContainer) =>
+  c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
+
 function repositoryOf(ref: Reference): string {
   return parseReference(ref).repository;
 }
@@ -59,6 +68,7 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   // The engine lists in no stable order; the same state must give the same plan.
   const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const inventory: Inventory = {
+    ...snapshot,
     images: [...snapshot.images].sort(byId),
     containers: [...snapshot.containers].sort(byId)
   };
@@ -87,11 +97,10 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
     if (isRunnerOwned(c)) return { kind: 'runner-owned' };
     const pattern = excludedBy(c);
     if (pattern !== undefined) return { kind: 'excluded', pattern };
-    const stoppedAt = c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
-    if (now - stoppedAt < policy.containersOlderThanMs) {
+    if (now - stoppedAt(c) < policy.containersOlderThanMs) {
       return {
         kind: 'too-young',
-        ageMs: now - stoppedAt,
+        ageMs: now - stoppedAt(c),
         minMs: policy.containersOlderThanMs,
         basis: 'stopped'
       };
@@ -275,10 +284,68 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
       size: d.image.size,
       basisTime: age.time,
       basis: age.basis,
-      prunedParent: prunable
+      prunedParent: prunable,
+      freedBytes: 0
     });
     containers.forEach((c) => removeContainers.add(c.id));
   }
+
+  // --- until-free: only the least recently used removals the target needs.
+  let target: FreeSpaceTarget | undefined;
+  if (policy.untilFreeBytes !== undefined) {
+    const freeBytes = inventory.disk?.freeBytes ?? 0;
+    const need = policy.untilFreeBytes - freeBytes;
+    const units: Unit[] = [];
+    const prunedParents = new Map<ImageId, ImageId[]>();
+    const below = (id: ImageId): ImageId[] =>
+      (childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).flatMap((c) => [c, ...below(c)]);
+    for (const [id, img] of deleted) {
+      const group = [id, ...below(id)];
+      if (img.prunedParent) prunedParents.set(id, childrenOf.get(id) ?? []);
+      else {
+        const containers = group.flatMap((g) => (containersOf.get(g) ?? []).map((c) => c.id));
+        units.push({ images: group, containers, time: img.basisTime });
+      }
+    }
+    for (const c of inventory.containers) {
+      if (removeContainers.has(c.id) && !deleted.has(c.image)) {
+        units.push({ images: [], containers: [c.id], time: stoppedAt(c) });
+      }
+    }
+    const chosen =
+      need > 0
+        ? chooseUntilFree(inventory, units, need, prunedParents)
+        : { images: new Set<ImageId>(), containers: new Set<ContainerId>() };
+    const reason: Reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
+    const dropped = new Set<ImageId>();
+    for (const id of [...deleted.keys()]) {
+      if (chosen.images.has(id)) continue;
+      if (!deleted.get(id)!.prunedParent) skip(id, reason);
+      deleted.delete(id);
+      dropped.add(id);
+    }
+    for (const c of inventory.containers) {
+      if (removeContainers.has(c.id) && !chosen.containers.has(c.id)) {
+        if (!deleted.has(c.image)) skip(c.names[0] ?? c.id, reason);
+        removeContainers.delete(c.id);
+      }
+    }
+    // Removing a reference from an image that stays frees nothing.
+    for (const d of decisions.values()) {
+      if (deleted.has(d.image.id)) continue;
+      if (!dropped.has(d.image.id)) d.untag.forEach((ref) => skip(ref, reason));
+      d.untag = [];
+    }
+    target = {
+      targetBytes: policy.untilFreeBytes,
+      freeBytes,
+      predictedFreeBytes: freeBytes,
+      alreadyMet: need <= 0
+    };
+  }
+  const space = estimateSpace(inventory, new Set(deleted.keys()), removeContainers);
+  for (const img of deleted.values()) img.freedBytes = space.perImage.get(img.id) ?? 0;
+  if (target) target.predictedFreeBytes = target.freeBytes + space.bytes;
 
   // --- Steps as a dependency graph.
   const steps: Step[] = [];
@@ -286,7 +353,7 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   const removedContainers: Plan['removeContainers'] = [];
   for (const c of inventory.containers) {
     if (!removeContainers.has(c.id)) continue;
-    const id = `container:${c.id}`;
+    const id = containerStepId(c.id);
     containerStep.set(c.id, id);
     const name = c.names[0] ?? c.id;
     steps.push({
@@ -297,9 +364,9 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
       image: c.image,
       dependsOn: []
     });
-    removedContainers.push({ id: c.id, name, image: c.image });
+    removedContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
   }
-  const imageStep = (id: ImageId) => `image:${id}`;
+  const imageStep = imageStepId;
   const prunedAncestors = (id: ImageId): ImageId[] => {
     const parent = images.get(id)?.parent;
     return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
@@ -350,7 +417,15 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
     deleteImages: order.filter((id) => deleted.has(id)).map((id) => deleted.get(id)!),
     untagOnly,
     removeContainers: removedContainers,
-    skipped
+    skipped,
+    space: {
+      bytes: space.bytes,
+      exact: space.exact,
+      containerBytes: space.containerBytes,
+      sharedBytes: space.sharedBytes,
+      layers: space.layers
+    },
+    ...(target ? { target } : {})
   };
 }
 

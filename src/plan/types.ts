@@ -28,6 +28,8 @@ export interface InventoryImage {
   lastTagTime?: number;
   /** Size as `docker images` reports it, bytes. */
   size: number;
+  /** Layer ChainIDs, bottom first (classic store); absent when the engine gives no RootFS. */
+  layers?: string[];
 }
 
 export interface InventoryContainer {
@@ -42,12 +44,24 @@ export interface InventoryContainer {
   finishedAt?: number;
   labels: Record<string, string>;
   networks: string[];
+  /** Bytes in the writable layer (`SizeRw`), where the engine reported it. */
+  sizeRw?: number;
+}
+
+/** The filesystem that holds the engine's data, when the engine runs on this machine. */
+export interface Disk {
+  path: string;
+  freeBytes: number;
+  totalBytes: number;
 }
 
 /** What the engine holds at one moment, as the planner needs it. */
 export interface Inventory {
   images: InventoryImage[];
   containers: InventoryContainer[];
+  /** DiffSize of each layer by ChainID, where known. */
+  layerSizes?: Record<string, number>;
+  disk?: Disk;
 }
 
 export interface Policy {
@@ -59,6 +73,8 @@ export interface Policy {
   dangling: boolean;
   containers: string[];
   containersOlderThanMs: number;
+  /** Stop removing, least recently used first, once the disk would have this many bytes free. */
+  untilFreeBytes?: number;
 }
 
 /** Why something that was selected, or that blocks a selection, stays. A closed set of cases. */
@@ -75,7 +91,9 @@ export type Reason =
   | { kind: 'used-by-unselected-container'; container: string }
   | { kind: 'parent-of-kept-image'; child: ImageId }
   | { kind: 'blocked-by-failed-step'; step: string }
-  | { kind: 'removal-failed'; status?: number; message: string };
+  | { kind: 'removal-failed'; status?: number; message: string }
+  /** until-free: the disk reaches its target without this. */
+  | { kind: 'free-space-target-met'; targetBytes: number };
 
 export interface Skip {
   /** What stays: a reference, an image ID or a container name. */
@@ -105,6 +123,28 @@ export interface PlannedImage {
   basis: AgeBasis | 'created';
   /** Deleted because it is an untagged parent that the engine prunes with its last child. */
   prunedParent: boolean;
+  /** Bytes of layers that only this image holds, freed with it. */
+  freedBytes: number;
+}
+
+/** Predicted space: layers that no remaining image or container holds, plus removed containers. */
+export interface SpaceEstimate {
+  bytes: number;
+  /** False when a freed layer's size was unknown (counted as 0). */
+  exact: boolean;
+  containerBytes: number;
+  /** Freed layers that several deleted images share (counted in no single image's freedBytes). */
+  sharedBytes: number;
+  layers: { id: string; size: number | null; images: ImageId[] }[];
+}
+
+export interface FreeSpaceTarget {
+  targetBytes: number;
+  freeBytes: number;
+  /** Free bytes once the plan has run, as predicted. */
+  predictedFreeBytes: number;
+  /** The disk already had the target free: nothing is planned. */
+  alreadyMet: boolean;
 }
 
 export interface Plan {
@@ -114,8 +154,10 @@ export interface Plan {
   deleteImages: PlannedImage[];
   /** References removed from images that stay. */
   untagOnly: Reference[];
-  removeContainers: { id: ContainerId; name: string; image: ImageId }[];
+  removeContainers: { id: ContainerId; name: string; image: ImageId; sizeRw: number }[];
   skipped: Skip[];
+  space: SpaceEstimate;
+  target?: FreeSpaceTarget;
 }
 
 export type StepStatus =
@@ -148,10 +190,29 @@ export interface Outcome {
   dryRun: boolean;
   deletedImages: PlannedImage[];
   untagged: Reference[];
-  removedContainers: { id: ContainerId; name: string; image: ImageId }[];
+  removedContainers: Plan['removeContainers'];
   skipped: Skip[];
   results: StepResult[];
   /** Steps that failed or were blocked. */
   failures: number;
   ms: number;
+}
+
+/** Space before and after, as the summary and outputs show it. */
+export interface SpaceReport {
+  /** The plan's prediction (classic store: exact). */
+  predictedBytes: number;
+  predictionExact: boolean;
+  /** Real runs: what the engine reported freeing (see measuredFrom). */
+  measuredBytes?: number;
+  /** `delete-responses`: sizes of the layers in `Deleted` entries plus removed containers'
+   * writable layers; `system-df`: the drop in /system/df totals (the containerd store lists no layers). */
+  measuredFrom?: 'delete-responses' | 'system-df';
+  /** Cross-check: the drop in /system/df's layer and container totals over the run. */
+  systemDfBytes?: number;
+  /** The engine's data disk, when the engine runs on this machine. */
+  disk?: { path: string; totalBytes: number; freeBefore: number; freeAfter?: number };
+  target?: FreeSpaceTarget;
+  /** Whole run, from start to report. */
+  elapsedMs: number;
 }

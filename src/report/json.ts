@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Outcome, Plan } from '../plan/types.js';
+import type { Outcome, Plan, SpaceReport } from '../plan/types.js';
 
 export interface ReportData {
   version: string;
@@ -10,6 +10,8 @@ export interface ReportData {
   inventorySize: { images: number; containers: number };
   plan: Plan;
   outcome: Outcome;
+  /** Predicted and measured bytes and the free disk; per-layer figures are in plan.space. */
+  space: SpaceReport;
 }
 
 /** RUNNER_TEMP is emptied after every job, so reports never pile up on self-hosted runners. */

@@ -1,5 +1,6 @@
 // One short sentence per Reason, shared by the summary and the `skipped` output.
 import { formatDuration } from '../duration.js';
+import { formatBytes } from './bytes.js';
 import type { Reason } from '../plan/types.js';
 
 /** `1a2b3c4d5e6f` for `sha256:1a2b…`: what `docker images` shows. */
@@ -44,6 +45,8 @@ export function describeReason(r: Reason): string {
       return r.status === undefined
         ? `removal failed: ${r.message}`
         : `removal failed (HTTP ${r.status}): ${r.message}`;
+    case 'free-space-target-met':
+      return `not needed: the disk reaches ${formatBytes(r.targetBytes)} free without it (until-free)`;
     default: {
       // A new Reason kind stops the build here until it has a sentence.
       const unknown: never = r;

@@ -1,7 +1,9 @@
 // The job summary: GitHub-flavoured Markdown, every piece of engine or user text escaped.
 import { formatDuration } from '../duration.js';
-import type { Outcome, Reason, Skip } from '../plan/types.js';
+import type { Outcome, Reason, Skip, SpaceReport } from '../plan/types.js';
+import { formatAge } from './age.js';
 import { formatBytes } from './bytes.js';
+import { renderPie, spaceSlices } from './chart.js';
 import { describeReason, shortId } from './reason.js';
 
 /** GitHub refuses a step summary over 1 MiB; stay well under it. */
@@ -38,11 +40,31 @@ export function escapeCell(text: string): string {
 }
 
 const row = (cells: string[]) => `| ${cells.map(escapeCell).join(' | ')} |\n`;
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+const count = (n: number) => n.toLocaleString('en-US');
+const plural = (n: number, noun: string) => `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
 const isImageId = (s: string) => /^sha256:[0-9a-f]{64}$/.test(s);
+/**
+ * `repo@sha256:4a7882cd7cc4…`: a digest shortened the way `docker images` shortens IDs, so that
+ * one digest reference does not squeeze every other column. The outputs and the report keep it
+ * whole.
+ */
+const showReference = (r: string) => r.replace(/(@sha256:[0-9a-f]{12})[0-9a-f]{52}$/, '$1…');
+/** Keeps `1.4 GB` and `3mo 7d` on one line when a long reference squeezes the table. */
+const nowrap = (s: string) => s.replace(/ /g, '\u00a0');
 
-function tookFor(ms: number): string {
-  return ms < 60_000 ? `${(Math.round(ms / 100) / 10).toFixed(1)}s` : formatDuration(ms);
+/** `4.2 s` under a minute, then `3m 5s`. */
+function took(ms: number): string {
+  return ms < 60_000 ? `${(Math.round(ms / 100) / 10).toFixed(1)} s` : formatDuration(ms);
+}
+
+export interface SummaryContext {
+  /** The engine address, shown in the footer. */
+  address: string;
+  /** The plan's clock: ages are measured up to it. */
+  now: number;
+  space: SpaceReport;
+  /** Defaults to `outcome.dryRun`. */
+  dryRun?: boolean;
 }
 
 interface Section {
@@ -64,7 +86,10 @@ function renderSection(s: Section, cap: number): string {
     `| ${s.align.join(' | ')} |\n` +
     shown.join('') +
     (more > 0
-      ? row([`… and ${more} more (full list in the report)`, ...s.head.slice(1).map(() => '')])
+      ? row([
+          `… and ${count(more)} more (full list in the report)`,
+          ...s.head.slice(1).map(() => '')
+        ])
       : '');
   // A blank line after <summary> is what makes GitHub render the Markdown inside <details>.
   return s.collapsed
@@ -80,11 +105,96 @@ function skipRows(skips: Skip[]): string[] {
   );
 }
 
-export function renderSummary(outcome: Outcome, ctx: { address: string; now: number }): string {
-  const dry = outcome.dryRun;
+/** `≈` before a predicted figure that counts some layers of unknown size as 0. */
+const approx = (space: SpaceReport) => (space.predictionExact ? '' : '≈');
+
+/** The one line that says how much space went, what went, and the free disk before and after. */
+function headline(outcome: Outcome, space: SpaceReport, dry: boolean): string {
+  const predicted = `${approx(space)}${formatBytes(space.predictedBytes)}`;
+  let amount: string;
+  if (dry) amount = `**Would reclaim ${predicted}**`;
+  else if (space.measuredBytes !== undefined) {
+    amount = `**Reclaimed ${formatBytes(space.measuredBytes)} (predicted ${predicted})**`;
+  } else amount = `**Reclaimed ${predicted} (predicted; not measured)**`;
+  const parts = [
+    amount,
+    plural(outcome.deletedImages.length, 'image'),
+    plural(outcome.untagged.length, 'tag'),
+    plural(outcome.removedContainers.length, 'container')
+  ];
+  if (space.disk) {
+    const before = formatBytes(space.disk.freeBefore);
+    parts.push(
+      !dry && space.disk.freeAfter !== undefined
+        ? `free disk ${before} → ${formatBytes(space.disk.freeAfter)}`
+        : `free disk ${before} → ${approx(space)}${formatBytes(space.disk.freeBefore + space.predictedBytes)} predicted`
+    );
+  }
+  const time = took(space.elapsedMs);
+  return `${parts.join(' · ')}${dry ? ` (planned in ${time})` : ` in ${time}`}\n\n`;
+}
+
+/** Footnotes to the headline's figures, one paragraph each. */
+function notes(space: SpaceReport, dry: boolean): string {
+  const lines: string[] = [];
+  if (!space.predictionExact) {
+    lines.push(
+      '≈ The engine did not report the size of every layer that goes, so the prediction counts those layers as 0 and the real figure may be higher.'
+    );
+  }
+  if (!dry) {
+    const measured: string[] = [];
+    if (space.measuredBytes !== undefined && space.measuredFrom === 'delete-responses') {
+      measured.push(
+        "Measured: the layers the engine reported deleting, plus the removed containers' writable layers."
+      );
+    } else if (space.measuredBytes !== undefined && space.measuredFrom === 'system-df') {
+      measured.push("Measured: the drop in the engine's disk usage (docker system df).");
+    }
+    if (space.systemDfBytes !== undefined && space.systemDfBytes !== space.measuredBytes) {
+      const df = space.systemDfBytes;
+      measured.push(
+        `By docker system df, the engine's disk usage ${df < 0 ? 'grew' : 'fell'} by ${formatBytes(Math.abs(df))} over the run (that also counts anything else the engine did meanwhile).`
+      );
+    }
+    if (measured.length > 0) lines.push(measured.join(' '));
+  }
+  return lines.map((l) => `${l}\n\n`).join('');
+}
+
+/** What until-free aimed at and how the plan got there. */
+function untilFree(outcome: Outcome, space: SpaceReport, dry: boolean): string {
+  const t = space.target;
+  if (!t) return '';
+  let text = `**until-free: ${formatBytes(t.targetBytes)} free.** `;
+  if (t.alreadyMet) {
+    text += `The disk already had ${formatBytes(t.freeBytes)} free: nothing ${dry ? 'to remove' : 'removed'}.`;
+  } else if (t.predictedFreeBytes < t.targetBytes) {
+    text +=
+      `Every candidate together frees only ${formatBytes(t.predictedFreeBytes - t.freeBytes)}; ` +
+      `the target is short by ${formatBytes(t.targetBytes - t.predictedFreeBytes)}.`;
+  } else {
+    const n = outcome.deletedImages.length;
+    text +=
+      `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${count(n)} least recently used images`} ` +
+      `needed to reach it (predicted free afterwards: ${formatBytes(t.predictedFreeBytes)}).`;
+  }
+  return `${text}\n\n`;
+}
+
+function chart(outcome: Outcome, space: SpaceReport, dry: boolean): string {
+  const pie = renderPie(spaceSlices(outcome, space.predictedBytes));
+  if (!pie) return '';
+  const title = dry ? '### Where the space would go' : '### Where the space went';
+  return `${title}\n\nPredicted bytes freed, by the repository of each image's first reference.\n\n${pie}\n`;
+}
+
+export function renderSummary(outcome: Outcome, ctx: SummaryContext): string {
+  const dry = ctx.dryRun ?? outcome.dryRun;
+  const space = ctx.space;
   // Largest first: if the table has to be cut, what is left is where the space went.
   const images = [...outcome.deletedImages].sort(
-    (a, b) => b.size - a.size || a.id.localeCompare(b.id)
+    (a, b) => b.freedBytes - a.freedBytes || b.size - a.size || a.id.localeCompare(b.id)
   );
   const deletedRefs = new Set<string>(images.flatMap((i) => i.references));
   const untagOnly = outcome.untagged.filter((r) => !deletedRefs.has(r));
@@ -95,40 +205,40 @@ export function renderSummary(outcome: Outcome, ctx: { address: string; now: num
   if (dry) {
     head += '> [!NOTE]\n> Dry run: nothing was removed. This is what a real run would remove.\n\n';
   }
-  const counts = [
-    plural(images.length, 'image'),
-    plural(outcome.untagged.length, 'tag'),
-    plural(outcome.removedContainers.length, 'container')
-  ].map((c) => `**${c}**`);
-  head += dry
-    ? `Would delete ${counts[0]}, remove ${counts[1]} and ${counts[2]}.\n\n`
-    : `Deleted ${counts[0]}, removed ${counts[1]} and ${counts[2]}.\n\n`;
+  head += headline(outcome, space, dry);
   if (outcome.failures > 0) {
     head += `> [!WARNING]\n> ${plural(outcome.failures, 'step')} failed or could not be attempted; see Failures below.\n\n`;
   }
+  head += untilFree(outcome, space, dry);
+  head += notes(space, dry);
+  head += chart(outcome, space, dry);
 
   const sections: Section[] = [
     {
       title: dry ? '### Images that would be deleted' : '### Deleted images',
       empty: dry ? 'No images would be deleted.' : 'No images deleted.',
-      head: ['Image', 'References', 'Size', 'Age'],
-      align: ['---', '---', '---:', '---'],
+      head: ['Image', 'References', 'Frees', 'Size', 'Age'],
+      align: ['---', '---', '---:', '---:', '---'],
       rows: images.map((i) => {
-        const refs = i.references.length > 0 ? i.references.join(', ') : '<none>';
+        const refs =
+          i.references.length > 0 ? i.references.map(showReference).join(', ') : '<none>';
         return row([
           shortId(i.id),
           i.prunedParent ? `${refs} (untagged parent)` : refs,
-          formatBytes(i.size),
-          `${formatDuration(ctx.now - i.basisTime)} (${i.basis})`
+          nowrap(formatBytes(i.freedBytes)),
+          nowrap(formatBytes(i.size)),
+          `${nowrap(formatAge(ctx.now - i.basisTime))} (${i.basis})`
         ]);
       })
     },
     {
       title: dry ? '### Containers that would be removed' : '### Removed containers',
       empty: dry ? 'No containers would be removed.' : 'No containers removed.',
-      head: ['Container', 'ID', 'Image'],
-      align: ['---', '---', '---'],
-      rows: outcome.removedContainers.map((c) => row([c.name, shortId(c.id), shortId(c.image)]))
+      head: ['Container', 'ID', 'Image', 'Writable layer'],
+      align: ['---', '---', '---', '---:'],
+      rows: outcome.removedContainers.map((c) =>
+        row([c.name, shortId(c.id), shortId(c.image), nowrap(formatBytes(c.sizeRw))])
+      )
     }
   ];
   // Tags taken off images that stay are otherwise invisible; say nothing when there are none.
@@ -140,7 +250,7 @@ export function renderSummary(outcome: Outcome, ctx: { address: string; now: num
       empty: '',
       head: ['Reference'],
       align: ['---'],
-      rows: untagOnly.map((r) => row([r]))
+      rows: untagOnly.map((r) => row([showReference(r)]))
     });
   }
   if (failed.length > 0) {
@@ -161,7 +271,11 @@ export function renderSummary(outcome: Outcome, ctx: { address: string; now: num
     rows: skipRows(kept)
   });
 
-  const foot = `Engine ${escapeCell(ctx.address)}, took ${tookFor(outcome.ms)}.\n`;
+  let foot = `Engine ${escapeCell(ctx.address)}`;
+  if (space.disk) {
+    foot += `, data on ${escapeCell(space.disk.path)} (${formatBytes(space.disk.totalBytes)} disk)`;
+  }
+  foot += dry ? '.\n' : `; the removals took ${took(outcome.ms)}.\n`;
   const render = (cap: number) => head + sections.map((s) => renderSection(s, cap)).join('') + foot;
 
   const full = render(Infinity);

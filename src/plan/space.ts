@@ -1,0 +1,141 @@
+// Space accounting on the classic store: a layer is freed when no remaining image (intermediates
+// included) holds it, and its size is its DiffSize — what `docker image prune` counts too.
+import type { ContainerId, ImageId, Inventory, SpaceEstimate } from './types.js';
+
+export function estimateSpace(
+  inventory: Inventory,
+  deleted: ReadonlySet<ImageId>,
+  removedContainers: ReadonlySet<ContainerId>
+): SpaceEstimate & { perImage: Map<ImageId, number> } {
+  const held = new Set<string>();
+  for (const image of inventory.images) {
+    if (!deleted.has(image.id)) image.layers?.forEach((l) => held.add(l));
+  }
+  const freedBy = new Map<string, ImageId[]>();
+  for (const image of inventory.images) {
+    if (!deleted.has(image.id)) continue;
+    for (const l of image.layers ?? []) {
+      if (!held.has(l)) freedBy.set(l, [...(freedBy.get(l) ?? []), image.id]);
+    }
+  }
+  const sizes = inventory.layerSizes ?? {};
+  const perImage = new Map<ImageId, number>([...deleted].map((id) => [id, 0]));
+  let layerBytes = 0;
+  let sharedBytes = 0;
+  let exact = true;
+  const layers: SpaceEstimate['layers'] = [];
+  for (const [id, images] of freedBy) {
+    const size = sizes[id];
+    layers.push({ id, size: size ?? null, images });
+    if (size === undefined) {
+      exact = false;
+      continue;
+    }
+    layerBytes += size;
+    if (images.length === 1) perImage.set(images[0]!, perImage.get(images[0]!)! + size);
+    else sharedBytes += size;
+  }
+  // An image with no known layers (containerd store, or no RootFS) frees an unknown amount.
+  if (inventory.images.some((i) => deleted.has(i.id) && i.layers === undefined)) exact = false;
+  let containerBytes = 0;
+  for (const c of inventory.containers) {
+    if (removedContainers.has(c.id)) containerBytes += c.sizeRw ?? 0;
+  }
+  return {
+    bytes: layerBytes + containerBytes,
+    exact,
+    containerBytes,
+    sharedBytes,
+    layers,
+    perImage
+  };
+}
+
+/**
+ * Bytes the engine reported freeing: the sizes of the layers in `Deleted` entries (the classic
+ * store lists them; the containerd store lists none) plus the removed containers' writable layers.
+ */
+export function measuredFromResponses(
+  inventory: Inventory,
+  deletedEntries: Iterable<string>,
+  removedContainers: ReadonlySet<string>
+): { bytes: number; layers: number } {
+  const sizes = inventory.layerSizes ?? {};
+  let bytes = 0;
+  let layers = 0;
+  for (const id of new Set(deletedEntries)) {
+    const size = sizes[id];
+    if (size === undefined) continue;
+    bytes += size;
+    layers++;
+  }
+  for (const c of inventory.containers) {
+    if (removedContainers.has(c.id)) bytes += c.sizeRw ?? 0;
+  }
+  return { bytes, layers };
+}
+
+/** Removals that go together: an image with its containers and the deleted images below it. */
+export interface Unit {
+  images: ImageId[];
+  containers: ContainerId[];
+  /** When it was last used (the age basis, or a container's stop time): oldest go first. */
+  time: number;
+}
+
+/**
+ * until-free: takes units least recently used first until the predicted bytes reach `need`.
+ * Layers are counted as freed only when the last image holding them is taken.
+ */
+export function chooseUntilFree(
+  inventory: Inventory,
+  units: Unit[],
+  need: number,
+  /** Images the engine prunes once all of their children are gone, with those children. */
+  prunedParents: ReadonlyMap<ImageId, ImageId[]>
+): { images: Set<ImageId>; containers: Set<ContainerId>; bytes: number } {
+  const holders = new Map<string, number>();
+  for (const image of inventory.images) {
+    image.layers?.forEach((l) => holders.set(l, (holders.get(l) ?? 0) + 1));
+  }
+  const byId = new Map(inventory.images.map((i) => [i.id, i]));
+  const sizeRw = new Map(inventory.containers.map((c) => [c.id, c.sizeRw ?? 0]));
+  const sizes = inventory.layerSizes ?? {};
+  const images = new Set<ImageId>();
+  const containers = new Set<ContainerId>();
+  let bytes = 0;
+  const takeImage = (id: ImageId) => {
+    if (images.has(id)) return;
+    images.add(id);
+    for (const l of byId.get(id)?.layers ?? []) {
+      const left = holders.get(l)! - 1;
+      holders.set(l, left);
+      if (left === 0) bytes += sizes[l] ?? 0;
+    }
+  };
+  const ordered = [...units].sort(
+    (a, b) =>
+      a.time - b.time ||
+      (a.images[0] ?? a.containers[0] ?? '').localeCompare(b.images[0] ?? b.containers[0] ?? '')
+  );
+  for (const unit of ordered) {
+    if (bytes >= need) break;
+    for (const c of unit.containers) {
+      if (!containers.has(c)) bytes += sizeRw.get(c) ?? 0;
+      containers.add(c);
+    }
+    unit.images.forEach(takeImage);
+    for (const [parent, children] of prunedParents) {
+      if (images.has(parent) || !children.every((c) => images.has(c))) continue;
+      // The engine prunes it only once its containers are gone too.
+      for (const c of inventory.containers) {
+        if (c.image === parent && !containers.has(c.id)) {
+          containers.add(c.id);
+          bytes += c.sizeRw ?? 0;
+        }
+      }
+      takeImage(parent);
+    }
+  }
+  return { images, containers, bytes };
+}
