@@ -213,6 +213,15 @@ export class ContainerdEngine implements Remover {
     this.containers.delete(id);
   }
 
+  /** image_inspect.go: the names (RepoTags) of the records that target the image. */
+  async imageReferences(id: string): Promise<string[] | undefined> {
+    this.calls.push(`inspect ${id}`);
+    if (!this.content.has(id as ImageId)) return undefined;
+    return this.recordsOf(id as ImageId)
+      .filter((r) => !isDangling(r))
+      .map((r) => familiar(r.name));
+  }
+
   /** image_delete.go ImageService.ImageDelete with force=false, prune=true, no platforms. */
   async removeImage(ref: string): Promise<RemoveResult> {
     this.calls.push(`rmi ${ref}`);

@@ -38,6 +38,13 @@ export class FakeEngine implements Remover {
     this.containers.delete(id);
   }
 
+  async imageReferences(id: string): Promise<string[] | undefined> {
+    this.calls.push(`inspect ${id}`);
+    this.beforeCall?.(`inspect ${id}`);
+    const image = this.images.get(id);
+    return image ? refsOf(image) : undefined;
+  }
+
   async removeImage(name: string): Promise<RemoveResult> {
     this.calls.push(`rmi ${name}`);
     this.beforeCall?.(`rmi ${name}`);

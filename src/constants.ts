@@ -16,7 +16,8 @@ export const Input = {
   DryRun: 'dry-run',
   FailOnError: 'fail-on-error',
   Summary: 'summary',
-  DockerHost: 'docker-host'
+  DockerHost: 'docker-host',
+  EngineTimeout: 'engine-timeout'
 } as const;
 
 export const Output = {

@@ -17,6 +17,8 @@ export interface ExecuteOptions {
 }
 
 const DEFAULT_CONCURRENCY = 8;
+/** blockedBy of the steps never attempted because the engine stopped answering. */
+const ENGINE_LOST = '(engine lost)';
 
 export async function execute(
   plan: Plan,
@@ -26,13 +28,16 @@ export async function execute(
   const clock = options.clock ?? Date.now;
   const started = clock();
   const results = new Map<string, StepResult>();
+  let engineLost: string | undefined;
   if (options.dryRun) {
     for (const s of plan.steps) results.set(s.id, { step: s.id, status: 'planned' });
   } else {
     await options.beforeExecute?.();
-    await runGraph(plan.steps, remover, results, options, clock);
+    engineLost = await runGraph(plan.steps, remover, results, options, clock);
   }
-  return summarise(plan, results, options.dryRun, clock() - started);
+  const outcome = summarise(plan, results, options.dryRun, clock() - started);
+  if (engineLost !== undefined) outcome.engineLost = engineLost;
+  return outcome;
 }
 
 async function runGraph(
@@ -41,7 +46,7 @@ async function runGraph(
   results: Map<string, StepResult>,
   options: ExecuteOptions,
   clock: () => number
-): Promise<void> {
+): Promise<string | undefined> {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const waitingOn = new Map(
     steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length])
@@ -52,6 +57,7 @@ async function runGraph(
   }
   // Images the engine has reported deleted, so that a later delete by ID knows it has nothing to do.
   const deletedIds = new Set<string>();
+  let engineLost: string | undefined;
   const ready = steps.filter((s) => waitingOn.get(s.id) === 0).map((s) => s.id);
   const total = steps.length;
   const every = options.progressEvery ?? 100;
@@ -94,6 +100,19 @@ async function runGraph(
         await remover.removeContainer(step.container);
         return timed({ status: 'done' });
       }
+      if (step.kind === 'delete-image') {
+        // A delete by ID also removes the references of one repository. Something may have
+        // tagged the image since the plan was made: never take such a reference with it.
+        const refs = await remover.imageReferences(step.image);
+        if (refs === undefined) return timed({ status: 'gone', httpStatus: 404 });
+        if (refs.length > 0) {
+          return timed({
+            status: 'failed',
+            httpStatus: 409,
+            message: `tagged since the plan was made, as ${refs.join(', ')}; not deleted by ID, which would remove that too`
+          });
+        }
+      }
       const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
       r.deleted.forEach((d) => deletedIds.add(d));
       return timed({ status: 'done', deleted: r.deleted });
@@ -102,15 +121,18 @@ async function runGraph(
       // 404: somebody (or an earlier step) already did it.
       if (err.status === 404)
         return timed({ status: 'gone', httpStatus: 404, message: err.message });
+      // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
+      if (err.status === undefined) engineLost ??= err.message;
       return timed({ status: 'failed', httpStatus: err.status, message: err.message });
     }
   };
 
   const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
   const inFlight = new Set<Promise<void>>();
-  while (ready.length > 0 || inFlight.size > 0) {
-    while (ready.length > 0 && inFlight.size < limit) {
-      const step = byId.get(ready.shift()!)!;
+  let next = 0;
+  while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
+    while (next < ready.length && inFlight.size < limit && engineLost === undefined) {
+      const step = byId.get(ready[next++]!)!;
       const p: Promise<void> = runStep(step).then((r) => {
         inFlight.delete(p);
         settle(step.id, r);
@@ -119,7 +141,21 @@ async function runGraph(
     }
     if (inFlight.size > 0) await Promise.race(inFlight);
   }
+  if (engineLost !== undefined) {
+    for (const s of steps) {
+      if (results.has(s.id)) continue;
+      // An image whose last reference went before the engine did is gone all the same.
+      const deleted = s.kind === 'delete-image' && deletedIds.has(s.image);
+      results.set(
+        s.id,
+        deleted
+          ? { step: s.id, status: 'done', message: 'deleted with its last reference or child' }
+          : { step: s.id, status: 'blocked', blockedBy: ENGINE_LOST }
+      );
+    }
+  }
   options.onProgress?.(results.size, total);
+  return engineLost;
 }
 
 function targetOf(step: Step): string {
@@ -148,9 +184,11 @@ function summarise(
     if (!r || succeeded(step.id)) continue;
     failures++;
     const reason: Reason =
-      r.status === 'blocked'
-        ? { kind: 'blocked-by-failed-step', step: r.blockedBy ?? '' }
-        : { kind: 'removal-failed', status: r.httpStatus, message: r.message ?? 'unknown error' };
+      r.blockedBy === ENGINE_LOST
+        ? { kind: 'engine-lost' }
+        : r.status === 'blocked'
+          ? { kind: 'blocked-by-failed-step', step: r.blockedBy ?? '' }
+          : { kind: 'removal-failed', status: r.httpStatus, message: r.message ?? 'unknown error' };
     skipped.push({ target: targetOf(step), reason });
   }
   return {

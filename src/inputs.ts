@@ -4,6 +4,7 @@ import * as core from '@actions/core';
 import { Input } from './constants.js';
 import { DurationError, parseDuration } from './duration.js';
 import { parseSize, SizeError, type SizeTarget } from './size.js';
+import { DEFAULT_TIMEOUT_MS } from './engine/connect.js';
 import { splitPatterns, validatePattern, type PatternKind } from './plan/patterns.js';
 import type { AgeBasis, Policy } from './plan/types.js';
 
@@ -13,6 +14,8 @@ export interface Settings {
   failOnError: boolean;
   summary: boolean;
   dockerHost?: string;
+  /** How long one engine call may go unanswered. */
+  engineTimeoutMs: number;
   /** until-free as written; a percentage becomes bytes once the disk is known. */
   untilFree?: SizeTarget;
 }
@@ -153,6 +156,15 @@ function dockerHostProblem(value: string): string | undefined {
   }
 }
 
+/** A duration that must be more than zero; empty means `fallback`. */
+function positive(name: InputName, value: string, fallback: number): number {
+  if (value === '') return fallback;
+  const ms = duration(name, value);
+  if (ms === 0)
+    throw invalid(name, value, `it must be longer than 0; use a duration such as 30s or 2m`);
+  return ms;
+}
+
 function size(name: InputName, value: string): SizeTarget | undefined {
   if (value === '') return undefined;
   try {
@@ -190,6 +202,11 @@ export function getSettings(read: (name: string) => string = (n) => core.getInpu
   const failOnError = boolean(Input.FailOnError, get(Input.FailOnError), false);
   const summary = boolean(Input.Summary, get(Input.Summary), true);
   const host = dockerHost(Input.DockerHost, get(Input.DockerHost));
+  const engineTimeoutMs = positive(
+    Input.EngineTimeout,
+    get(Input.EngineTimeout),
+    DEFAULT_TIMEOUT_MS
+  );
   return {
     policy: {
       images,
@@ -204,6 +221,7 @@ export function getSettings(read: (name: string) => string = (n) => core.getInpu
     dryRun,
     failOnError,
     summary,
+    engineTimeoutMs,
     ...(host === undefined ? {} : { dockerHost: host }),
     ...(untilFree === undefined ? {} : { untilFree })
   };

@@ -30,7 +30,7 @@ export async function main(): Promise<void> {
 
   let conn;
   try {
-    conn = connect(settings.dockerHost);
+    conn = connect(settings.dockerHost, process.env, settings.engineTimeoutMs);
     await core.group(`Connect to ${conn.address}`, () => ping(conn!));
   } catch (e) {
     if (e instanceof EngineUnreachable) return core.setFailed(e.message);
@@ -82,8 +82,8 @@ export async function main(): Promise<void> {
     measure(docker, inventory, plan, outcome, totalsBefore, started)
   );
 
-  await core.group('Report', async () => {
-    const reportPath = writeReport(reportDir(), {
+  const reportPath = await core.group('Report', async () => {
+    const path = writeReport(reportDir(), {
       version: VERSION,
       settings,
       inventorySize: { images: inventory.images.length, containers: inventory.containers.length },
@@ -91,14 +91,22 @@ export async function main(): Promise<void> {
       outcome,
       space
     });
-    core.info(`Report: ${reportPath}`);
-    setOutputs(outputValues(outcome, reportPath, space));
+    core.info(`Report: ${path}`);
+    setOutputs(outputValues(outcome, path, space));
     if (settings.summary) {
       await core.summary
         .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now, space }))
         .write();
     }
+    return path;
   });
+
+  if (outcome.engineLost !== undefined) {
+    const done = outcome.results.filter((r) => r.status === 'done' || r.status === 'gone').length;
+    return core.setFailed(
+      `Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done; the report lists each one: ${reportPath}. Run the step again once the engine answers to finish the rest.`
+    );
+  }
 
   const verb = settings.dryRun ? 'Would delete' : 'Deleted';
   const bytes = space.measuredBytes ?? space.predictedBytes;

@@ -224,7 +224,7 @@ describe('on the containerd image store (Docker 29)', () => {
       const p = plan(inv([d], [c]), policy({ dangling: true, containers: ['job-*'] }), NOW);
       const o = await execute(p, engine, { dryRun: false });
       expect(o.failures).toBe(0);
-      expect(engine.calls).toEqual([`rm ${c.id}`, `rmi ${d.id}`]);
+      expect(engine.calls).toEqual([`rm ${c.id}`, `inspect ${d.id}`, `rmi ${d.id}`]);
       expect(result(o, `image:${d.id}`)).toMatchObject({ status: 'done', deleted: [d.id] });
     });
 

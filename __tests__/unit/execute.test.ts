@@ -61,6 +61,51 @@ describe('the executor', () => {
     expect(engine.calls).not.toContain('rmi app:1');
   });
 
+  it('never deletes by ID an image tagged since the plan was made', async () => {
+    const d = image([]);
+    const inv: Inventory = { images: [d], containers: [] };
+    const engine = new FakeEngine(inv);
+    const o = await execute(plan(inv, policy({ dangling: true }), NOW), engine, {
+      dryRun: false,
+      beforeExecute: async () => {
+        engine.images.get(d.id)!.tags = ['someone/else:1' as never];
+      }
+    });
+    expect(engine.images.get(d.id)?.tags).toEqual(['someone/else:1']);
+    expect(engine.calls).toEqual([`inspect ${d.id}`]);
+    expect(o.deletedImages).toEqual([]);
+    expect(o.skipped).toContainEqual({
+      target: d.id,
+      reason: {
+        kind: 'removal-failed',
+        status: 409,
+        message: expect.stringContaining('tagged since the plan was made, as someone/else:1')
+      }
+    });
+  });
+
+  it('stops at the first step the engine does not answer, and marks the rest not attempted', async () => {
+    const imgs = Array.from({ length: 10 }, (_, n) => image([`app:${n}`]));
+    const inv: Inventory = { images: imgs, containers: [] };
+    let calls = 0;
+    const remover = {
+      removeContainer: async () => {},
+      imageReferences: async () => [],
+      removeImage: async (): Promise<never> => {
+        calls++;
+        throw new EngineError('connect ECONNREFUSED /run/docker.sock');
+      }
+    };
+    const o = await execute(plan(inv, policy({ images: ['app'] }), NOW), remover, {
+      dryRun: false,
+      concurrency: 2
+    });
+    expect(o.engineLost).toContain('ECONNREFUSED');
+    expect(calls).toBe(2);
+    expect(o.results.every((r) => r.status === 'failed' || r.status === 'blocked')).toBe(true);
+    expect(o.skipped.filter((s) => s.reason.kind === 'engine-lost').length).toBeGreaterThan(0);
+  });
+
   it('does not send a delete by ID for an image its last untag already deleted', async () => {
     const a = image(['app:1']);
     const inv: Inventory = { images: [a], containers: [] };
@@ -76,6 +121,7 @@ describe('the executor', () => {
     let peak = 0;
     const remover = {
       removeContainer: async () => {},
+      imageReferences: async () => [],
       removeImage: async (name: string) => {
         inFlight++;
         peak = Math.max(peak, inFlight);
@@ -111,6 +157,7 @@ describe('the executor', () => {
     const inv: Inventory = { images: [a], containers: [] };
     const remover = {
       removeContainer: async () => {},
+      imageReferences: async () => [],
       removeImage: async (): Promise<never> => {
         throw new EngineError('socket hang up');
       }

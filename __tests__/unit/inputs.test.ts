@@ -53,7 +53,8 @@ const DEFAULTS: Settings = {
   },
   dryRun: false,
   failOnError: false,
-  summary: true
+  summary: true,
+  engineTimeoutMs: 120_000
 };
 
 describe('defaults', () => {

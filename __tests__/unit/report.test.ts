@@ -174,6 +174,10 @@ describe('describeReason', () => {
       { kind: 'runner-owned' },
       'owned by the Actions runner (a job or service container)'
     ],
+    'engine-lost': [
+      { kind: 'engine-lost' },
+      'not attempted: the engine stopped answering during the run'
+    ],
     'free-space-target-met': [
       { kind: 'free-space-target-met', targetBytes: 20_000_000_000 },
       'not needed: the disk reaches 20.0 GB free without it (until-free)'

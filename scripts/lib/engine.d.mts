@@ -21,37 +21,105 @@ export function run(
   options?: RunOptions & { env?: NodeJS.ProcessEnv }
 ): Promise<RunResult>;
 
+/** 'docker': a private dockerd. 'podman': a private `podman system service` (Docker-compatible API). */
+export type EngineKind = 'docker' | 'podman';
+
 export interface Engine {
+  /** Which daemon serves the API; the harness adapts to it (e.g. rlimits for Podman containers). */
+  readonly kind: EngineKind;
   /** The engine's temporary directory; everything it writes is under it. */
   readonly dir: string;
   /** Path of the engine's unix socket (inside dir). */
   readonly socket: string;
   /** `unix://` + socket, for DOCKER_HOST or the action's docker-host input. */
   readonly host: string;
+  /** dockerd's --data-root, or Podman's --root (its image and container storage). */
   readonly dataRoot: string;
   readonly logFile: string;
+  /** With startEngine({ tls }): `tcp://127.0.0.1:PORT`, where the engine requires TLS client auth. */
+  readonly tcpHost?: string;
   /** process.env with DOCKER_HOST and DOCKER_CONFIG set to this engine, DOCKER_BUILDKIT unset. */
   readonly env: NodeJS.ProcessEnv;
-  /** PID of the current dockerd. */
+  /** PID of the current daemon (for Podman, of `podman system service`). */
   readonly pid: number | undefined;
   /** Runs the docker CLI against this engine; `env` is merged over the engine's env. */
   docker(args: string[], opts?: RunOptions & { env?: Record<string, string> }): Promise<RunResult>;
-  /** SIGKILLs dockerd (its containerd dies with it; shims and containers live on). */
+  /** SIGKILLs the daemon (dockerd's containerd dies with it; shims, conmon and containers live on). */
   kill(): void;
-  /** Stops (if running) and starts dockerd again on the same directories. */
+  /** Stops (if running) and starts the daemon again on the same directories. */
   restart(): Promise<void>;
   /**
-   * Kills containers, stops dockerd, then removes leftover processes, mounts and dir. Idempotent.
+   * Kills containers, stops the daemon, then removes leftover processes, mounts and dir. Idempotent.
    * An engine never stopped is removed by its watchdog once the process that started it ends.
    */
   stop(): Promise<void>;
 }
 
-/** Checks for dockerd, the docker CLI, a static /bin/busybox and tar; installs them with apt as root. */
+/**
+ * Checks for dockerd, the docker CLI, podman, openssl, a static /bin/busybox and tar; installs them
+ * with apt as root.
+ */
 export function ensurePrerequisites(): Promise<void>;
 
-/** Starts a private dockerd in a fresh temporary directory and waits until it answers /_ping. */
-export function startEngine(options?: { name?: string }): Promise<Engine>;
+/** PEM files (paths) for dockerd's `--tlsverify` listener. */
+export interface EngineTls {
+  /** CA that client certificates must be signed by. */
+  ca: string;
+  /** Server certificate; its SAN must include IP:127.0.0.1. */
+  cert: string;
+  key: string;
+  /** Default: a free port. */
+  port?: number;
+}
+
+export interface EngineOptions {
+  /** Part of the temporary directory's name. */
+  name?: string;
+}
+
+export interface DockerdOptions extends EngineOptions {
+  /** Put the data root on a tmpfs of this size (e.g. '64m'): a small disk of its own. Needs root. */
+  dataSize?: string;
+  /** Also serve tcp://127.0.0.1:PORT with --tlsverify (engine.tcpHost). */
+  tls?: EngineTls;
+}
+
+/**
+ * Starts a private dockerd in a fresh temporary directory and waits until it answers /_ping on its
+ * unix socket. With `tls` it also serves tcp://127.0.0.1:PORT (engine.tcpHost) with --tlsverify.
+ */
+export function startEngine(options?: DockerdOptions): Promise<Engine>;
+
+/**
+ * Starts a private `podman system service` in a fresh temporary directory (own storage, run root,
+ * locks, events and configuration, in a private mount namespace so that nothing lands in the
+ * machine's /run, /var/lib/containers or /dev/shm) and waits until it answers /_ping.
+ */
+export function startPodman(options?: EngineOptions): Promise<Engine>;
+
+/** startEngine or startPodman. */
+export function startEngineOfKind(kind: EngineKind, options?: EngineOptions): Promise<Engine>;
+
+/** Paths of the PEM files createCertificates made. */
+export interface Certificates {
+  dir: string;
+  ca: string;
+  caKey: string;
+  /** For the server at `ip` (SAN IP:ip, serverAuth). */
+  serverCert: string;
+  serverKey: string;
+  /** A DOCKER_CERT_PATH folder: ca.pem, and cert.pem and key.pem of a client (clientAuth). */
+  clientDir: string;
+}
+
+/** Makes a CA, a server and a client certificate (P-256) with openssl in dir. */
+export function createCertificates(
+  dir: string,
+  options?: { name?: string; ip?: string; days?: number }
+): Promise<Certificates>;
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number>;
 
 export interface BuildOptions {
   tag?: string;
@@ -64,7 +132,10 @@ export interface BuildOptions {
   extraTags?: string[];
 }
 
-/** Builds an image adding a file of random bytes; returns its ID (`sha256:…`). */
+/**
+ * Builds an image adding a file of random bytes; returns its ID (`sha256:…`). Podman names it
+ * docker.io/<tag> (docker.io/library/<tag> for a single-segment name).
+ */
 export function buildImage(engine: Engine, options?: BuildOptions): Promise<string>;
 
 export function tag(engine: Engine, src: string, dst: string): Promise<void>;
@@ -85,7 +156,10 @@ export interface ContainerOptions {
   labels?: Record<string, string>;
 }
 
-/** Creates a container (network none) and brings it into the state; returns its full ID. */
+/**
+ * Creates a container (network none) and brings it into the state; returns its full ID. On Podman it
+ * adds `--ulimit nofile=1024:1024 --ulimit nproc=1024:1024`, without which runc cannot start it here.
+ */
 export function runContainer(engine: Engine, options: ContainerOptions): Promise<string>;
 
 export interface ImageSpec {
@@ -106,15 +180,18 @@ export interface ImageSpec {
   labels?: Record<string, string>;
 }
 
-/** Loads the images from one hand-written `docker save` archive; returns their IDs in spec order. */
-export function loadImages(engine: Engine, specs: ImageSpec[]): Promise<string[]>;
+/**
+ * Loads the images from one hand-written `docker save` archive; returns their IDs in spec order.
+ * Podman names loaded images localhost/<tag>.
+ */
+export function loadImages(engine: Engine | Engine[], specs: ImageSpec[]): Promise<string[]>;
 
 export interface InventoryImage {
   id: string;
-  /** Sorted. */
+  /** Sorted, spelled as the engine lists them (Podman: docker.io/… or localhost/…). */
   tags: string[];
   digests: string[];
-  /** '' when none. */
+  /** `sha256:…` (Podman's bare hex gets the prefix), '' when none. */
   parent: string;
 }
 

@@ -14,12 +14,13 @@ import {
 } from 'node:fs';
 import { mkdtemp, mkdir, writeFile, rm, open } from 'node:fs/promises';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const APT_PACKAGES = ['docker.io', 'busybox-static', 'tar'];
+const APT_PACKAGES = ['docker.io', 'busybox-static', 'tar', 'podman', 'openssl'];
 const BUSYBOX = '/bin/busybox';
 const DOCKER = process.env.DOCKER_CLI ?? 'docker';
 const PING_TIMEOUT_MS = 30_000;
@@ -81,22 +82,27 @@ function missingPrerequisites() {
   if (!which('dockerd') || !which(DOCKER)) missing.push('docker.io (dockerd and the docker CLI)');
   if (!isStaticElf(BUSYBOX)) missing.push(`busybox-static (a static ${BUSYBOX})`);
   if (!which('tar')) missing.push('tar');
+  if (!which('podman')) missing.push('podman');
+  if (!which('openssl')) missing.push('openssl');
   return missing;
 }
 
-/** Makes sure dockerd, the docker CLI, a static busybox and tar exist, installing them with apt as root. */
+/**
+ * Makes sure dockerd, the docker CLI, podman, openssl, a static busybox and tar exist, installing them
+ * with apt as root.
+ */
 export async function ensurePrerequisites() {
   let missing = missingPrerequisites();
   if (missing.length === 0) return;
   const canApt = process.getuid?.() === 0 && which('apt-get');
   if (!canApt) {
     throw new Error(
-      `docker-reclaim's tests need a private dockerd; missing: ${missing.join(', ')}.\n` +
+      `docker-reclaim's tests need private engines; missing: ${missing.join(', ')}.\n` +
         `Install them with: sudo apt-get install -y ${APT_PACKAGES.join(' ')}`
     );
   }
   console.error(
-    `docker-reclaim's tests need a private dockerd; installing ${APT_PACKAGES.join(' ')} with apt-get (missing: ${missing.join(', ')})`
+    `docker-reclaim's tests need private engines; installing ${APT_PACKAGES.join(' ')} with apt-get (missing: ${missing.join(', ')})`
   );
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await run('apt-get', ['update'], { env });
@@ -143,6 +149,9 @@ function readProc(pid, file) {
   }
 }
 
+// A zombie has exited already: it needs no signal and can spawn nothing.
+const isLive = (pid) => !/^$|\) Z /.test(readProc(pid, 'stat'));
+
 function killPid(pid) {
   try {
     process.kill(Number(pid), 'SIGKILL');
@@ -165,16 +174,22 @@ function cgroupMounts() {
 
 const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-// After a crash (or a daemon that ignored SIGTERM) shims and container processes outlive dockerd.
+// After a crash (or a daemon that ignored SIGTERM) shims (conmon for podman) and container processes
+// outlive the daemon.
 // Container processes are found by a cgroup naming a container of this engine, thawed in case they
 // were paused (a frozen process never handles SIGKILL) and killed; their emptied cgroups are removed.
-// Then anything that names the engine's directory on its command line (containerd, shims) is killed.
-function sweepProcesses(dir, dataRoot) {
-  let ids = [];
-  try {
-    ids = readdirSync(join(dataRoot, 'containers')).filter((id) => /^[0-9a-f]{64}$/.test(id));
-  } catch {
-    // no containers dir
+// Then anything that names the engine's directory on its command line (containerd, shims, podman and
+// its cleanup processes) is killed. Returns how many live processes it signalled.
+function sweepProcesses(dir) {
+  let signalled = 0;
+  const ids = [];
+  // dockerd keeps its containers in data/containers, podman in root/<driver>-containers.
+  for (const sub of ['data/containers', 'root/vfs-containers', 'root/overlay-containers']) {
+    try {
+      ids.push(...readdirSync(join(dir, sub)).filter((id) => /^[0-9a-f]{64}$/.test(id)));
+    } catch {
+      // no containers dir
+    }
   }
   const cgroupDirs = new Set();
   const mountOf = cgroupMounts();
@@ -195,10 +210,14 @@ function sweepProcesses(dir, dataRoot) {
         // no freezer there
       }
     }
+    if (isLive(pid)) signalled++;
     killPid(pid);
   }
-  for (const pid of procs())
-    if (pid !== String(process.pid) && readProc(pid, 'cmdline').includes(`${dir}/`)) killPid(pid);
+  for (const pid of procs()) {
+    if (pid === String(process.pid) || !readProc(pid, 'cmdline').includes(`${dir}/`)) continue;
+    if (isLive(pid)) signalled++;
+    killPid(pid);
+  }
   for (const cg of cgroupDirs) {
     for (let i = 0; i < 20; i++) {
       try {
@@ -210,6 +229,7 @@ function sweepProcesses(dir, dataRoot) {
       }
     }
   }
+  return signalled;
 }
 
 // Unmount deepest first: overlay merged dirs, netns files, and the bind mount dockerd puts on data-root.
@@ -241,7 +261,9 @@ function dropStaleContainerdPid(execRoot) {
 
 // Removes everything an engine left: processes, mounts, then the directory itself.
 function cleanupDir(dir) {
-  sweepProcesses(dir, join(dir, 'data'));
+  // A process may spawn another as it goes (conmon runs `podman container cleanup` when its
+  // container dies), which would write into dir after rm: sweep until a sweep finds none alive.
+  for (let i = 0; i < 100 && sweepProcesses(dir) > 0; i++) pause(100);
   unmountUnder(dir);
   execFileSync('rm', ['-rf', '--one-file-system', dir], { stdio: 'ignore' });
 }
@@ -257,31 +279,42 @@ function startWatchdog(dir) {
   return dog;
 }
 
-/**
- * Starts a private dockerd in a fresh temporary directory.
- * @param {{ name?: string }} [options]
- */
-export async function startEngine({ name = 'engine' } = {}) {
-  const dockerd = which('dockerd');
-  if (!dockerd) throw new Error('dockerd not found: call ensurePrerequisites() first');
-  // Unix socket paths are limited to ~108 bytes, so keep the directory short.
+// Unix socket paths are limited to ~108 bytes, so keep the directory short.
+async function engineDir(prefix, name) {
   const base = tmpdir().length > 60 ? '/tmp' : tmpdir();
-  const dir = await mkdtemp(join(base, `dr-${name.replace(/[^\w-]/g, '').slice(0, 12)}-`));
-  const socket = join(dir, 'docker.sock');
-  const dataRoot = join(dir, 'data');
-  const logFile = join(dir, 'dockerd.log');
+  return mkdtemp(join(base, `${prefix}-${name.replace(/[^\w-]/g, '').slice(0, 12)}-`));
+}
+
+/** A TCP port that nothing listens on right now, on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// The one lifecycle both engines share: a daemon process that serves the Docker API on a unix socket
+// in `dir`, a docker CLI environment that reaches only that socket, and a stop() that leaves nothing.
+async function superviseDaemon({
+  kind,
+  label,
+  dir,
+  socket,
+  dataRoot,
+  logFile,
+  command,
+  args,
+  daemonEnv = process.env,
+  beforeLaunch = () => {},
+  extra = {}
+}) {
   await mkdir(join(dir, 'config'));
   await writeFile(join(dir, 'config', 'config.json'), '{}\n');
-  const args = [
-    '-H', `unix://${socket}`,
-    '--data-root', dataRoot,
-    '--exec-root', join(dir, 'exec'), // holds its managed containerd, netns and runc state: per engine
-    '--pidfile', join(dir, 'docker.pid'),
-    '--bridge', 'none',
-    '--iptables=false',
-    ...(supportsIp6tables(dockerd) ? ['--ip6tables=false'] : [])
-  ]; // prettier-ignore
-
   const env = {
     ...process.env,
     DOCKER_HOST: `unix://${socket}`,
@@ -293,10 +326,10 @@ export async function startEngine({ name = 'engine' } = {}) {
   let child;
   let exited;
   async function launch() {
-    dropStaleContainerdPid(join(dir, 'exec'));
+    beforeLaunch();
     const fd = openSync(logFile, 'a');
-    // Not detached: a Ctrl-C on the test run reaches dockerd too and it shuts down cleanly.
-    child = spawn(dockerd, args, { stdio: ['ignore', fd, fd] });
+    // Not detached: a Ctrl-C on the test run reaches the daemon too and it shuts down cleanly.
+    child = spawn(command, args, { env: daemonEnv, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     child.unref(); // never keep jest alive
     const me = child;
@@ -311,7 +344,7 @@ export async function startEngine({ name = 'engine' } = {}) {
           early !== undefined
             ? `exited (${early})`
             : `did not answer /_ping in ${PING_TIMEOUT_MS / 1000}s`;
-        throw new Error(`private dockerd ${what}; ${logFile}:\n${logTail(logFile)}`);
+        throw new Error(`private ${label} ${what}; ${logFile}:\n${logTail(logFile)}`);
       }
       await sleep(100);
     }
@@ -319,7 +352,7 @@ export async function startEngine({ name = 'engine' } = {}) {
 
   async function terminate() {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.ref(); // a script awaiting stop() must not end before dockerd does
+    child.ref(); // a script awaiting stop() must not end before the daemon does
     child.kill('SIGTERM');
     const timedOut = await Promise.race([
       exited.then(() => false),
@@ -334,12 +367,14 @@ export async function startEngine({ name = 'engine' } = {}) {
   let stopping;
   const watchdog = startWatchdog(dir);
   const engine = {
+    kind,
     dir,
     socket,
     host: `unix://${socket}`,
     dataRoot,
     logFile,
     env,
+    ...extra,
     get pid() {
       return child.pid;
     },
@@ -376,6 +411,227 @@ export async function startEngine({ name = 'engine' } = {}) {
   return engine;
 }
 
+/**
+ * Starts a private dockerd in a fresh temporary directory. With `tls`, it also listens on
+ * tcp://127.0.0.1:PORT and requires a client certificate signed by `tls.ca` there (`--tlsverify`);
+ * the unix socket stays plain. With `dataSize` (e.g. '64m') the data root is a tmpfs of that size.
+ * @param {{ name?: string, dataSize?: string, tls?: { ca: string, cert: string, key: string, port?: number } }} [options]
+ */
+export async function startEngine({ name = 'engine', dataSize, tls } = {}) {
+  const dockerd = which('dockerd');
+  if (!dockerd) throw new Error('dockerd not found: call ensurePrerequisites() first');
+  const dir = await engineDir('dr', name);
+  const socket = join(dir, 'docker.sock');
+  const dataRoot = join(dir, 'data');
+  if (dataSize) {
+    // A small filesystem of its own, so that free-space targets are measurable and reachable.
+    await mkdir(dataRoot);
+    await run('mount', ['-t', 'tmpfs', '-o', `size=${dataSize}`, 'tmpfs', dataRoot]);
+  }
+  const args = [
+    '-H', `unix://${socket}`,
+    '--data-root', dataRoot,
+    '--exec-root', join(dir, 'exec'), // holds its managed containerd, netns and runc state: per engine
+    '--pidfile', join(dir, 'docker.pid'),
+    '--bridge', 'none',
+    '--iptables=false',
+    ...(supportsIp6tables(dockerd) ? ['--ip6tables=false'] : [])
+  ]; // prettier-ignore
+  const extra = {};
+  if (tls) {
+    const port = tls.port ?? (await freePort());
+    args.push(
+      '--tlsverify',
+      '--tlscacert', tls.ca,
+      '--tlscert', tls.cert,
+      '--tlskey', tls.key,
+      '-H', `tcp://127.0.0.1:${port}`
+    ); // prettier-ignore
+    extra.tcpHost = `tcp://127.0.0.1:${port}`;
+  }
+  return superviseDaemon({
+    kind: 'docker',
+    label: 'dockerd',
+    dir,
+    socket,
+    dataRoot,
+    logFile: join(dir, 'dockerd.log'),
+    command: dockerd,
+    args,
+    beforeLaunch: () => dropStaleContainerdPid(join(dir, 'exec')),
+    extra
+  });
+}
+
+/**
+ * Podman's rootful defaults put some state at fixed machine-wide paths that no flag moves:
+ * netavark's /run/containers/networks, runc's state in /run/runc, the blob info cache in
+ * /var/lib/containers/cache (written by every build) and, with shm locks, /dev/shm/libpod_lock.
+ * So podman runs in a private mount namespace where those three trees are bind mounts of empty
+ * directories under the engine's own dir (which also hides /var/run/docker.sock and the machine's
+ * podman storage from it). The mounts exist only in that namespace and vanish with its last process.
+ */
+const PODMAN_PRIVATE_TREES = [
+  ['run', '/run'],
+  ['var-lib', '/var/lib'],
+  ['shm', '/dev/shm']
+];
+const PODMAN_NAMESPACE_SCRIPT =
+  'set -e; d=$1; shift; ' +
+  PODMAN_PRIVATE_TREES.map(([sub, target]) => `mount --bind "$d/ns/${sub}" ${target}; `).join('') +
+  'exec "$@"';
+
+/**
+ * Starts a private `podman system service` (Podman's Docker-compatible API) in a fresh temporary
+ * directory: its own storage (vfs), run root, tmp dir, file locks and file events, cgroupfs, runc,
+ * private containers.conf and storage.conf, and a private mount namespace (see above). Containers run
+ * under it need `--ulimit nofile=1024:1024 --ulimit nproc=1024:1024` here; runContainer adds them.
+ * @param {{ name?: string }} [options]
+ */
+export async function startPodman({ name = 'podman' } = {}) {
+  const podman = which('podman');
+  const unshare = which('unshare');
+  if (!podman) throw new Error('podman not found: call ensurePrerequisites() first');
+  if (!unshare) throw new Error('unshare (util-linux) not found');
+  const runtime = which('runc') ?? which('crun');
+  if (!runtime) throw new Error('neither runc nor crun found: podman cannot run containers');
+  const dir = await engineDir('drp', name);
+  const socket = join(dir, 'podman.sock');
+  const root = join(dir, 'root');
+  const runRoot = join(dir, 'run');
+  const tmp = join(dir, 'tmp');
+  for (const d of [root, runRoot, tmp, join(dir, 'net'), join(dir, 'xdg'), join(dir, 'xdg-config')])
+    await mkdir(d, { recursive: true, mode: 0o700 });
+  for (const [sub] of PODMAN_PRIVATE_TREES) await mkdir(join(dir, 'ns', sub), { recursive: true });
+  const q = JSON.stringify; // TOML basic strings accept JSON string syntax for plain paths
+  await writeFile(
+    join(dir, 'containers.conf'),
+    [
+      '[containers]',
+      'log_driver = "k8s-file"',
+      '[engine]',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      `events_logfile_path = ${q(join(dir, 'events.log'))}`,
+      'lock_type = "file"',
+      `runtime = ${q(runtime.endsWith('crun') ? 'crun' : 'runc')}`,
+      `tmp_dir = ${q(tmp)}`,
+      `image_copy_tmp_dir = ${q(tmp)}`,
+      `static_dir = ${q(join(root, 'libpod'))}`,
+      `volume_path = ${q(join(root, 'volumes'))}`,
+      '[network]',
+      `network_config_dir = ${q(join(dir, 'net'))}`,
+      ''
+    ].join('\n')
+  );
+  await writeFile(
+    join(dir, 'storage.conf'),
+    ['[storage]', 'driver = "vfs"', `graphroot = ${q(root)}`, `runroot = ${q(runRoot)}`, ''].join(
+      '\n'
+    )
+  );
+  const daemonEnv = {
+    ...process.env,
+    CONTAINERS_CONF: join(dir, 'containers.conf'),
+    CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
+    XDG_RUNTIME_DIR: join(dir, 'xdg'),
+    XDG_CONFIG_HOME: join(dir, 'xdg-config'),
+    TMPDIR: tmp
+  };
+  for (const k of Object.keys(daemonEnv)) if (k.startsWith('DOCKER_')) delete daemonEnv[k];
+  const args = [
+    '--mount', '--propagation', 'private',
+    'sh', '-c', PODMAN_NAMESPACE_SCRIPT, 'sh', dir,
+    podman,
+    '--root', root,
+    '--runroot', runRoot,
+    '--tmpdir', tmp,
+    '--storage-driver', 'vfs',
+    '--cgroup-manager', 'cgroupfs',
+    '--events-backend', 'file',
+    'system', 'service', '--time=0', `unix://${socket}`
+  ]; // prettier-ignore
+  return superviseDaemon({
+    kind: 'podman',
+    label: 'podman system service',
+    dir,
+    socket,
+    dataRoot: root,
+    logFile: join(dir, 'podman.log'),
+    command: unshare,
+    args,
+    daemonEnv
+  });
+}
+
+/** Starts a private engine of the given kind: 'docker' (dockerd) or 'podman'. */
+export function startEngineOfKind(kind, options = {}) {
+  if (kind === 'docker') return startEngine(options);
+  if (kind === 'podman') return startPodman(options);
+  throw new Error(`unknown engine kind ${JSON.stringify(kind)}: use 'docker' or 'podman'`);
+}
+
+/**
+ * Makes TLS material with openssl in `dir` (created if missing): a CA, a certificate for a server at
+ * `ip` (SAN IP:ip, serverAuth) and one for a client (clientAuth), all signed by the CA with P-256 keys.
+ * The client's files are laid out as DOCKER_CERT_PATH expects: client/{ca.pem,cert.pem,key.pem}.
+ * @param {string} dir
+ * @param {{ name?: string, ip?: string, days?: number }} [options]
+ */
+export async function createCertificates(
+  dir,
+  { name = 'docker-reclaim test', ip = '127.0.0.1', days = 2 } = {}
+) {
+  const openssl = which('openssl');
+  if (!openssl) throw new Error('openssl not found: call ensurePrerequisites() first');
+  const clientDir = join(dir, 'client');
+  await mkdir(clientDir, { recursive: true });
+  const f = (file) => join(dir, file);
+  const ssl = (args) => run(openssl, args, { cwd: dir });
+  const key = (file) => ssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file]); // prettier-ignore
+  await key(f('ca-key.pem'));
+  await ssl([
+    'req', '-x509', '-new', '-key', f('ca-key.pem'), '-sha256', '-days', String(days),
+    '-subj', `/CN=${name} CA`, '-out', f('ca.pem')
+  ]); // prettier-ignore
+  const sign = async (keyFile, certFile, subject, extensions) => {
+    await key(keyFile);
+    await ssl(['req', '-new', '-key', keyFile, '-subj', subject, '-out', `${certFile}.csr`]);
+    await writeFile(`${certFile}.ext`, extensions);
+    await ssl([
+      'x509', '-req', '-in', `${certFile}.csr`, '-CA', f('ca.pem'), '-CAkey', f('ca-key.pem'),
+      '-CAcreateserial', '-sha256', '-days', String(days), '-extfile', `${certFile}.ext`,
+      '-out', certFile
+    ]); // prettier-ignore
+    await rm(`${certFile}.csr`);
+    await rm(`${certFile}.ext`);
+  };
+  await sign(
+    f('server-key.pem'),
+    f('server-cert.pem'),
+    `/CN=${ip}`,
+    `subjectAltName = IP:${ip}\nextendedKeyUsage = serverAuth\n`
+  );
+  await sign(
+    join(clientDir, 'key.pem'),
+    join(clientDir, 'cert.pem'),
+    `/CN=${name} client`,
+    'extendedKeyUsage = clientAuth\n'
+  );
+  await writeFile(join(clientDir, 'ca.pem'), readFileSync(f('ca.pem')));
+  return {
+    dir,
+    ca: f('ca.pem'),
+    caKey: f('ca-key.pem'),
+    serverCert: f('server-cert.pem'),
+    serverKey: f('server-key.pem'),
+    clientDir
+  };
+}
+
+// Podman leaves the algorithm off image IDs in some places (the iidfile, Parent).
+const fullImageId = (id) => (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id);
+
 async function tempDir(engine, prefix) {
   return mkdtemp(join(engine.dir, prefix));
 }
@@ -401,7 +657,7 @@ export async function buildImage(
     await engine.docker(['build', '-q', '--iidfile', iid, ...tags, ctx], {
       env: { DOCKER_BUILDKIT: legacy ? '0' : '1' }
     });
-    return readFileSync(iid, 'utf8').trim();
+    return fullImageId(readFileSync(iid, 'utf8').trim());
   } finally {
     await rm(ctx, { recursive: true, force: true });
   }
@@ -433,7 +689,11 @@ export async function busyboxImage(engine, ref = 'bb:latest') {
     tarEnd()
   ]);
   const cmd = 'CMD ["/bin/busybox","sleep","3600"]';
-  return (await engine.docker(['import', '--change', cmd, '-', ref], { input: tar })).stdout.trim();
+  await engine.docker(['import', '--change', cmd, '-', ref], { input: tar });
+  // Read the ID back: Podman prints `sha256:ID: sha256:ID` here, not the ID alone.
+  const id = await imageId(engine, ref);
+  if (!id) throw new Error(`docker import ${ref} left no image ${ref}`);
+  return id;
 }
 
 /**
@@ -449,6 +709,9 @@ export async function runContainer(
   const command =
     cmd ?? (state === 'exited' ? ['/bin/busybox', 'true'] : ['/bin/busybox', 'sleep', '3600']);
   const opts = ['--network', 'none', ...(name ? ['--name', name] : [])];
+  // Podman's default rlimits exceed what runc may set on these machines ("error setting rlimit").
+  if (engine.kind === 'podman')
+    opts.push('--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024');
   for (const [k, v] of Object.entries(labels)) opts.push('--label', `${k}=${v}`);
   const id = (await engine.docker(['create', ...opts, image, ...command])).stdout.trim();
   if (state === 'exited') await engine.docker(['start', '-a', id], { allowFail: true });
@@ -494,7 +757,10 @@ const sharedBases = new WeakMap();
  * first layer with every image of the same `sharedBase` key on this engine.
  * @returns {Promise<string[]>} image IDs (sha256 of each config JSON), in spec order
  */
-export async function loadImages(engine, specs) {
+export async function loadImages(target, specs) {
+  // An array of engines loads the same archive into each: twins with identical layers.
+  const engines = Array.isArray(target) ? target : [target];
+  const engine = engines[0];
   if (!sharedBases.has(engine)) sharedBases.set(engine, new Map());
   const bases = sharedBases.get(engine);
   const dir = await tempDir(engine, 'load-');
@@ -544,7 +810,7 @@ export async function loadImages(engine, specs) {
     await put('manifest.json', Buffer.from(JSON.stringify(manifest)));
     await fh.write(tarEnd());
     await fh.close();
-    await engine.docker(['load', '-q', '-i', file]);
+    for (const e of engines) await e.docker(['load', '-q', '-i', file]);
     return ids;
   } finally {
     await fh.close().catch(() => {});
@@ -581,14 +847,14 @@ export async function inventory(engine) {
         id: i.Id,
         tags: [...(i.RepoTags ?? [])].sort(),
         digests: [...(i.RepoDigests ?? [])].sort(),
-        parent: i.Parent ?? ''
+        parent: i.Parent ? fullImageId(i.Parent) : ''
       }))
       .sort(byKey('id')),
     containers: containers
       .map((c) => ({
         id: c.Id,
         name: c.Name.replace(/^\//, ''),
-        image: c.Image,
+        image: fullImageId(c.Image),
         state: c.State.Status
       }))
       .sort(byKey('name'))
@@ -599,7 +865,6 @@ export async function inventory(engine) {
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--watchdog') {
   const [parent, dir] = process.argv.slice(3);
   // A zombie counts as gone: where PID 1 does not reap, a dead parent stays one.
-  const alive = () => !/^$|\) Z /.test(readProc(parent, 'stat'));
-  while (alive()) await sleep(250);
+  while (isLive(parent)) await sleep(250);
   cleanupDir(dir);
 }

@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { formatDuration } from '../duration.js';
 
 export const DEFAULT_HOST = 'unix:///var/run/docker.sock';
 // A hung engine must not hold the job: every call gives up after this long without an answer.
-const CALL_TIMEOUT_MS = 120_000;
+export const DEFAULT_TIMEOUT_MS = 120_000;
 
 export class EngineUnreachable extends Error {}
 
@@ -16,17 +17,26 @@ export interface Connection {
   address: string;
   /** True when the engine's files are on this machine (a unix socket). */
   local: boolean;
+  /** With TLS: the folder ca.pem, cert.pem and key.pem were read from (DOCKER_CERT_PATH). */
+  certPath?: string;
+  /** How long one call may go unanswered (engine-timeout). */
+  timeoutMs?: number;
 }
 
-export function connect(hostInput: string | undefined, env = process.env): Connection {
+export function connect(
+  hostInput: string | undefined,
+  env = process.env,
+  timeoutMs = DEFAULT_TIMEOUT_MS
+): Connection {
   const address = hostInput || env.DOCKER_HOST || DEFAULT_HOST;
   const url = parseAddress(address);
   if (url.protocol === 'unix:' || url.protocol === 'npipe:') {
     const socketPath = decodeURIComponent(url.pathname) || '/var/run/docker.sock';
     return {
-      docker: new Docker({ socketPath, timeout: CALL_TIMEOUT_MS }),
+      docker: new Docker({ socketPath, timeout: timeoutMs }),
       address,
-      local: url.protocol === 'unix:'
+      local: url.protocol === 'unix:',
+      timeoutMs
     };
   }
   const port = url.port || (url.protocol === 'ssh:' ? '22' : '2375');
@@ -36,11 +46,15 @@ export function connect(hostInput: string | undefined, env = process.env): Conne
     host: url.hostname,
     port,
     protocol: url.protocol === 'ssh:' ? 'ssh' : tls ? 'https' : 'http',
-    timeout: CALL_TIMEOUT_MS
+    timeout: timeoutMs
   };
   if (url.protocol === 'ssh:') opts.username = url.username || undefined;
-  if (tls) Object.assign(opts, readCertificates(address, env));
-  return { docker: new Docker(opts), address, local: false };
+  if (!tls || url.protocol === 'ssh:') {
+    return { docker: new Docker(opts), address, local: false, timeoutMs };
+  }
+  const certPath = env.DOCKER_CERT_PATH || path.join(os.homedir(), '.docker');
+  Object.assign(opts, readCertificates(address, certPath));
+  return { docker: new Docker(opts), address, local: false, certPath, timeoutMs };
 }
 
 function parseAddress(address: string): URL {
@@ -55,8 +69,7 @@ function parseAddress(address: string): URL {
   );
 }
 
-function readCertificates(address: string, env: NodeJS.ProcessEnv) {
-  const dir = env.DOCKER_CERT_PATH || path.join(os.homedir(), '.docker');
+function readCertificates(address: string, dir: string) {
   const read = (file: string) => {
     try {
       return fs.readFileSync(path.join(dir, file));
@@ -72,13 +85,94 @@ function readCertificates(address: string, env: NodeJS.ProcessEnv) {
 
 /** One cheap call that proves the engine answers, with a message that says where we looked. */
 export async function ping(conn: Connection): Promise<void> {
+  const started = Date.now();
   try {
     await conn.docker.ping();
   } catch (e) {
+    // The transport only says "socket hang up" when our own timeout cut the call.
+    if (conn.timeoutMs !== undefined && Date.now() - started >= conn.timeoutMs * 0.95) {
+      throw new EngineUnreachable(
+        `The Docker engine at ${conn.address} accepted the connection but did not answer within ${formatDuration(conn.timeoutMs)} (engine-timeout). It may be hung or overloaded; check the engine, or raise engine-timeout.`
+      );
+    }
+    const tls = conn.certPath === undefined ? undefined : describeTlsError(e, conn.certPath);
+    if (tls)
+      throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}: ${tls}`);
+    const message = describeError(e);
+    const hint = /HTTP request to an HTTPS server/i.test(message)
+      ? 'The engine expects TLS there: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.'
+      : "Set the docker-host input or DOCKER_HOST to the engine's address.";
     throw new EngineUnreachable(
-      `Cannot reach the Docker engine at ${conn.address}: ${describeError(e)}. Set the docker-host input or DOCKER_HOST to the engine's address.`
+      `Cannot reach the Docker engine at ${conn.address}: ${sentence(message)}. ${hint}`
     );
   }
+}
+
+// Node's codes for a server certificate that does not verify against ca.pem (see
+// https://nodejs.org/api/tls.html, X509 certificate error codes) and for a name it does not carry.
+const UNTRUSTED_SERVER = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID'
+]);
+
+/**
+ * A TLS failure said as a certificate problem that names DOCKER_CERT_PATH; undefined when `e` is no
+ * TLS failure. Built from the error's code and OpenSSL's reason only: never from file contents.
+ */
+export function describeTlsError(e: unknown, certPath: string): string | undefined {
+  const err = e as { code?: unknown; message?: unknown };
+  const code = typeof err?.code === 'string' ? err.code : '';
+  const message = typeof err?.message === 'string' ? err.message : '';
+  const check = `Check DOCKER_CERT_PATH (${certPath}): it must hold ca.pem, cert.pem and key.pem for this engine.`;
+  if (UNTRUSTED_SERVER.has(code)) {
+    return `TLS certificate problem: the engine's certificate is not trusted (${sentence(message, code)}, ${code}). It must be signed by the CA in ${path.join(certPath, 'ca.pem')} and name the host of the address. ${check}`;
+  }
+  const reason = opensslReason(message);
+  if (/wrong version number|packet length too long|http request/i.test(reason ?? message)) {
+    return `TLS handshake failed: the engine does not answer with TLS there (${reason ?? code}). Unset DOCKER_TLS_VERIFY if it listens without TLS, or use its TLS port (usually 2376).`;
+  }
+  const alert = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_(.+)$/.exec(code);
+  if (alert) {
+    const what = alert[1]!.toLowerCase().replace(/_/g, ' ');
+    return `TLS certificate problem: the engine refused the client certificate ${path.join(certPath, 'cert.pem')} (TLS alert "${what}"). It must be signed by a CA the engine trusts (dockerd --tlscacert). ${check}`;
+  }
+  if (code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH') {
+    return `TLS certificate problem: ${path.join(certPath, 'key.pem')} is not the key of ${path.join(certPath, 'cert.pem')} (${code}). ${check}`;
+  }
+  if (/^ERR_OSSL_(PEM_|ASN1_|UNSUPPORTED|X509_)/.test(code)) {
+    return `TLS certificate problem: ca.pem, cert.pem or key.pem in ${certPath} is not a valid PEM certificate or key (${reason ?? code}, ${code}). ${check}`;
+  }
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_OSSL_') || code === 'EPROTO') {
+    return `TLS certificate problem: ${reason ?? sentence(message, code)} (${code}). ${check}`;
+  }
+  return undefined;
+}
+
+/** "sslv3 alert bad certificate" out of OpenSSL's `…:error:0A000412:SSL routines:func:reason:file.c:…`. */
+function opensslReason(message: string): string | undefined {
+  const m = /error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:\n]+)/.exec(message);
+  return m?.[1]?.trim() || undefined;
+}
+
+/** One line without a trailing period, newline or OpenSSL source locations. */
+function sentence(message: string, fallback = 'unknown error'): string {
+  const line = (opensslReason(message) ?? message).split('\n')[0]!.trim().replace(/\.$/, '');
+  return line || fallback;
 }
 
 /** The engine's message when it answered, else the transport error. */

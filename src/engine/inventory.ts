@@ -96,7 +96,7 @@ export async function readInventory(docker: Docker): Promise<Inventory> {
     };
     // Start and finish times are only in the inspect answer; the writable layer's size is worth
     // computing only for containers that may be removed.
-    const stopped = !['running', 'paused', 'restarting'].includes(listed.State);
+    const stopped = ['created', 'exited', 'dead'].includes(listed.State);
     const info = (await gone404(
       // `size` becomes the query parameter; @types/dockerode does not list it.
       docker.getContainer(listed.Id).inspect({ size: stopped } as Docker.ContainerInspectOptions)

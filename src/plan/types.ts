@@ -12,7 +12,15 @@ export type AgeBasis = 'created' | 'tagged' | 'last-used';
 
 /** Container states the engine reports; see moby's container state machine. */
 export type ContainerState =
-  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+  | 'created'
+  | 'running'
+  | 'paused'
+  | 'restarting'
+  | 'removing'
+  | 'exited'
+  | 'dead'
+  /** Podman, while a stop is under way. */
+  | 'stopping';
 
 export interface InventoryImage {
   id: ImageId;
@@ -91,6 +99,8 @@ export type Reason =
   | { kind: 'used-by-unselected-container'; container: string }
   | { kind: 'parent-of-kept-image'; child: ImageId }
   | { kind: 'blocked-by-failed-step'; step: string }
+  /** Not attempted: the engine stopped answering during the run. */
+  | { kind: 'engine-lost' }
   | { kind: 'removal-failed'; status?: number; message: string }
   /** until-free: the disk reaches its target without this. */
   | { kind: 'free-space-target-met'; targetBytes: number };
@@ -195,6 +205,8 @@ export interface Outcome {
   results: StepResult[];
   /** Steps that failed or were blocked. */
   failures: number;
+  /** Set when the engine stopped answering mid-run: the transport error. */
+  engineLost?: string;
   ms: number;
 }
 

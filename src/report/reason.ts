@@ -41,6 +41,8 @@ export function describeReason(r: Reason): string {
       return r.step
         ? `not attempted: step ${r.step} failed`
         : 'not attempted: a step it depends on failed';
+    case 'engine-lost':
+      return 'not attempted: the engine stopped answering during the run';
     case 'removal-failed':
       return r.status === undefined
         ? `removal failed: ${r.message}`
