@@ -4,6 +4,7 @@ import {
   compileImagePattern,
   familiarName,
   matchesReference,
+  referenceMatcher,
   splitPatterns,
   validatePattern
 } from '../../src/plan/patterns.js';
@@ -95,5 +96,47 @@ describe('validating patterns', () => {
   it('a container pattern cannot hold a path', () => {
     expect(validatePattern('container', 'a/b')).toBeDefined();
     expect(validatePattern('container', 'job-*')).toBeUndefined();
+  });
+});
+
+describe('the memoised matcher', () => {
+  it('finds the same first matching pattern as matching each pattern in turn', () => {
+    const repo = fc.constantFrom(
+      'app',
+      'org/app',
+      'docker.io/library/app',
+      'localhost/app',
+      'ghcr.io/o/app',
+      'lib'
+    );
+    const tag = fc.constantFrom('1', '2', 'latest', 'v1.0');
+    const ref = fc.oneof(
+      fc.tuple(repo, tag).map(([r, t]) => `${r}:${t}`),
+      repo.map((r) => `${r}@sha256:${'a'.repeat(64)}`)
+    );
+    const pattern = fc.constantFrom(
+      '**',
+      'app',
+      'app:*',
+      '*:latest',
+      'org/*',
+      'ghcr.io/**',
+      'lib:1',
+      'app@sha256:a*',
+      'docker.io/library/app:{1,2}'
+    );
+    fc.assert(
+      fc.property(
+        fc.array(pattern, { maxLength: 4 }),
+        fc.array(ref, { maxLength: 20 }),
+        (ps, refs) => {
+          const compiled = ps.map((p) => compileImagePattern(p)!);
+          const memo = referenceMatcher(compiled);
+          for (const r of [...refs, ...refs]) {
+            expect(memo(r)).toBe(compiled.find((p) => matchesReference(p, r))?.source);
+          }
+        }
+      )
+    );
   });
 });

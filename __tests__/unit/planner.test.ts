@@ -383,3 +383,16 @@ describe('determinism', () => {
     expect(backward).toEqual(forward);
   });
 });
+
+describe('container states', () => {
+  it.each(['stopping', 'removing', 'some-future-state'])(
+    'a container in state %s counts as running: never removed, and its image stays',
+    (state) => {
+      const a = image(['app:1']);
+      const c = container(a, state as never);
+      const p = plan(inv([a], [c]), policy({ images: ['**'], containers: ['*'] }), NOW);
+      expect(p.steps).toEqual([]);
+      expect(reasonsFor(p, 'app:1')).toEqual(['in-use-by-running-container']);
+    }
+  );
+});

@@ -160,3 +160,31 @@ export function matchesReference(pattern: ImagePattern, ref: string): boolean {
   if (pattern.digest) return false;
   return pattern.tag ? tag !== undefined && pattern.tag.match(tag) : true;
 }
+
+/**
+ * A memoised "which pattern matches this reference": inventories repeat repositories thousands
+ * of times, so each repository's names are globbed once per pattern, not once per reference.
+ */
+export function referenceMatcher(
+  patterns: readonly ImagePattern[]
+): (ref: string) => string | undefined {
+  const byRepository = new Map<string, ImagePattern[]>();
+  const byReference = new Map<string, string | undefined>();
+  return (ref) => {
+    if (byReference.has(ref)) return byReference.get(ref);
+    const { repository, tag, digest } = splitReference(ref);
+    let candidates = byRepository.get(repository);
+    if (!candidates) {
+      const forms = repositoryForms(repository);
+      candidates = patterns.filter((p) => forms.some((name) => p.repository.match(name)));
+      byRepository.set(repository, candidates);
+    }
+    const hit = candidates.find((p) =>
+      digest !== undefined
+        ? !p.tag && (!p.digest || p.digest.match(digest))
+        : !p.digest && (!p.tag || (tag !== undefined && p.tag.match(tag)))
+    );
+    byReference.set(ref, hit?.source);
+    return hit?.source;
+  };
+}

@@ -18,15 +18,17 @@ import {
   compileImagePattern,
   compileNamePattern,
   familiarName,
-  matchesReference,
   parseReference,
+  referenceMatcher,
   type ImagePattern
 } from './patterns.js';
 import { ageTime } from './age.js';
 import { chooseUntilFree, estimateSpace, type Unit } from './space.js';
 
-// The engine refuses to remove these without force, and we never force.
-const ACTIVE_STATES = new Set(['running', 'paused', 'restarting', 'removing']);
+// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
+// "stopping", a state not yet invented — holds its image and is never removed.
+const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
+const isActive = (c: InventoryContainer) => !STOPPED_STATES.has(c.state);
 
 /** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
 export function isRunnerOwned(c: InventoryContainer): boolean {
@@ -60,6 +62,12 @@ export const imageStepId = (id: ImageId) => `image:${id}`;
 const stoppedAt = (c: InventoryContainer) =>
   c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
 
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 function repositoryOf(ref: Reference): string {
   return parseReference(ref).repository;
 }
@@ -75,14 +83,10 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   const match = compile(policy);
   const images = new Map(inventory.images.map((i) => [i.id, i]));
   const containersOf = new Map<ImageId, InventoryContainer[]>();
-  for (const c of inventory.containers) {
-    containersOf.set(c.image, [...(containersOf.get(c.image) ?? []), c]);
-  }
+  for (const c of inventory.containers) push(containersOf, c.image, c);
   const childrenOf = new Map<ImageId, ImageId[]>();
   for (const i of inventory.images) {
-    if (i.parent && images.has(i.parent)) {
-      childrenOf.set(i.parent, [...(childrenOf.get(i.parent) ?? []), i.id]);
-    }
+    if (i.parent && images.has(i.parent)) push(childrenOf, i.parent, i.id);
   }
   const skipped: Skip[] = [];
   const skip = (target: string, reason: Reason) => skipped.push({ target, reason });
@@ -91,7 +95,7 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   const excludedBy = (c: InventoryContainer) =>
     match.excludeNames.find((e) => e.m && c.names.some((n) => e.m!.match(n)))?.source;
   const containerProtection = (c: InventoryContainer): Reason | undefined => {
-    if (ACTIVE_STATES.has(c.state)) {
+    if (isActive(c)) {
       return { kind: 'in-use-by-running-container', container: c.names[0] ?? c.id, state: c.state };
     }
     if (isRunnerOwned(c)) return { kind: 'runner-owned' };
@@ -118,9 +122,14 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   }
 
   // --- References: what each image loses, decided per image (children do not matter yet).
-  const ageOf = (i: InventoryImage) => ageTime(i, containersOf.get(i.id) ?? [], policy.ageBasis);
-  const excludedRef = (ref: Reference) =>
-    match.excludeRefs.find((p) => matchesReference(p, ref))?.source;
+  const ages = new Map<ImageId, ReturnType<typeof ageTime>>();
+  const ageOf = (i: InventoryImage) => {
+    let age = ages.get(i.id);
+    if (!age) ages.set(i.id, (age = ageTime(i, containersOf.get(i.id) ?? [], policy.ageBasis)));
+    return age;
+  };
+  const selectedRef = referenceMatcher(match.select);
+  const excludedRef = referenceMatcher(match.excludeRefs);
 
   /** References that take a tag-less repository's digests with them are not separate choices. */
   const independentRefs = (i: InventoryImage): Reference[] => {
@@ -132,20 +141,23 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   // newest first; every such tag of a kept image stays (an image's tags share one age).
   const keptByRank = new Map<Reference, { rank: number }>();
   if (policy.keepLatest > 0) {
-    const byRepo = new Map<string, { id: ImageId; refs: Reference[]; time: number }[]>();
+    const byRepo = new Map<
+      string,
+      Map<ImageId, { id: ImageId; refs: Reference[]; time: number }>
+    >();
     for (const i of inventory.images) {
-      const time = ageOf(i).time;
       for (const ref of i.tags) {
-        if (!match.select.some((p) => matchesReference(p, ref)) || excludedRef(ref)) continue;
+        if (selectedRef(ref) === undefined || excludedRef(ref) !== undefined) continue;
         const repo = familiarName(repositoryOf(ref));
-        const list = byRepo.get(repo) ?? [];
-        const entry = list.find((e) => e.id === i.id);
+        let entries = byRepo.get(repo);
+        if (!entries) byRepo.set(repo, (entries = new Map()));
+        const entry = entries.get(i.id);
         if (entry) entry.refs.push(ref);
-        else list.push({ id: i.id, refs: [ref], time });
-        byRepo.set(repo, list);
+        else entries.set(i.id, { id: i.id, refs: [ref], time: ageOf(i).time });
       }
     }
-    for (const list of byRepo.values()) {
+    for (const entries of byRepo.values()) {
+      const list = [...entries.values()];
       list.sort((a, b) => b.time - a.time || (a.id < b.id ? -1 : 1));
       list.slice(0, policy.keepLatest).forEach((e, n) => {
         for (const ref of e.refs) keptByRank.set(ref, { rank: n + 1 });
@@ -165,7 +177,7 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
 
   for (const image of inventory.images) {
     const refs = independentRefs(image);
-    const selected = refs.filter((r) => match.select.some((p) => matchesReference(p, r)));
+    const selected = refs.filter((r) => selectedRef(r) !== undefined);
     const containers = containersOf.get(image.id) ?? [];
     const isDangling =
       image.tags.length === 0 && image.digests.length === 0 && !childrenOf.has(image.id);
@@ -180,7 +192,7 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
     if (selected.length === 0 && !danglingSelected) continue;
     const targets: string[] = selected.length > 0 ? selected : [image.id];
 
-    const running = containers.find((c) => ACTIVE_STATES.has(c.state));
+    const running = containers.find(isActive);
     if (running) {
       const reason: Reason = {
         kind: 'in-use-by-running-container',
