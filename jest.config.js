@@ -15,6 +15,7 @@ export default {
     {
       ...common,
       displayName: 'e2e',
+      setupFilesAfterEnv: ['<rootDir>/__tests__/harness/e2e-setup.ts'],
       testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/__tests__/harness/global-setup.ts',
       globalTeardown: '<rootDir>/__tests__/harness/global-teardown.ts'
