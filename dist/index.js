@@ -95594,16 +95594,20 @@ const Input = {
     Dangling: 'dangling',
     Containers: 'containers',
     ContainersOlderThan: 'containers-older-than',
+    UntilFree: 'until-free',
     DryRun: 'dry-run',
     FailOnError: 'fail-on-error',
     Summary: 'summary',
-    DockerHost: 'docker-host'
+    DockerHost: 'docker-host',
+    EngineTimeout: 'engine-timeout'
 };
 const Output = {
     DeletedImages: 'deleted-images',
     Untagged: 'untagged',
     RemovedContainers: 'removed-containers',
     Skipped: 'skipped',
+    ReclaimedBytes: 'reclaimed-bytes',
+    EstimatedBytes: 'estimated-bytes',
     Report: 'report'
 };
 const State = {
@@ -95620,7 +95624,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _cjs_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7628);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4116);
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7242);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2567);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2944);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6661);
 // The one entry point: the runner runs dist/index.js for main and (if declared) post.
 
@@ -95652,7 +95656,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2567:
+/***/ 2944:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -95677,353 +95681,6 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 // EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
 var docker = __nccwpck_require__(9040);
 var docker_default = /*#__PURE__*/__nccwpck_require__.n(docker);
-;// CONCATENATED MODULE: ./src/engine/connect.ts
-// Connecting to the engine: one address, resolved the way the docker CLI resolves it.
-
-
-
-
-const DEFAULT_HOST = 'unix:///var/run/docker.sock';
-// A hung engine must not hold the job: every call gives up after this long without an answer.
-const CALL_TIMEOUT_MS = 120_000;
-class EngineUnreachable extends Error {
-}
-function connect(hostInput, env = process.env) {
-    const address = hostInput || env.DOCKER_HOST || DEFAULT_HOST;
-    const url = parseAddress(address);
-    if (url.protocol === 'unix:' || url.protocol === 'npipe:') {
-        const socketPath = decodeURIComponent(url.pathname) || '/var/run/docker.sock';
-        return {
-            docker: new (docker_default())({ socketPath, timeout: CALL_TIMEOUT_MS }),
-            address,
-            local: url.protocol === 'unix:'
-        };
-    }
-    const port = url.port || (url.protocol === 'ssh:' ? '22' : '2375');
-    // The docker CLI takes any non-empty DOCKER_TLS_VERIFY as "on"; 2376 is the TLS port by convention.
-    const tls = Boolean(env.DOCKER_TLS_VERIFY) || port === '2376';
-    const opts = {
-        host: url.hostname,
-        port,
-        protocol: url.protocol === 'ssh:' ? 'ssh' : tls ? 'https' : 'http',
-        timeout: CALL_TIMEOUT_MS
-    };
-    if (url.protocol === 'ssh:')
-        opts.username = url.username || undefined;
-    if (tls)
-        Object.assign(opts, readCertificates(address, env));
-    return { docker: new (docker_default())(opts), address, local: false };
-}
-function parseAddress(address) {
-    try {
-        const url = new URL(address.includes('://') ? address : `tcp://${address}`);
-        if (['unix:', 'npipe:', 'tcp:', 'ssh:', 'http:', 'https:'].includes(url.protocol))
-            return url;
-    }
-    catch {
-        // reported below
-    }
-    throw new EngineUnreachable(`The engine address ${JSON.stringify(address)} is not valid: use unix:///var/run/docker.sock or tcp://host:2376.`);
-}
-function readCertificates(address, env) {
-    const dir = env.DOCKER_CERT_PATH || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    const read = (file) => {
-        try {
-            return external_node_fs_default().readFileSync(external_node_path_default().join(dir, file));
-        }
-        catch (e) {
-            // Name the file, never its contents.
-            throw new EngineUnreachable(`Cannot reach the engine at ${address}: TLS is on (DOCKER_TLS_VERIFY) but ${external_node_path_default().join(dir, file)} cannot be read (${e.code ?? 'error'}). Set DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.`);
-        }
-    };
-    return { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
-}
-/** One cheap call that proves the engine answers, with a message that says where we looked. */
-async function ping(conn) {
-    try {
-        await conn.docker.ping();
-    }
-    catch (e) {
-        throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}: ${describeError(e)}. Set the docker-host input or DOCKER_HOST to the engine's address.`);
-    }
-}
-/** The engine's message when it answered, else the transport error. */
-function describeError(e) {
-    const err = e;
-    const message = err?.json?.message ?? err?.message ?? String(e);
-    return err?.code && !message.includes(err.code) ? `${err.code}: ${message}` : message;
-}
-
-;// CONCATENATED MODULE: ./src/pool.ts
-// A bounded pool: the engine serialises much of its work, and unbounded fan-out only adds contention.
-/** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
-async function mapPool(items, limit, fn) {
-    const out = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const n = next++;
-            out[n] = await fn(items[n], n);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/engine/inventory.ts
-
-const INSPECT_CONCURRENCY = 8;
-/** Podman leaves the algorithm off some IDs; the classic store and containerd include it. */
-function imageId(id) {
-    return (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id);
-}
-/** Go's zero time (0001-01-01) and unparsable values mean "never". */
-function timeOf(value) {
-    if (value === undefined || value === '')
-        return undefined;
-    const ms = typeof value === 'number' ? value * 1000 : Date.parse(value);
-    return Number.isFinite(ms) && ms > 0 ? ms : undefined;
-}
-const realRefs = (refs) => (refs ?? []).filter((r) => !r.startsWith('<none>'));
-const present = (x) => x !== undefined;
-async function gone404(call) {
-    try {
-        return await call;
-    }
-    catch (e) {
-        if (e.statusCode === 404)
-            return undefined;
-        throw e;
-    }
-}
-async function readInventory(docker) {
-    const [listedImages, listedContainers] = await Promise.all([
-        docker.listImages({ all: true }),
-        docker.listContainers({ all: true })
-    ]);
-    const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
-        const info = await gone404(docker.getImage(listed.Id).inspect());
-        if (!info)
-            return undefined;
-        const lastTag = info.Metadata?.LastTagTime;
-        const image = {
-            id: imageId(listed.Id),
-            tags: realRefs(listed.RepoTags),
-            digests: realRefs(listed.RepoDigests),
-            created: timeOf(info.Created) ?? timeOf(listed.Created) ?? 0,
-            size: listed.Size
-        };
-        const parent = info.Parent || listed.ParentId;
-        if (parent)
-            image.parent = imageId(parent);
-        const tagged = timeOf(lastTag);
-        if (tagged !== undefined)
-            image.lastTagTime = tagged;
-        return image;
-    });
-    const containers = await mapPool(listedContainers, INSPECT_CONCURRENCY, async (listed) => {
-        const container = {
-            id: listed.Id,
-            names: (listed.Names ?? []).map((n) => n.replace(/^\//, '')),
-            image: imageId(listed.ImageID),
-            state: listed.State,
-            created: timeOf(listed.Created) ?? 0,
-            labels: listed.Labels ?? {},
-            networks: Object.keys(listed.NetworkSettings?.Networks ?? {})
-        };
-        // Start and finish times are only in the inspect answer.
-        const info = await gone404(docker.getContainer(listed.Id).inspect());
-        if (!info)
-            return undefined;
-        const started = timeOf(info.State?.StartedAt);
-        const finished = timeOf(info.State?.FinishedAt);
-        if (started !== undefined)
-            container.startedAt = started;
-        if (finished !== undefined)
-            container.finishedAt = finished;
-        return container;
-    });
-    // Something removed between the list and the inspect is simply not in the snapshot.
-    return { images: images.filter(present), containers: containers.filter(present) };
-}
-
-;// CONCATENATED MODULE: ./src/engine/remove.ts
-
-/** An engine refusal or transport failure; `status` is the HTTP status when the engine answered. */
-class EngineError extends Error {
-    status;
-    constructor(message, status) {
-        super(message);
-        this.status = status;
-    }
-}
-function wrap(e) {
-    const status = e.statusCode;
-    return new EngineError(describeError(e), typeof status === 'number' ? status : undefined);
-}
-function dockerRemover(docker) {
-    return {
-        async removeContainer(id) {
-            try {
-                await docker.getContainer(id).remove({ force: false, v: false });
-            }
-            catch (e) {
-                throw wrap(e);
-            }
-        },
-        async removeImage(nameOrId) {
-            try {
-                const items = (await docker
-                    .getImage(nameOrId)
-                    .remove({ force: false, noprune: false }));
-                return {
-                    untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])),
-                    deleted: items.flatMap((i) => (i.Deleted ? [i.Deleted] : []))
-                };
-            }
-            catch (e) {
-                throw wrap(e);
-            }
-        }
-    };
-}
-
-;// CONCATENATED MODULE: ./src/execute.ts
-
-const DEFAULT_CONCURRENCY = 8;
-async function execute(plan, remover, options) {
-    const clock = options.clock ?? Date.now;
-    const started = clock();
-    const results = new Map();
-    if (options.dryRun) {
-        for (const s of plan.steps)
-            results.set(s.id, { step: s.id, status: 'planned' });
-    }
-    else {
-        await options.beforeExecute?.();
-        await runGraph(plan.steps, remover, results, options, clock);
-    }
-    return summarise(plan, results, options.dryRun, clock() - started);
-}
-async function runGraph(steps, remover, results, options, clock) {
-    const byId = new Map(steps.map((s) => [s.id, s]));
-    const waitingOn = new Map(steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length]));
-    const dependents = new Map();
-    for (const s of steps) {
-        for (const d of s.dependsOn)
-            dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
-    }
-    // Images the engine has reported deleted, so that a later delete by ID knows it has nothing to do.
-    const deletedIds = new Set();
-    const ready = steps.filter((s) => waitingOn.get(s.id) === 0).map((s) => s.id);
-    const total = steps.length;
-    const every = options.progressEvery ?? 100;
-    const everyMs = options.progressMs ?? 5000;
-    let lastReport = { count: 0, at: clock() };
-    const settle = (id, result) => {
-        results.set(id, result);
-        const ok = result.status === 'done' || result.status === 'gone';
-        for (const next of dependents.get(id) ?? []) {
-            if (results.has(next))
-                continue;
-            if (!ok) {
-                // Whatever waits on a failed step cannot succeed; say why and pass it on.
-                settle(next, { step: next, status: 'blocked', blockedBy: id });
-                continue;
-            }
-            const left = waitingOn.get(next) - 1;
-            waitingOn.set(next, left);
-            if (left === 0)
-                ready.push(next);
-        }
-        const now = clock();
-        if (results.size - lastReport.count >= every || now - lastReport.at >= everyMs) {
-            lastReport = { count: results.size, at: now };
-            options.onProgress?.(results.size, total);
-        }
-    };
-    const runStep = async (step) => {
-        const t0 = clock();
-        const timed = (r) => ({
-            step: step.id,
-            ...r,
-            ms: clock() - t0
-        });
-        if (step.kind === 'delete-image' && deletedIds.has(step.image)) {
-            return timed({ status: 'done', message: 'deleted with its last reference or child' });
-        }
-        try {
-            if (step.kind === 'remove-container') {
-                await remover.removeContainer(step.container);
-                return timed({ status: 'done' });
-            }
-            const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
-            r.deleted.forEach((d) => deletedIds.add(d));
-            return timed({ status: 'done', deleted: r.deleted });
-        }
-        catch (e) {
-            const err = e instanceof EngineError ? e : new EngineError(String(e));
-            // 404: somebody (or an earlier step) already did it.
-            if (err.status === 404)
-                return timed({ status: 'gone', httpStatus: 404, message: err.message });
-            return timed({ status: 'failed', httpStatus: err.status, message: err.message });
-        }
-    };
-    const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
-    const inFlight = new Set();
-    while (ready.length > 0 || inFlight.size > 0) {
-        while (ready.length > 0 && inFlight.size < limit) {
-            const step = byId.get(ready.shift());
-            const p = runStep(step).then((r) => {
-                inFlight.delete(p);
-                settle(step.id, r);
-            });
-            inFlight.add(p);
-        }
-        if (inFlight.size > 0)
-            await Promise.race(inFlight);
-    }
-    options.onProgress?.(results.size, total);
-}
-function targetOf(step) {
-    if (step.kind === 'remove-container')
-        return step.name;
-    if (step.kind === 'untag')
-        return step.reference;
-    return step.image;
-}
-function summarise(plan, results, dryRun, ms) {
-    const succeeded = (id) => {
-        const s = results.get(id)?.status;
-        return s === 'done' || s === 'gone' || s === 'planned';
-    };
-    const skipped = [...plan.skipped];
-    let failures = 0;
-    const stepOf = new Map();
-    for (const step of plan.steps) {
-        if (step.kind !== 'untag')
-            stepOf.set(step.kind === 'delete-image' ? step.image : step.container, step.id);
-        const r = results.get(step.id);
-        if (!r || succeeded(step.id))
-            continue;
-        failures++;
-        const reason = r.status === 'blocked'
-            ? { kind: 'blocked-by-failed-step', step: r.blockedBy ?? '' }
-            : { kind: 'removal-failed', status: r.httpStatus, message: r.message ?? 'unknown error' };
-        skipped.push({ target: targetOf(step), reason });
-    }
-    return {
-        dryRun,
-        deletedImages: plan.deleteImages.filter((i) => succeeded(stepOf.get(i.id) ?? '')),
-        untagged: plan.steps.flatMap((s) => s.kind === 'untag' && succeeded(s.id) ? [s.reference] : []),
-        removedContainers: plan.removeContainers.filter((c) => succeeded(stepOf.get(c.id) ?? '')),
-        skipped,
-        results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'blocked' }),
-        failures,
-        ms
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/duration.ts
 // Durations for the age inputs: `90m`, `12h`, `7d`, `2w`, `1d12h`, `1d 12h`, or ISO 8601 `P1DT12H`.
 //
@@ -96178,6 +95835,657 @@ function formatDuration(ms) {
     const next = FORMAT_UNITS[i + 1];
     const rest = next ? Math.floor((ms % first[1]) / next[1]) : 0;
     return next && rest > 0 ? `${head} ${rest}${next[0]}` : head;
+}
+
+;// CONCATENATED MODULE: ./src/engine/connect.ts
+// Connecting to the engine: one address, resolved the way the docker CLI resolves it.
+
+
+
+
+
+const DEFAULT_HOST = 'unix:///var/run/docker.sock';
+// A hung engine must not hold the job: every call gives up after this long without an answer.
+const DEFAULT_TIMEOUT_MS = 120_000;
+class EngineUnreachable extends Error {
+}
+function connect(hostInput, env = process.env, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    const address = hostInput || env.DOCKER_HOST || DEFAULT_HOST;
+    const url = parseAddress(address);
+    if (url.protocol === 'unix:' || url.protocol === 'npipe:') {
+        const socketPath = decodeURIComponent(url.pathname) || '/var/run/docker.sock';
+        return {
+            docker: new (docker_default())({ socketPath, timeout: timeoutMs }),
+            address,
+            local: url.protocol === 'unix:',
+            timeoutMs
+        };
+    }
+    const port = url.port || (url.protocol === 'ssh:' ? '22' : '2375');
+    // The docker CLI takes any non-empty DOCKER_TLS_VERIFY as "on"; 2376 is the TLS port by convention.
+    const tls = Boolean(env.DOCKER_TLS_VERIFY) || port === '2376';
+    const opts = {
+        host: url.hostname,
+        port,
+        protocol: url.protocol === 'ssh:' ? 'ssh' : tls ? 'https' : 'http',
+        timeout: timeoutMs
+    };
+    if (url.protocol === 'ssh:')
+        opts.username = url.username || undefined;
+    if (!tls || url.protocol === 'ssh:') {
+        return { docker: new (docker_default())(opts), address, local: false, timeoutMs };
+    }
+    const certPath = env.DOCKER_CERT_PATH || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    Object.assign(opts, readCertificates(address, certPath));
+    return { docker: new (docker_default())(opts), address, local: false, certPath, timeoutMs };
+}
+function parseAddress(address) {
+    try {
+        const url = new URL(address.includes('://') ? address : `tcp://${address}`);
+        if (['unix:', 'npipe:', 'tcp:', 'ssh:', 'http:', 'https:'].includes(url.protocol))
+            return url;
+    }
+    catch {
+        // reported below
+    }
+    throw new EngineUnreachable(`The engine address ${JSON.stringify(address)} is not valid: use unix:///var/run/docker.sock or tcp://host:2376.`);
+}
+function readCertificates(address, dir) {
+    const read = (file) => {
+        try {
+            return external_node_fs_default().readFileSync(external_node_path_default().join(dir, file));
+        }
+        catch (e) {
+            // Name the file, never its contents.
+            throw new EngineUnreachable(`Cannot reach the engine at ${address}: TLS is on (DOCKER_TLS_VERIFY) but ${external_node_path_default().join(dir, file)} cannot be read (${e.code ?? 'error'}). Set DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.`);
+        }
+    };
+    return { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+}
+/** One cheap call that proves the engine answers, with a message that says where we looked. */
+async function ping(conn) {
+    const started = Date.now();
+    try {
+        await conn.docker.ping();
+    }
+    catch (e) {
+        // The transport only says "socket hang up" when our own timeout cut the call.
+        if (conn.timeoutMs !== undefined && Date.now() - started >= conn.timeoutMs * 0.95) {
+            throw new EngineUnreachable(`The Docker engine at ${conn.address} accepted the connection but did not answer within ${formatDuration(conn.timeoutMs)} (engine-timeout). It may be hung or overloaded; check the engine, or raise engine-timeout.`);
+        }
+        const tls = conn.certPath === undefined ? undefined : describeTlsError(e, conn.certPath);
+        if (tls)
+            throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}: ${tls}`);
+        const message = describeError(e);
+        const hint = /HTTP request to an HTTPS server/i.test(message)
+            ? 'The engine expects TLS there: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.'
+            : "Set the docker-host input or DOCKER_HOST to the engine's address.";
+        throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}: ${sentence(message)}. ${hint}`);
+    }
+}
+// Node's codes for a server certificate that does not verify against ca.pem (see
+// https://nodejs.org/api/tls.html, X509 certificate error codes) and for a name it does not carry.
+const UNTRUSTED_SERVER = new Set([
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+    'CERT_SIGNATURE_FAILURE',
+    'CERT_NOT_YET_VALID',
+    'CERT_HAS_EXPIRED',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'CERT_CHAIN_TOO_LONG',
+    'CERT_REVOKED',
+    'INVALID_CA',
+    'INVALID_PURPOSE',
+    'CERT_UNTRUSTED',
+    'CERT_REJECTED',
+    'HOSTNAME_MISMATCH',
+    'ERR_TLS_CERT_ALTNAME_INVALID'
+]);
+/**
+ * A TLS failure said as a certificate problem that names DOCKER_CERT_PATH; undefined when `e` is no
+ * TLS failure. Built from the error's code and OpenSSL's reason only: never from file contents.
+ */
+function describeTlsError(e, certPath) {
+    const err = e;
+    const code = typeof err?.code === 'string' ? err.code : '';
+    const message = typeof err?.message === 'string' ? err.message : '';
+    const check = `Check DOCKER_CERT_PATH (${certPath}): it must hold ca.pem, cert.pem and key.pem for this engine.`;
+    if (UNTRUSTED_SERVER.has(code)) {
+        return `TLS certificate problem: the engine's certificate is not trusted (${sentence(message, code)}, ${code}). It must be signed by the CA in ${external_node_path_default().join(certPath, 'ca.pem')} and name the host of the address. ${check}`;
+    }
+    const reason = opensslReason(message);
+    if (/wrong version number|packet length too long|http request/i.test(reason ?? message)) {
+        return `TLS handshake failed: the engine does not answer with TLS there (${reason ?? code}). Unset DOCKER_TLS_VERIFY if it listens without TLS, or use its TLS port (usually 2376).`;
+    }
+    const alert = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_(.+)$/.exec(code);
+    if (alert) {
+        const what = alert[1].toLowerCase().replace(/_/g, ' ');
+        return `TLS certificate problem: the engine refused the client certificate ${external_node_path_default().join(certPath, 'cert.pem')} (TLS alert "${what}"). It must be signed by a CA the engine trusts (dockerd --tlscacert). ${check}`;
+    }
+    if (code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH') {
+        return `TLS certificate problem: ${external_node_path_default().join(certPath, 'key.pem')} is not the key of ${external_node_path_default().join(certPath, 'cert.pem')} (${code}). ${check}`;
+    }
+    if (/^ERR_OSSL_(PEM_|ASN1_|UNSUPPORTED|X509_)/.test(code)) {
+        return `TLS certificate problem: ca.pem, cert.pem or key.pem in ${certPath} is not a valid PEM certificate or key (${reason ?? code}, ${code}). ${check}`;
+    }
+    if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_OSSL_') || code === 'EPROTO') {
+        return `TLS certificate problem: ${reason ?? sentence(message, code)} (${code}). ${check}`;
+    }
+    return undefined;
+}
+/** "sslv3 alert bad certificate" out of OpenSSL's `…:error:0A000412:SSL routines:func:reason:file.c:…`. */
+function opensslReason(message) {
+    const m = /error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:\n]+)/.exec(message);
+    return m?.[1]?.trim() || undefined;
+}
+/** One line without a trailing period, newline or OpenSSL source locations. */
+function sentence(message, fallback = 'unknown error') {
+    const line = (opensslReason(message) ?? message).split('\n')[0].trim().replace(/\.$/, '');
+    return line || fallback;
+}
+/** The engine's message when it answered, else the transport error. */
+function describeError(e) {
+    const err = e;
+    const message = err?.json?.message ?? err?.message ?? String(e);
+    return err?.code && !message.includes(err.code) ? `${err.code}: ${message}` : message;
+}
+
+;// CONCATENATED MODULE: ./src/engine/disk.ts
+// The engine's data disk and its own space totals, for predicting and measuring what a run frees.
+
+async function statDisk(path) {
+    const s = await external_node_fs_default().promises.statfs(path);
+    // bavail, not bfree: what a non-root writer (and the engine's quota-less default) can use.
+    return { path, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+}
+/**
+ * The filesystem behind the engine's DockerRootDir, if the engine runs on this machine: a unix
+ * socket here and its root directory visible here.
+ */
+async function engineDisk(conn) {
+    const info = (await conn.docker.info());
+    const root = info.DockerRootDir;
+    if (!conn.local || !root || !external_node_fs_default().existsSync(root))
+        return { root };
+    return { root, disk: await statDisk(root) };
+}
+/** /system/df's layer and writable-layer totals; undefined when the engine cannot say. */
+async function spaceTotals(docker) {
+    try {
+        const df = (await docker.df());
+        if (typeof df.LayersSize !== 'number')
+            return undefined;
+        return df.LayersSize + (df.Containers ?? []).reduce((sum, c) => sum + (c.SizeRw ?? 0), 0);
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pool.ts
+// A bounded pool: the engine serialises much of its work, and unbounded fan-out only adds contention.
+/** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
+async function mapPool(items, limit, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const n = next++;
+            out[n] = await fn(items[n], n);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return out;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/engine/layers.ts
+// Layer identities and sizes on the classic store, from what the Engine API exposes.
+
+/** ChainIDs from RootFS diff IDs: chain₀ = diff₀, chainₙ = sha256(chainₙ₋₁ + " " + diffₙ). */
+function chainIds(diffIds) {
+    const out = [];
+    for (const diff of diffIds) {
+        const prev = out[out.length - 1];
+        out.push(prev === undefined
+            ? diff
+            : `sha256:${(0,external_node_crypto_.createHash)('sha256').update(`${prev} ${diff}`).digest('hex')}`);
+    }
+    return out;
+}
+// Instructions that record metadata only: the legacy builder writes them as "#(nop) CMD …" and
+// BuildKit as "CMD …"; neither makes a layer. COPY and ADD are "#(nop)" too, but make one.
+const METADATA = /^(\/bin\/sh -c )?(#\(nop\)\s*)?(CMD|ENV|LABEL|EXPOSE|ENTRYPOINT|USER|WORKDIR|ARG|VOLUME|STOPSIGNAL|HEALTHCHECK|SHELL|ONBUILD|MAINTAINER)\b/;
+/**
+ * Each layer's DiffSize, bottom first, from `GET /images/{id}/history` (newest first). The API
+ * leaves out the config's empty_layer flags, so layer-making entries are told apart by size and
+ * instruction; the result is only trusted if it has one size per layer that adds up to the
+ * image's Size (on the classic store, the sum of its layers' DiffSizes).
+ */
+function layerSizesFromHistory(history, layerCount, imageSize) {
+    const oldestFirst = [...history].reverse();
+    const candidates = [
+        oldestFirst.filter((h) => h.Size > 0 || !METADATA.test(h.CreatedBy ?? '')),
+        oldestFirst.filter((h) => h.Size > 0),
+        oldestFirst
+    ];
+    for (const entries of candidates) {
+        const sizes = entries.map((h) => h.Size);
+        if (sizes.length === layerCount && sizes.reduce((a, b) => a + b, 0) === imageSize)
+            return sizes;
+    }
+    // A single layer is the whole image.
+    if (layerCount === 1)
+        return [imageSize];
+    return undefined;
+}
+/**
+ * Fills in layers the history left unknown: when every layer of an image but one has a known
+ * size, that one is the image's Size minus the rest. Repeats while it learns something.
+ */
+function deriveMissingSizes(images, sizes) {
+    for (let learned = true; learned;) {
+        learned = false;
+        for (const image of images) {
+            const unknown = (image.layers ?? []).filter((l) => sizes[l] === undefined);
+            if (unknown.length !== 1)
+                continue;
+            const known = image.layers.reduce((sum, l) => sum + (sizes[l] ?? 0), 0);
+            const rest = image.size - known;
+            if (rest < 0)
+                continue;
+            sizes[unknown[0]] = rest;
+            learned = true;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/inventory.ts
+
+
+const INSPECT_CONCURRENCY = 8;
+/** Podman leaves the algorithm off some IDs; the classic store and containerd include it. */
+function imageId(id) {
+    return (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id);
+}
+/** Go's zero time (0001-01-01) and unparsable values mean "never". */
+function timeOf(value) {
+    if (value === undefined || value === '')
+        return undefined;
+    const ms = typeof value === 'number' ? value * 1000 : Date.parse(value);
+    return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+const realRefs = (refs) => (refs ?? []).filter((r) => !r.startsWith('<none>'));
+const present = (x) => x !== undefined;
+async function gone404(call) {
+    try {
+        return await call;
+    }
+    catch (e) {
+        if (e.statusCode === 404)
+            return undefined;
+        throw e;
+    }
+}
+async function readInventory(docker) {
+    const [listedImages, listedContainers] = await Promise.all([
+        docker.listImages({ all: true }),
+        docker.listContainers({ all: true })
+    ]);
+    const layerSizes = {};
+    const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
+        const handle = docker.getImage(listed.Id);
+        const [info, history] = await Promise.all([
+            gone404(handle.inspect()),
+            gone404(handle.history())
+        ]);
+        if (!info)
+            return undefined;
+        const lastTag = info.Metadata?.LastTagTime;
+        // Docker 29's containerd store lists digest names (repo@sha256:…) among RepoTags too.
+        const names = realRefs(listed.RepoTags);
+        const image = {
+            id: imageId(listed.Id),
+            tags: names.filter((r) => !r.includes('@')),
+            digests: [
+                ...new Set([...names.filter((r) => r.includes('@')), ...realRefs(listed.RepoDigests)])
+            ],
+            created: timeOf(info.Created) ?? timeOf(listed.Created) ?? 0,
+            size: listed.Size
+        };
+        const parent = info.Parent || listed.ParentId;
+        if (parent)
+            image.parent = imageId(parent);
+        const tagged = timeOf(lastTag);
+        if (tagged !== undefined)
+            image.lastTagTime = tagged;
+        const diffIds = info.RootFS?.Layers;
+        if (diffIds && diffIds.length > 0) {
+            image.layers = chainIds(diffIds);
+            const sizes = layerSizesFromHistory(history ?? [], diffIds.length, listed.Size);
+            sizes?.forEach((size, n) => (layerSizes[image.layers[n]] = size));
+        }
+        return image;
+    });
+    const containers = await mapPool(listedContainers, INSPECT_CONCURRENCY, async (listed) => {
+        const container = {
+            id: listed.Id,
+            names: (listed.Names ?? []).map((n) => n.replace(/^\//, '')),
+            image: imageId(listed.ImageID),
+            state: listed.State,
+            created: timeOf(listed.Created) ?? 0,
+            labels: listed.Labels ?? {},
+            networks: Object.keys(listed.NetworkSettings?.Networks ?? {})
+        };
+        // Start and finish times are only in the inspect answer; the writable layer's size is worth
+        // computing only for containers that may be removed.
+        const stopped = ['created', 'exited', 'dead'].includes(listed.State);
+        const info = (await gone404(
+        // `size` becomes the query parameter; @types/dockerode does not list it.
+        docker.getContainer(listed.Id).inspect({ size: stopped })));
+        if (!info)
+            return undefined;
+        if (typeof info.SizeRw === 'number')
+            container.sizeRw = info.SizeRw;
+        const started = timeOf(info.State?.StartedAt);
+        const finished = timeOf(info.State?.FinishedAt);
+        if (started !== undefined)
+            container.startedAt = started;
+        if (finished !== undefined)
+            container.finishedAt = finished;
+        return container;
+    });
+    // Something removed between the list and the inspect is simply not in the snapshot.
+    const found = images.filter(present);
+    deriveMissingSizes(found, layerSizes);
+    return { images: found, containers: containers.filter(present), layerSizes };
+}
+
+;// CONCATENATED MODULE: ./src/engine/remove.ts
+
+/**
+ * An engine refusal or transport failure; `status` is the HTTP status when the engine answered,
+ * except that the refusals Podman answers with 500 carry 409, the status Docker gives them.
+ */
+class EngineError extends Error {
+    status;
+    constructor(message, status) {
+        super(message);
+        this.status = status;
+    }
+}
+// Podman's Docker-compatible API answers some refusals to remove without force with 500, where
+// Docker answers 409: a running or paused container ("… cannot be removed without force: container
+// state improper") and an image deleted by ID that has several tags ("… by ID with more than one
+// tag (…): please force removal").
+const PODMAN_CONFLICT = /container state improper|please force removal/;
+/** Podman reports deleted images by their bare hex ID; Docker, and the plan, write `sha256:…`. */
+function fullId(id) {
+    return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
+}
+function wrap(e) {
+    const raw = e.statusCode;
+    const message = describeError(e);
+    let status = typeof raw === 'number' ? raw : undefined;
+    if (status === 500 && PODMAN_CONFLICT.test(message))
+        status = 409;
+    return new EngineError(message, status);
+}
+function dockerRemover(docker) {
+    return {
+        async removeContainer(id) {
+            try {
+                await docker.getContainer(id).remove({ force: false, v: false });
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        },
+        async imageReferences(id) {
+            try {
+                const info = await docker.getImage(id).inspect();
+                return [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
+            }
+            catch (e) {
+                const err = wrap(e);
+                if (err.status === 404)
+                    return undefined;
+                throw err;
+            }
+        },
+        async removeImage(nameOrId) {
+            try {
+                const items = (await docker
+                    .getImage(nameOrId)
+                    .remove({ force: false, noprune: false }));
+                return {
+                    untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])),
+                    deleted: items.flatMap((i) => (i.Deleted ? [fullId(i.Deleted)] : []))
+                };
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/execute.ts
+
+const DEFAULT_CONCURRENCY = 8;
+/** blockedBy of the steps never attempted because the engine stopped answering. */
+const ENGINE_LOST = '(engine lost)';
+async function execute(plan, remover, options) {
+    const clock = options.clock ?? Date.now;
+    const started = clock();
+    const results = new Map();
+    let engineLost;
+    if (options.dryRun) {
+        for (const s of plan.steps)
+            results.set(s.id, { step: s.id, status: 'planned' });
+    }
+    else {
+        await options.beforeExecute?.();
+        engineLost = await runGraph(plan.steps, remover, results, options, clock);
+    }
+    const outcome = summarise(plan, results, options.dryRun, clock() - started);
+    if (engineLost !== undefined)
+        outcome.engineLost = engineLost;
+    return outcome;
+}
+async function runGraph(steps, remover, results, options, clock) {
+    const byId = new Map(steps.map((s) => [s.id, s]));
+    const waitingOn = new Map(steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length]));
+    const dependents = new Map();
+    for (const s of steps) {
+        for (const d of s.dependsOn)
+            dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+    }
+    // Images the engine has reported deleted, so that a later delete by ID knows it has nothing to do.
+    const deletedIds = new Set();
+    let engineLost;
+    const ready = steps.filter((s) => waitingOn.get(s.id) === 0).map((s) => s.id);
+    const total = steps.length;
+    const every = options.progressEvery ?? 100;
+    const everyMs = options.progressMs ?? 5000;
+    let lastReport = { count: 0, at: clock() };
+    const settle = (id, result) => {
+        results.set(id, result);
+        const ok = result.status === 'done' || result.status === 'gone';
+        for (const next of dependents.get(id) ?? []) {
+            if (results.has(next))
+                continue;
+            if (!ok) {
+                // Whatever waits on a failed step cannot succeed; say why and pass it on.
+                settle(next, { step: next, status: 'blocked', blockedBy: id });
+                continue;
+            }
+            const left = waitingOn.get(next) - 1;
+            waitingOn.set(next, left);
+            if (left === 0)
+                ready.push(next);
+        }
+        const now = clock();
+        if (results.size - lastReport.count >= every || now - lastReport.at >= everyMs) {
+            lastReport = { count: results.size, at: now };
+            options.onProgress?.(results.size, total);
+        }
+    };
+    const runStep = async (step) => {
+        const t0 = clock();
+        const timed = (r) => ({
+            step: step.id,
+            ...r,
+            ms: clock() - t0
+        });
+        if (step.kind === 'delete-image' && deletedIds.has(step.image)) {
+            return timed({ status: 'done', message: 'deleted with its last reference or child' });
+        }
+        try {
+            if (step.kind === 'remove-container') {
+                await remover.removeContainer(step.container);
+                return timed({ status: 'done' });
+            }
+            if (step.kind === 'delete-image') {
+                // A delete by ID also removes the references of one repository. Something may have
+                // tagged the image since the plan was made: never take such a reference with it.
+                const refs = await remover.imageReferences(step.image);
+                if (refs === undefined)
+                    return timed({ status: 'gone', httpStatus: 404 });
+                if (refs.length > 0) {
+                    return timed({
+                        status: 'failed',
+                        httpStatus: 409,
+                        message: `tagged since the plan was made, as ${refs.join(', ')}; not deleted by ID, which would remove that too`
+                    });
+                }
+            }
+            const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
+            r.deleted.forEach((d) => deletedIds.add(d));
+            return timed({ status: 'done', deleted: r.deleted });
+        }
+        catch (e) {
+            const err = e instanceof EngineError ? e : new EngineError(String(e));
+            // 404: somebody (or an earlier step) already did it.
+            if (err.status === 404)
+                return timed({ status: 'gone', httpStatus: 404, message: err.message });
+            // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
+            if (err.status === undefined)
+                engineLost ??= err.message;
+            return timed({ status: 'failed', httpStatus: err.status, message: err.message });
+        }
+    };
+    const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
+    const inFlight = new Set();
+    let next = 0;
+    while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
+        while (next < ready.length && inFlight.size < limit && engineLost === undefined) {
+            const step = byId.get(ready[next++]);
+            const p = runStep(step).then((r) => {
+                inFlight.delete(p);
+                settle(step.id, r);
+            });
+            inFlight.add(p);
+        }
+        if (inFlight.size > 0)
+            await Promise.race(inFlight);
+    }
+    if (engineLost !== undefined) {
+        for (const s of steps) {
+            if (results.has(s.id))
+                continue;
+            // An image whose last reference went before the engine did is gone all the same.
+            const deleted = s.kind === 'delete-image' && deletedIds.has(s.image);
+            results.set(s.id, deleted
+                ? { step: s.id, status: 'done', message: 'deleted with its last reference or child' }
+                : { step: s.id, status: 'blocked', blockedBy: ENGINE_LOST });
+        }
+    }
+    options.onProgress?.(results.size, total);
+    return engineLost;
+}
+function targetOf(step) {
+    if (step.kind === 'remove-container')
+        return step.name;
+    if (step.kind === 'untag')
+        return step.reference;
+    return step.image;
+}
+function summarise(plan, results, dryRun, ms) {
+    const succeeded = (id) => {
+        const s = results.get(id)?.status;
+        return s === 'done' || s === 'gone' || s === 'planned';
+    };
+    const skipped = [...plan.skipped];
+    let failures = 0;
+    const stepOf = new Map();
+    for (const step of plan.steps) {
+        if (step.kind !== 'untag')
+            stepOf.set(step.kind === 'delete-image' ? step.image : step.container, step.id);
+        const r = results.get(step.id);
+        if (!r || succeeded(step.id))
+            continue;
+        failures++;
+        const reason = r.blockedBy === ENGINE_LOST
+            ? { kind: 'engine-lost' }
+            : r.status === 'blocked'
+                ? { kind: 'blocked-by-failed-step', step: r.blockedBy ?? '' }
+                : { kind: 'removal-failed', status: r.httpStatus, message: r.message ?? 'unknown error' };
+        skipped.push({ target: targetOf(step), reason });
+    }
+    return {
+        dryRun,
+        deletedImages: plan.deleteImages.filter((i) => succeeded(stepOf.get(i.id) ?? '')),
+        untagged: plan.steps.flatMap((s) => s.kind === 'untag' && succeeded(s.id) ? [s.reference] : []),
+        removedContainers: plan.removeContainers.filter((c) => succeeded(stepOf.get(c.id) ?? '')),
+        skipped,
+        results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'blocked' }),
+        failures,
+        ms
+    };
+}
+
+;// CONCATENATED MODULE: ./src/size.ts
+// Sizes for until-free: decimal units (kB, MB, GB, TB) and binary ones (KiB, MiB, GiB, TiB), or a
+// percentage of the disk.
+class SizeError extends Error {
+}
+const UNITS = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 2 ** 10,
+    mib: 2 ** 20,
+    gib: 2 ** 30,
+    tib: 2 ** 40
+};
+function parseSize(text) {
+    const value = text.trim();
+    const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
+    if (percent) {
+        const p = Number(percent[1]);
+        if (p <= 0 || p > 100)
+            throw new SizeError('a percentage of the disk is more than 0 and at most 100');
+        return { percent: p };
+    }
+    const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(value);
+    if (!m) {
+        throw new SizeError(/^\d+(\.\d+)?$/.test(value) ? 'the unit is missing' : 'it is neither a size nor a percentage');
+    }
+    const unit = UNITS[m[2].toLowerCase()];
+    if (unit === undefined)
+        throw new SizeError(`"${m[2].slice(0, 8)}" is not a unit`);
+    const bytes = Math.floor(Number(m[1]) * unit);
+    if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+        throw new SizeError('the size must be more than 0 bytes and less than 9 PB');
+    }
+    return { bytes };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/balanced-match/dist/esm/index.js
@@ -99854,10 +100162,36 @@ function matchesReference(pattern, ref) {
         return false;
     return pattern.tag ? tag !== undefined && pattern.tag.match(tag) : true;
 }
+/**
+ * A memoised "which pattern matches this reference": inventories repeat repositories thousands
+ * of times, so each repository's names are globbed once per pattern, not once per reference.
+ */
+function referenceMatcher(patterns) {
+    const byRepository = new Map();
+    const byReference = new Map();
+    return (ref) => {
+        if (byReference.has(ref))
+            return byReference.get(ref);
+        const { repository, tag, digest } = splitReference(ref);
+        let candidates = byRepository.get(repository);
+        if (!candidates) {
+            const forms = repositoryForms(repository);
+            candidates = patterns.filter((p) => forms.some((name) => p.repository.match(name)));
+            byRepository.set(repository, candidates);
+        }
+        const hit = candidates.find((p) => digest !== undefined
+            ? !p.tag && (!p.digest || p.digest.match(digest))
+            : !p.digest && (!p.tag || (tag !== undefined && p.tag.match(tag))));
+        byReference.set(ref, hit?.source);
+        return hit?.source;
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // The one place where raw inputs become typed settings. Nothing here touches the engine, so a
 // bad input stops the run before anything is removed.
+
+
 
 
 
@@ -99877,7 +100211,8 @@ const EXAMPLE = {
     dockerHost: 'use unix:///var/run/docker.sock, tcp://host:2376, npipe:////./pipe/docker_engine or ssh://user@host',
     image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
     container: 'use patterns such as ci-* or build-{api,web}',
-    exclude: 'use image patterns such as acme/base:* or container names such as keep-*'
+    exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
+    size: 'use a size such as 20GB, 500MiB or 25%'
 };
 // Beyond what JSON escapes: C1 controls, line/paragraph separators (newlines to some log viewers),
 // and invisible or bidi formatting characters that could make a message read differently.
@@ -99986,6 +100321,27 @@ function dockerHostProblem(value) {
             return `the scheme "${scheme.slice(0, 12)}" is not supported`;
     }
 }
+/** A duration that must be more than zero; empty means `fallback`. */
+function positive(name, value, fallback) {
+    if (value === '')
+        return fallback;
+    const ms = duration(name, value);
+    if (ms === 0)
+        throw invalid(name, value, `it must be longer than 0; use a duration such as 30s or 2m`);
+    return ms;
+}
+function size(name, value) {
+    if (value === '')
+        return undefined;
+    try {
+        return parseSize(value);
+    }
+    catch (error) {
+        if (!(error instanceof SizeError))
+            throw error;
+        throw invalid(name, value, `${error.message}; ${EXAMPLE.size}`);
+    }
+}
 function dockerHost(name, value) {
     if (value === '')
         return undefined;
@@ -100009,10 +100365,12 @@ function getSettings(read = (n) => core/* getInput */.V4(n)) {
     const dangling = inputs_boolean(constants/* Input */.pd.Dangling, get(constants/* Input */.pd.Dangling), true);
     const containers = patterns(constants/* Input */.pd.Containers, get(constants/* Input */.pd.Containers), 'container');
     const containersOlderThanMs = duration(constants/* Input */.pd.ContainersOlderThan, get(constants/* Input */.pd.ContainersOlderThan));
+    const untilFree = size(constants/* Input */.pd.UntilFree, get(constants/* Input */.pd.UntilFree));
     const dryRun = inputs_boolean(constants/* Input */.pd.DryRun, get(constants/* Input */.pd.DryRun), false);
     const failOnError = inputs_boolean(constants/* Input */.pd.FailOnError, get(constants/* Input */.pd.FailOnError), false);
     const summary = inputs_boolean(constants/* Input */.pd.Summary, get(constants/* Input */.pd.Summary), true);
     const host = dockerHost(constants/* Input */.pd.DockerHost, get(constants/* Input */.pd.DockerHost));
+    const engineTimeoutMs = positive(constants/* Input */.pd.EngineTimeout, get(constants/* Input */.pd.EngineTimeout), DEFAULT_TIMEOUT_MS);
     return {
         policy: {
             images,
@@ -100027,7 +100385,9 @@ function getSettings(read = (n) => core/* getInput */.V4(n)) {
         dryRun,
         failOnError,
         summary,
-        ...(host === undefined ? {} : { dockerHost: host })
+        engineTimeoutMs,
+        ...(host === undefined ? {} : { dockerHost: host }),
+        ...(untilFree === undefined ? {} : { untilFree })
     };
 }
 
@@ -100045,11 +100405,142 @@ function ageTime(image, containers, basis) {
     return last > tagged.time ? { time: last, basis: 'last-used' } : tagged;
 }
 
+;// CONCATENATED MODULE: ./src/plan/space.ts
+function estimateSpace(inventory, deleted, removedContainers) {
+    const held = new Set();
+    for (const image of inventory.images) {
+        if (!deleted.has(image.id))
+            image.layers?.forEach((l) => held.add(l));
+    }
+    const freedBy = new Map();
+    for (const image of inventory.images) {
+        if (!deleted.has(image.id))
+            continue;
+        for (const l of image.layers ?? []) {
+            if (!held.has(l))
+                freedBy.set(l, [...(freedBy.get(l) ?? []), image.id]);
+        }
+    }
+    const sizes = inventory.layerSizes ?? {};
+    const perImage = new Map([...deleted].map((id) => [id, 0]));
+    let layerBytes = 0;
+    let sharedBytes = 0;
+    let exact = true;
+    const layers = [];
+    for (const [id, images] of freedBy) {
+        const size = sizes[id];
+        layers.push({ id, size: size ?? null, images });
+        if (size === undefined) {
+            exact = false;
+            continue;
+        }
+        layerBytes += size;
+        if (images.length === 1)
+            perImage.set(images[0], perImage.get(images[0]) + size);
+        else
+            sharedBytes += size;
+    }
+    // An image with no known layers (containerd store, or no RootFS) frees an unknown amount.
+    if (inventory.images.some((i) => deleted.has(i.id) && i.layers === undefined))
+        exact = false;
+    let containerBytes = 0;
+    for (const c of inventory.containers) {
+        if (removedContainers.has(c.id))
+            containerBytes += c.sizeRw ?? 0;
+    }
+    return {
+        bytes: layerBytes + containerBytes,
+        exact,
+        containerBytes,
+        sharedBytes,
+        layers,
+        perImage
+    };
+}
+/**
+ * Bytes the engine reported freeing: the sizes of the layers in `Deleted` entries (the classic
+ * store lists them; the containerd store lists none) plus the removed containers' writable layers.
+ */
+function measuredFromResponses(inventory, deletedEntries, removedContainers) {
+    const sizes = inventory.layerSizes ?? {};
+    let bytes = 0;
+    let layers = 0;
+    for (const id of new Set(deletedEntries)) {
+        const size = sizes[id];
+        if (size === undefined)
+            continue;
+        bytes += size;
+        layers++;
+    }
+    for (const c of inventory.containers) {
+        if (removedContainers.has(c.id))
+            bytes += c.sizeRw ?? 0;
+    }
+    return { bytes, layers };
+}
+/**
+ * until-free: takes units least recently used first until the predicted bytes reach `need`.
+ * Layers are counted as freed only when the last image holding them is taken.
+ */
+function chooseUntilFree(inventory, units, need, 
+/** Images the engine prunes once all of their children are gone, with those children. */
+prunedParents) {
+    const holders = new Map();
+    for (const image of inventory.images) {
+        image.layers?.forEach((l) => holders.set(l, (holders.get(l) ?? 0) + 1));
+    }
+    const byId = new Map(inventory.images.map((i) => [i.id, i]));
+    const sizeRw = new Map(inventory.containers.map((c) => [c.id, c.sizeRw ?? 0]));
+    const sizes = inventory.layerSizes ?? {};
+    const images = new Set();
+    const containers = new Set();
+    let bytes = 0;
+    const takeImage = (id) => {
+        if (images.has(id))
+            return;
+        images.add(id);
+        for (const l of byId.get(id)?.layers ?? []) {
+            const left = holders.get(l) - 1;
+            holders.set(l, left);
+            if (left === 0)
+                bytes += sizes[l] ?? 0;
+        }
+    };
+    const ordered = [...units].sort((a, b) => a.time - b.time ||
+        (a.images[0] ?? a.containers[0] ?? '').localeCompare(b.images[0] ?? b.containers[0] ?? ''));
+    for (const unit of ordered) {
+        if (bytes >= need)
+            break;
+        for (const c of unit.containers) {
+            if (!containers.has(c))
+                bytes += sizeRw.get(c) ?? 0;
+            containers.add(c);
+        }
+        unit.images.forEach(takeImage);
+        for (const [parent, children] of prunedParents) {
+            if (images.has(parent) || !children.every((c) => images.has(c)))
+                continue;
+            // The engine prunes it only once its containers are gone too.
+            for (const c of inventory.containers) {
+                if (c.image === parent && !containers.has(c.id)) {
+                    containers.add(c.id);
+                    bytes += c.sizeRw ?? 0;
+                }
+            }
+            takeImage(parent);
+        }
+    }
+    return { images, containers, bytes };
+}
+
 ;// CONCATENATED MODULE: ./src/plan/planner.ts
 
 
-// The engine refuses to remove these without force, and we never force.
-const ACTIVE_STATES = new Set(['running', 'paused', 'restarting', 'removing']);
+
+// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
+// "stopping", a state not yet invented — holds its image and is never removed.
+const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
+const isActive = (c) => !STOPPED_STATES.has(c.state);
 /** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
 function isRunnerOwned(c) {
     const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
@@ -100065,6 +100556,17 @@ function planner_compile(policy) {
     };
 }
 const isDigest = (ref) => ref.includes('@');
+const containerStepId = (id) => `container:${id}`;
+const imageStepId = (id) => `image:${id}`;
+/** When a container stopped: its finish time, or its creation if it never ran. */
+const stoppedAt = (c) => c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
+function push(map, key, value) {
+    const list = map.get(key);
+    if (list)
+        list.push(value);
+    else
+        map.set(key, [value]);
+}
 function repositoryOf(ref) {
     return parseReference(ref).repository;
 }
@@ -100072,27 +100574,26 @@ function planner_plan(snapshot, policy, now) {
     // The engine lists in no stable order; the same state must give the same plan.
     const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
     const inventory = {
+        ...snapshot,
         images: [...snapshot.images].sort(byId),
         containers: [...snapshot.containers].sort(byId)
     };
     const match = planner_compile(policy);
     const images = new Map(inventory.images.map((i) => [i.id, i]));
     const containersOf = new Map();
-    for (const c of inventory.containers) {
-        containersOf.set(c.image, [...(containersOf.get(c.image) ?? []), c]);
-    }
+    for (const c of inventory.containers)
+        push(containersOf, c.image, c);
     const childrenOf = new Map();
     for (const i of inventory.images) {
-        if (i.parent && images.has(i.parent)) {
-            childrenOf.set(i.parent, [...(childrenOf.get(i.parent) ?? []), i.id]);
-        }
+        if (i.parent && images.has(i.parent))
+            push(childrenOf, i.parent, i.id);
     }
     const skipped = [];
     const skip = (target, reason) => skipped.push({ target, reason });
     // --- Containers: which stopped ones may go, and why the others stay.
     const excludedBy = (c) => match.excludeNames.find((e) => e.m && c.names.some((n) => e.m.match(n)))?.source;
     const containerProtection = (c) => {
-        if (ACTIVE_STATES.has(c.state)) {
+        if (isActive(c)) {
             return { kind: 'in-use-by-running-container', container: c.names[0] ?? c.id, state: c.state };
         }
         if (isRunnerOwned(c))
@@ -100100,11 +100601,10 @@ function planner_plan(snapshot, policy, now) {
         const pattern = excludedBy(c);
         if (pattern !== undefined)
             return { kind: 'excluded', pattern };
-        const stoppedAt = c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
-        if (now - stoppedAt < policy.containersOlderThanMs) {
+        if (now - stoppedAt(c) < policy.containersOlderThanMs) {
             return {
                 kind: 'too-young',
-                ageMs: now - stoppedAt,
+                ageMs: now - stoppedAt(c),
                 minMs: policy.containersOlderThanMs,
                 basis: 'stopped'
             };
@@ -100125,8 +100625,15 @@ function planner_plan(snapshot, policy, now) {
             skip(c.names[0] ?? c.id, why);
     }
     // --- References: what each image loses, decided per image (children do not matter yet).
-    const ageOf = (i) => ageTime(i, containersOf.get(i.id) ?? [], policy.ageBasis);
-    const excludedRef = (ref) => match.excludeRefs.find((p) => matchesReference(p, ref))?.source;
+    const ages = new Map();
+    const ageOf = (i) => {
+        let age = ages.get(i.id);
+        if (!age)
+            ages.set(i.id, (age = ageTime(i, containersOf.get(i.id) ?? [], policy.ageBasis)));
+        return age;
+    };
+    const selectedRef = referenceMatcher(match.select);
+    const excludedRef = referenceMatcher(match.excludeRefs);
     /** References that take a tag-less repository's digests with them are not separate choices. */
     const independentRefs = (i) => {
         const taggedRepos = new Set(i.tags.map(repositoryOf));
@@ -100138,21 +100645,22 @@ function planner_plan(snapshot, policy, now) {
     if (policy.keepLatest > 0) {
         const byRepo = new Map();
         for (const i of inventory.images) {
-            const time = ageOf(i).time;
             for (const ref of i.tags) {
-                if (!match.select.some((p) => matchesReference(p, ref)) || excludedRef(ref))
+                if (selectedRef(ref) === undefined || excludedRef(ref) !== undefined)
                     continue;
                 const repo = familiarName(repositoryOf(ref));
-                const list = byRepo.get(repo) ?? [];
-                const entry = list.find((e) => e.id === i.id);
+                let entries = byRepo.get(repo);
+                if (!entries)
+                    byRepo.set(repo, (entries = new Map()));
+                const entry = entries.get(i.id);
                 if (entry)
                     entry.refs.push(ref);
                 else
-                    list.push({ id: i.id, refs: [ref], time });
-                byRepo.set(repo, list);
+                    entries.set(i.id, { id: i.id, refs: [ref], time: ageOf(i).time });
             }
         }
-        for (const list of byRepo.values()) {
+        for (const entries of byRepo.values()) {
+            const list = [...entries.values()];
             list.sort((a, b) => b.time - a.time || (a.id < b.id ? -1 : 1));
             list.slice(0, policy.keepLatest).forEach((e, n) => {
                 for (const ref of e.refs)
@@ -100163,7 +100671,7 @@ function planner_plan(snapshot, policy, now) {
     const decisions = new Map();
     for (const image of inventory.images) {
         const refs = independentRefs(image);
-        const selected = refs.filter((r) => match.select.some((p) => matchesReference(p, r)));
+        const selected = refs.filter((r) => selectedRef(r) !== undefined);
         const containers = containersOf.get(image.id) ?? [];
         const isDangling = image.tags.length === 0 && image.digests.length === 0 && !childrenOf.has(image.id);
         const danglingSelected = isDangling && policy.dangling;
@@ -100177,7 +100685,7 @@ function planner_plan(snapshot, policy, now) {
         if (selected.length === 0 && !danglingSelected)
             continue;
         const targets = selected.length > 0 ? selected : [image.id];
-        const running = containers.find((c) => ACTIVE_STATES.has(c.state));
+        const running = containers.find(isActive);
         if (running) {
             const reason = {
                 kind: 'in-use-by-running-container',
@@ -100283,10 +100791,73 @@ function planner_plan(snapshot, policy, now) {
             size: d.image.size,
             basisTime: age.time,
             basis: age.basis,
-            prunedParent: prunable
+            prunedParent: prunable,
+            freedBytes: 0
         });
         containers.forEach((c) => removeContainers.add(c.id));
     }
+    // --- until-free: only the least recently used removals the target needs.
+    let target;
+    if (policy.untilFreeBytes !== undefined) {
+        const freeBytes = inventory.disk?.freeBytes ?? 0;
+        const need = policy.untilFreeBytes - freeBytes;
+        const units = [];
+        const prunedParents = new Map();
+        const below = (id) => (childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).flatMap((c) => [c, ...below(c)]);
+        for (const [id, img] of deleted) {
+            const group = [id, ...below(id)];
+            if (img.prunedParent)
+                prunedParents.set(id, childrenOf.get(id) ?? []);
+            else {
+                const containers = group.flatMap((g) => (containersOf.get(g) ?? []).map((c) => c.id));
+                units.push({ images: group, containers, time: img.basisTime });
+            }
+        }
+        for (const c of inventory.containers) {
+            if (removeContainers.has(c.id) && !deleted.has(c.image)) {
+                units.push({ images: [], containers: [c.id], time: stoppedAt(c) });
+            }
+        }
+        const chosen = need > 0
+            ? chooseUntilFree(inventory, units, need, prunedParents)
+            : { images: new Set(), containers: new Set() };
+        const reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
+        const dropped = new Set();
+        for (const id of [...deleted.keys()]) {
+            if (chosen.images.has(id))
+                continue;
+            if (!deleted.get(id).prunedParent)
+                skip(id, reason);
+            deleted.delete(id);
+            dropped.add(id);
+        }
+        for (const c of inventory.containers) {
+            if (removeContainers.has(c.id) && !chosen.containers.has(c.id)) {
+                if (!deleted.has(c.image))
+                    skip(c.names[0] ?? c.id, reason);
+                removeContainers.delete(c.id);
+            }
+        }
+        // Removing a reference from an image that stays frees nothing.
+        for (const d of decisions.values()) {
+            if (deleted.has(d.image.id))
+                continue;
+            if (!dropped.has(d.image.id))
+                d.untag.forEach((ref) => skip(ref, reason));
+            d.untag = [];
+        }
+        target = {
+            targetBytes: policy.untilFreeBytes,
+            freeBytes,
+            predictedFreeBytes: freeBytes,
+            alreadyMet: need <= 0
+        };
+    }
+    const space = estimateSpace(inventory, new Set(deleted.keys()), removeContainers);
+    for (const img of deleted.values())
+        img.freedBytes = space.perImage.get(img.id) ?? 0;
+    if (target)
+        target.predictedFreeBytes = target.freeBytes + space.bytes;
     // --- Steps as a dependency graph.
     const steps = [];
     const containerStep = new Map();
@@ -100294,7 +100865,7 @@ function planner_plan(snapshot, policy, now) {
     for (const c of inventory.containers) {
         if (!removeContainers.has(c.id))
             continue;
-        const id = `container:${c.id}`;
+        const id = containerStepId(c.id);
         containerStep.set(c.id, id);
         const name = c.names[0] ?? c.id;
         steps.push({
@@ -100305,9 +100876,9 @@ function planner_plan(snapshot, policy, now) {
             image: c.image,
             dependsOn: []
         });
-        removedContainers.push({ id: c.id, name, image: c.image });
+        removedContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
     }
-    const imageStep = (id) => `image:${id}`;
+    const imageStep = imageStepId;
     const prunedAncestors = (id) => {
         const parent = images.get(id)?.parent;
         return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
@@ -100353,7 +100924,15 @@ function planner_plan(snapshot, policy, now) {
         deleteImages: order.filter((id) => deleted.has(id)).map((id) => deleted.get(id)),
         untagOnly,
         removeContainers: removedContainers,
-        skipped
+        skipped,
+        space: {
+            bytes: space.bytes,
+            exact: space.exact,
+            containerBytes: space.containerBytes,
+            sharedBytes: space.sharedBytes,
+            layers: space.layers
+        },
+        ...(target ? { target } : {})
     };
 }
 /** Image IDs ordered so that every child comes before its parent; ties keep inventory order. */
@@ -100372,8 +100951,30 @@ function topologicalChildrenFirst(images, childrenOf) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/report/bytes.ts
+// Sizes as `docker images` prints them: decimal units, one decimal place.
+const bytes_UNITS = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+function formatBytes(bytes) {
+    if (!Number.isFinite(bytes))
+        return String(bytes);
+    if (bytes < 0)
+        return `-${formatBytes(-bytes)}`;
+    if (Math.round(bytes) < 1000)
+        return `${Math.round(bytes)} B`;
+    // Decide the unit on the rounded figure, so 999,999 bytes reads `1.0 MB`, never `1000.0 kB`.
+    const tenths = (v) => Math.round(v * 10);
+    let value = bytes / 1000;
+    let i = 0;
+    while (i < bytes_UNITS.length - 1 && tenths(value) >= 10000) {
+        value /= 1000;
+        i++;
+    }
+    return `${(tenths(value) / 10).toFixed(1)} ${bytes_UNITS[i]}`;
+}
+
 ;// CONCATENATED MODULE: ./src/report/reason.ts
 // One short sentence per Reason, shared by the summary and the `skipped` output.
+
 
 /** `1a2b3c4d5e6f` for `sha256:1a2b…`: what `docker images` shows. */
 function shortId(id) {
@@ -100412,10 +101013,14 @@ function describeReason(r) {
             return r.step
                 ? `not attempted: step ${r.step} failed`
                 : 'not attempted: a step it depends on failed';
+        case 'engine-lost':
+            return 'not attempted: the engine stopped answering during the run';
         case 'removal-failed':
             return r.status === undefined
                 ? `removal failed: ${r.message}`
                 : `removal failed (HTTP ${r.status}): ${r.message}`;
+        case 'free-space-target-met':
+            return `not needed: the disk reaches ${formatBytes(r.targetBytes)} free without it (until-free)`;
         default: {
             // A new Reason kind stops the build here until it has a sentence.
             const unknown = r;
@@ -100425,16 +101030,27 @@ function describeReason(r) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
-// The step outputs: JSON arrays that a later step can read with fromJSON().
+// The step outputs: JSON arrays that a later step can read with fromJSON(), and byte counts.
 
 
 
-function outputValues(outcome, reportPath) {
+/** A whole number of bytes in decimal digits, never in exponent notation. */
+function decimalBytes(bytes) {
+    return Number.isFinite(bytes) ? BigInt(Math.round(bytes)).toString() : '0';
+}
+function outputValues(outcome, reportPath, space) {
+    // A dry run measures nothing, and neither does a run whose measurement failed: both report the
+    // prediction, which is what a real run would have freed.
+    const reclaimed = outcome.dryRun
+        ? space.predictedBytes
+        : (space.measuredBytes ?? space.predictedBytes);
     return {
         [constants/* Output */.k7.DeletedImages]: JSON.stringify(outcome.deletedImages.map((i) => i.id)),
         [constants/* Output */.k7.Untagged]: JSON.stringify(outcome.untagged),
         [constants/* Output */.k7.RemovedContainers]: JSON.stringify(outcome.removedContainers.map((c) => c.id)),
         [constants/* Output */.k7.Skipped]: JSON.stringify(outcome.skipped.map((s) => ({ target: s.target, reason: describeReason(s.reason) }))),
+        [constants/* Output */.k7.ReclaimedBytes]: decimalBytes(reclaimed),
+        [constants/* Output */.k7.EstimatedBytes]: decimalBytes(space.predictedBytes),
         [constants/* Output */.k7.Report]: reportPath
     };
 }
@@ -100443,29 +101059,127 @@ function setOutputs(values) {
         core/* setOutput */.uH(name, value);
 }
 
-;// CONCATENATED MODULE: ./src/report/bytes.ts
-// Sizes as `docker images` prints them: decimal units, one decimal place.
-const UNITS = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-function formatBytes(bytes) {
-    if (!Number.isFinite(bytes))
-        return String(bytes);
-    if (bytes < 0)
-        return `-${formatBytes(-bytes)}`;
-    if (Math.round(bytes) < 1000)
-        return `${Math.round(bytes)} B`;
-    // Decide the unit on the rounded figure, so 999,999 bytes reads `1.0 MB`, never `1000.0 kB`.
-    const tenths = (v) => Math.round(v * 10);
-    let value = bytes / 1000;
-    let i = 0;
-    while (i < UNITS.length - 1 && tenths(value) >= 10000) {
-        value /= 1000;
-        i++;
+;// CONCATENATED MODULE: ./src/report/age.ts
+// Ages as a person reads them in a table: `3h 12m`, `3d 4h`, `45d`, `4mo 12d`, `3y 2mo`.
+
+const age_DAY = 24 * 60 * 60_000;
+/** Calendar-free units, good enough to read an age by: a year of 365 days, a twelfth of it. */
+const YEAR = 365 * age_DAY;
+const MONTH = YEAR / 12;
+function two(first, firstUnit, second, secondUnit) {
+    return second > 0 ? `${first}${firstUnit} ${second}${secondUnit}` : `${first}${firstUnit}`;
+}
+/**
+ * Under a week as formatDuration writes it, then whole days, then months and days, then years
+ * and months. Rounds down, like formatDuration, so an age is never overstated.
+ */
+function formatAge(ms) {
+    if (!Number.isFinite(ms))
+        return String(ms);
+    // Negative ages come from clocks that disagree; show them rather than hide the skew.
+    if (ms < 0)
+        return `-${formatAge(-ms)}`;
+    if (ms < 7 * age_DAY)
+        return formatDuration(ms);
+    if (ms < 2 * MONTH)
+        return `${Math.floor(ms / age_DAY)}d`;
+    if (ms < YEAR) {
+        const months = Math.floor(ms / MONTH);
+        return two(months, 'mo', Math.floor((ms - months * MONTH) / age_DAY), 'd');
     }
-    return `${(tenths(value) / 10).toFixed(1)} ${UNITS[i]}`;
+    const years = Math.floor(ms / YEAR);
+    return two(years, 'y', Math.floor((ms - years * YEAR) / MONTH), 'mo');
+}
+
+;// CONCATENATED MODULE: ./src/report/chart.ts
+// "Where the space went": a Mermaid pie chart, which GitHub renders in job summaries.
+
+
+/** Repositories shown by name; the rest share one "other" slice. */
+const CHART_REPOSITORIES = 8;
+const LABEL_MAX = 40;
+/** The familiar repository of an image's first reference, or `<none>` for an untagged image. */
+function chart_repositoryOf(references) {
+    const first = references[0];
+    return first === undefined ? '<none>' : familiarName(parseReference(first).repository);
+}
+/**
+ * Predicted bytes freed, by repository (largest first, the top ones by name and the rest as one
+ * "other" slice), then the removed containers' writable layers, then the freed layers that
+ * several deleted images shared: whatever of the prediction no single image or container holds.
+ * Slices of zero bytes are left out.
+ */
+function spaceSlices(outcome, predictedBytes) {
+    const byRepository = new Map();
+    let attributed = 0;
+    for (const image of outcome.deletedImages) {
+        if (!(image.freedBytes > 0))
+            continue;
+        const repository = chart_repositoryOf(image.references);
+        byRepository.set(repository, (byRepository.get(repository) ?? 0) + image.freedBytes);
+        attributed += image.freedBytes;
+    }
+    const ranked = [...byRepository].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    // Nine repositories fit in nine slices: an "other" slice would only hide the ninth name.
+    const named = ranked.length <= CHART_REPOSITORIES + 1 ? ranked.length : CHART_REPOSITORIES;
+    const slices = ranked.slice(0, named).map(([label, bytes]) => ({ label, bytes }));
+    const rest = ranked.slice(named);
+    if (rest.length > 0) {
+        slices.push({
+            // A space cannot occur in a repository name, so these labels never collide with one.
+            label: `other (${rest.length.toLocaleString('en-US')} repositories)`,
+            bytes: rest.reduce((sum, [, bytes]) => sum + bytes, 0)
+        });
+    }
+    const containers = outcome.removedContainers.reduce((sum, c) => sum + (c.sizeRw || 0), 0);
+    if (containers > 0)
+        slices.push({ label: 'containers', bytes: containers });
+    const shared = predictedBytes - attributed - containers;
+    if (shared > 0)
+        slices.push({ label: 'shared layers', bytes: shared });
+    return slices;
+}
+// Mermaid's own entity syntax (`#name;` or `#code;`): decoded when the chart is drawn. `#` and
+// `;` must be written this way too, or `#quot;` in a name would turn into a quote.
+const MERMAID_ENTITIES = {
+    '"': '#quot;',
+    '#': '#35;',
+    ';': '#59;',
+    '`': '#96;',
+    '<': '#lt;',
+    '>': '#gt;',
+    '&': '#amp;',
+    '%': '#37;',
+    '\\': '#92;'
+};
+/**
+ * Text for a quoted Mermaid label: one short line, with every character that could end the
+ * string, start a comment or an entity, or close the Markdown code fence written as an entity.
+ */
+function mermaidLabel(text) {
+    let t = text
+        .replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ')
+        .replace(/ {2,}/g, ' ')
+        .trim();
+    if (t.length > LABEL_MAX) {
+        const cut = /[\uD800-\uDBFF]/.test(t[LABEL_MAX - 2] ?? '') ? LABEL_MAX - 2 : LABEL_MAX - 1;
+        t = `${t.slice(0, cut)}…`;
+    }
+    return t.replace(/["#;`<>&%\\]/g, (c) => MERMAID_ENTITIES[c] ?? c);
+}
+/** A fenced `mermaid` pie chart of the slices, each labelled with its size; '' when all are 0. */
+function renderPie(slices) {
+    const shown = slices.filter((s) => Number.isFinite(s.bytes) && Math.round(s.bytes) > 0);
+    if (shown.length === 0)
+        return '';
+    const lines = shown.map((s) => `    "${mermaidLabel(s.label)} (${formatBytes(s.bytes)})" : ${Math.round(s.bytes)}`);
+    return `\`\`\`mermaid\npie\n${lines.join('\n')}\n\`\`\`\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary: GitHub-flavoured Markdown, every piece of engine or user text escaped.
+
+
 
 
 
@@ -100500,10 +101214,20 @@ function escapeCell(text) {
         .replace(/^ +| +$/g, (spaces) => '&#32;'.repeat(spaces.length));
 }
 const row = (cells) => `| ${cells.map(escapeCell).join(' | ')} |\n`;
-const plural = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+const summary_count = (n) => n.toLocaleString('en-US');
+const plural = (n, noun) => `${summary_count(n)} ${noun}${n === 1 ? '' : 's'}`;
 const isImageId = (s) => /^sha256:[0-9a-f]{64}$/.test(s);
-function tookFor(ms) {
-    return ms < 60_000 ? `${(Math.round(ms / 100) / 10).toFixed(1)}s` : formatDuration(ms);
+/**
+ * `repo@sha256:4a7882cd7cc4…`: a digest shortened the way `docker images` shortens IDs, so that
+ * one digest reference does not squeeze every other column. The outputs and the report keep it
+ * whole.
+ */
+const showReference = (r) => r.replace(/(@sha256:[0-9a-f]{12})[0-9a-f]{52}$/, '$1…');
+/** Keeps `1.4 GB` and `3mo 7d` on one line when a long reference squeezes the table. */
+const nowrap = (s) => s.replace(/ /g, '\u00a0');
+/** `4.2 s` under a minute, then `3m 5s`. */
+function took(ms) {
+    return ms < 60_000 ? `${(Math.round(ms / 100) / 10).toFixed(1)} s` : formatDuration(ms);
 }
 function renderSection(s, cap) {
     if (s.rows.length === 0)
@@ -100514,7 +101238,10 @@ function renderSection(s, cap) {
         `| ${s.align.join(' | ')} |\n` +
         shown.join('') +
         (more > 0
-            ? row([`… and ${more} more (full list in the report)`, ...s.head.slice(1).map(() => '')])
+            ? row([
+                `… and ${summary_count(more)} more (full list in the report)`,
+                ...s.head.slice(1).map(() => '')
+            ])
             : '');
     // A blank line after <summary> is what makes GitHub render the Markdown inside <details>.
     return s.collapsed
@@ -100525,10 +101252,91 @@ const isFailure = (r) => r.kind === 'removal-failed' || r.kind === 'blocked-by-f
 function skipRows(skips) {
     return skips.map((s) => row([isImageId(s.target) ? shortId(s.target) : s.target, describeReason(s.reason)]));
 }
+/** `≈` before a predicted figure that counts some layers of unknown size as 0. */
+const approx = (space) => (space.predictionExact ? '' : '≈');
+/** The one line that says how much space went, what went, and the free disk before and after. */
+function headline(outcome, space, dry) {
+    const predicted = `${approx(space)}${formatBytes(space.predictedBytes)}`;
+    let amount;
+    if (dry)
+        amount = `**Would reclaim ${predicted}**`;
+    else if (space.measuredBytes !== undefined) {
+        amount = `**Reclaimed ${formatBytes(space.measuredBytes)} (predicted ${predicted})**`;
+    }
+    else
+        amount = `**Reclaimed ${predicted} (predicted; not measured)**`;
+    const parts = [
+        amount,
+        plural(outcome.deletedImages.length, 'image'),
+        plural(outcome.untagged.length, 'tag'),
+        plural(outcome.removedContainers.length, 'container')
+    ];
+    if (space.disk) {
+        const before = formatBytes(space.disk.freeBefore);
+        parts.push(!dry && space.disk.freeAfter !== undefined
+            ? `free disk ${before} → ${formatBytes(space.disk.freeAfter)}`
+            : `free disk ${before} → ${approx(space)}${formatBytes(space.disk.freeBefore + space.predictedBytes)} predicted`);
+    }
+    const time = took(space.elapsedMs);
+    return `${parts.join(' · ')}${dry ? ` (planned in ${time})` : ` in ${time}`}\n\n`;
+}
+/** Footnotes to the headline's figures, one paragraph each. */
+function notes(space, dry) {
+    const lines = [];
+    if (!space.predictionExact) {
+        lines.push('≈ The engine did not report the size of every layer that goes, so the prediction counts those layers as 0 and the real figure may be higher.');
+    }
+    if (!dry) {
+        const measured = [];
+        if (space.measuredBytes !== undefined && space.measuredFrom === 'delete-responses') {
+            measured.push("Measured: the layers the engine reported deleting, plus the removed containers' writable layers.");
+        }
+        else if (space.measuredBytes !== undefined && space.measuredFrom === 'system-df') {
+            measured.push("Measured: the drop in the engine's disk usage (docker system df).");
+        }
+        if (space.systemDfBytes !== undefined && space.systemDfBytes !== space.measuredBytes) {
+            const df = space.systemDfBytes;
+            measured.push(`By docker system df, the engine's disk usage ${df < 0 ? 'grew' : 'fell'} by ${formatBytes(Math.abs(df))} over the run (that also counts anything else the engine did meanwhile).`);
+        }
+        if (measured.length > 0)
+            lines.push(measured.join(' '));
+    }
+    return lines.map((l) => `${l}\n\n`).join('');
+}
+/** What until-free aimed at and how the plan got there. */
+function untilFree(outcome, space, dry) {
+    const t = space.target;
+    if (!t)
+        return '';
+    let text = `**until-free: ${formatBytes(t.targetBytes)} free.** `;
+    if (t.alreadyMet) {
+        text += `The disk already had ${formatBytes(t.freeBytes)} free: nothing ${dry ? 'to remove' : 'removed'}.`;
+    }
+    else if (t.predictedFreeBytes < t.targetBytes) {
+        text +=
+            `Every candidate together frees only ${formatBytes(t.predictedFreeBytes - t.freeBytes)}; ` +
+                `the target is short by ${formatBytes(t.targetBytes - t.predictedFreeBytes)}.`;
+    }
+    else {
+        const n = outcome.deletedImages.length;
+        text +=
+            `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${summary_count(n)} least recently used images`} ` +
+                `needed to reach it (predicted free afterwards: ${formatBytes(t.predictedFreeBytes)}).`;
+    }
+    return `${text}\n\n`;
+}
+function chart(outcome, space, dry) {
+    const pie = renderPie(spaceSlices(outcome, space.predictedBytes));
+    if (!pie)
+        return '';
+    const title = dry ? '### Where the space would go' : '### Where the space went';
+    return `${title}\n\nPredicted bytes freed, by the repository of each image's first reference.\n\n${pie}\n`;
+}
 function renderSummary(outcome, ctx) {
-    const dry = outcome.dryRun;
+    const dry = ctx.dryRun ?? outcome.dryRun;
+    const space = ctx.space;
     // Largest first: if the table has to be cut, what is left is where the space went.
-    const images = [...outcome.deletedImages].sort((a, b) => b.size - a.size || a.id.localeCompare(b.id));
+    const images = [...outcome.deletedImages].sort((a, b) => b.freedBytes - a.freedBytes || b.size - a.size || a.id.localeCompare(b.id));
     const deletedRefs = new Set(images.flatMap((i) => i.references));
     const untagOnly = outcome.untagged.filter((r) => !deletedRefs.has(r));
     const failed = outcome.skipped.filter((s) => isFailure(s.reason));
@@ -100537,39 +101345,36 @@ function renderSummary(outcome, ctx) {
     if (dry) {
         head += '> [!NOTE]\n> Dry run: nothing was removed. This is what a real run would remove.\n\n';
     }
-    const counts = [
-        plural(images.length, 'image'),
-        plural(outcome.untagged.length, 'tag'),
-        plural(outcome.removedContainers.length, 'container')
-    ].map((c) => `**${c}**`);
-    head += dry
-        ? `Would delete ${counts[0]}, remove ${counts[1]} and ${counts[2]}.\n\n`
-        : `Deleted ${counts[0]}, removed ${counts[1]} and ${counts[2]}.\n\n`;
+    head += headline(outcome, space, dry);
     if (outcome.failures > 0) {
         head += `> [!WARNING]\n> ${plural(outcome.failures, 'step')} failed or could not be attempted; see Failures below.\n\n`;
     }
+    head += untilFree(outcome, space, dry);
+    head += notes(space, dry);
+    head += chart(outcome, space, dry);
     const sections = [
         {
             title: dry ? '### Images that would be deleted' : '### Deleted images',
             empty: dry ? 'No images would be deleted.' : 'No images deleted.',
-            head: ['Image', 'References', 'Size', 'Age'],
-            align: ['---', '---', '---:', '---'],
+            head: ['Image', 'References', 'Frees', 'Size', 'Age'],
+            align: ['---', '---', '---:', '---:', '---'],
             rows: images.map((i) => {
-                const refs = i.references.length > 0 ? i.references.join(', ') : '<none>';
+                const refs = i.references.length > 0 ? i.references.map(showReference).join(', ') : '<none>';
                 return row([
                     shortId(i.id),
                     i.prunedParent ? `${refs} (untagged parent)` : refs,
-                    formatBytes(i.size),
-                    `${formatDuration(ctx.now - i.basisTime)} (${i.basis})`
+                    nowrap(formatBytes(i.freedBytes)),
+                    nowrap(formatBytes(i.size)),
+                    `${nowrap(formatAge(ctx.now - i.basisTime))} (${i.basis})`
                 ]);
             })
         },
         {
             title: dry ? '### Containers that would be removed' : '### Removed containers',
             empty: dry ? 'No containers would be removed.' : 'No containers removed.',
-            head: ['Container', 'ID', 'Image'],
-            align: ['---', '---', '---'],
-            rows: outcome.removedContainers.map((c) => row([c.name, shortId(c.id), shortId(c.image)]))
+            head: ['Container', 'ID', 'Image', 'Writable layer'],
+            align: ['---', '---', '---', '---:'],
+            rows: outcome.removedContainers.map((c) => row([c.name, shortId(c.id), shortId(c.image), nowrap(formatBytes(c.sizeRw))]))
         }
     ];
     // Tags taken off images that stay are otherwise invisible; say nothing when there are none.
@@ -100581,7 +101386,7 @@ function renderSummary(outcome, ctx) {
             empty: '',
             head: ['Reference'],
             align: ['---'],
-            rows: untagOnly.map((r) => row([r]))
+            rows: untagOnly.map((r) => row([showReference(r)]))
         });
     }
     if (failed.length > 0) {
@@ -100601,7 +101406,11 @@ function renderSummary(outcome, ctx) {
         align: ['---', '---'],
         rows: skipRows(kept)
     });
-    const foot = `Engine ${escapeCell(ctx.address)}, took ${tookFor(outcome.ms)}.\n`;
+    let foot = `Engine ${escapeCell(ctx.address)}`;
+    if (space.disk) {
+        foot += `, data on ${escapeCell(space.disk.path)} (${formatBytes(space.disk.totalBytes)} disk)`;
+    }
+    foot += dry ? '.\n' : `; the removals took ${took(outcome.ms)}.\n`;
     const render = (cap) => head + sections.map((s) => renderSection(s, cap)).join('') + foot;
     const full = render(Infinity);
     if (Buffer.byteLength(full) <= SUMMARY_BUDGET)
@@ -100676,7 +101485,11 @@ function writeReport(dir, data) {
 
 
 
+
+
+
 async function main() {
+    const started = Date.now();
     core/* info */.pq(`docker-reclaim ${constants/* VERSION */.xv} on Node ${process.version}`);
     let settings;
     try {
@@ -100689,7 +101502,7 @@ async function main() {
     }
     let conn;
     try {
-        conn = connect(settings.dockerHost);
+        conn = connect(settings.dockerHost, process.env, settings.engineTimeoutMs);
         await core/* group */.Os(`Connect to ${conn.address}`, () => ping(conn));
     }
     catch (e) {
@@ -100698,13 +101511,30 @@ async function main() {
         throw e;
     }
     const docker = conn.docker;
-    const inventory = await core/* group */.Os('Read inventory', async () => {
-        const inv = await readInventory(docker);
-        core/* info */.pq(`${inv.images.length} images, ${inv.containers.length} containers`);
-        return inv;
+    const { inventory, root, totalsBefore } = await core/* group */.Os('Read inventory', async () => {
+        const [inv, where, totals] = await Promise.all([
+            readInventory(docker),
+            engineDisk(conn),
+            settings.dryRun ? undefined : spaceTotals(docker)
+        ]);
+        if (where.disk)
+            inv.disk = where.disk;
+        core/* info */.pq(`${inv.images.length} images, ${inv.containers.length} containers` +
+            (where.disk ? `; ${formatBytes(where.disk.freeBytes)} free on ${where.root}` : ''));
+        return { inventory: inv, root: where.root, totalsBefore: totals };
     });
+    const policy = { ...settings.policy };
+    if (settings.untilFree) {
+        if (!inventory.disk) {
+            return core/* setFailed */.C1(`Input "${constants/* Input */.pd.UntilFree}" needs an engine on this machine, to measure its disk: the engine at ${conn.address} keeps its data at ${root ?? 'an unknown path'}, which is not on this machine. Leave until-free empty to remove every candidate.`);
+        }
+        policy.untilFreeBytes =
+            'bytes' in settings.untilFree
+                ? settings.untilFree.bytes
+                : Math.ceil((inventory.disk.totalBytes * settings.untilFree.percent) / 100);
+    }
     const plan = await core/* group */.Os('Plan', async () => {
-        const p = planner_plan(inventory, settings.policy, Date.now());
+        const p = planner_plan(inventory, policy, Date.now());
         logPlan(p);
         return p;
     });
@@ -100712,24 +101542,32 @@ async function main() {
         dryRun: settings.dryRun,
         onProgress: (done, total) => core/* info */.pq(`${done}/${total} steps done`)
     }));
-    await core/* group */.Os('Report', async () => {
-        const reportPath = writeReport(reportDir(), {
+    const space = await core/* group */.Os('Measure', () => measure(docker, inventory, plan, outcome, totalsBefore, started));
+    const reportPath = await core/* group */.Os('Report', async () => {
+        const path = writeReport(reportDir(), {
             version: constants/* VERSION */.xv,
             settings,
             inventorySize: { images: inventory.images.length, containers: inventory.containers.length },
             plan,
-            outcome
+            outcome,
+            space
         });
-        core/* info */.pq(`Report: ${reportPath}`);
-        setOutputs(outputValues(outcome, reportPath));
+        core/* info */.pq(`Report: ${path}`);
+        setOutputs(outputValues(outcome, path, space));
         if (settings.summary) {
             await core/* summary */.z
-                .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now }))
+                .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now, space }))
                 .write();
         }
+        return path;
     });
+    if (outcome.engineLost !== undefined) {
+        const done = outcome.results.filter((r) => r.status === 'done' || r.status === 'gone').length;
+        return core/* setFailed */.C1(`Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done; the report lists each one: ${reportPath}. Run the step again once the engine answers to finish the rest.`);
+    }
     const verb = settings.dryRun ? 'Would delete' : 'Deleted';
-    core/* info */.pq(`${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers; kept ${outcome.skipped.length}.`);
+    const bytes = space.measuredBytes ?? space.predictedBytes;
+    core/* info */.pq(`${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers: ${formatBytes(bytes)}${settings.dryRun ? ' predicted' : ''}; kept ${outcome.skipped.length}.`);
     if (outcome.failures > 0) {
         const failed = outcome.skipped.filter((s) => s.reason.kind === 'removal-failed' || s.reason.kind === 'blocked-by-failed-step');
         const lines = failed.map((s) => `${s.target}: ${describeReason(s.reason)}`);
@@ -100740,6 +101578,51 @@ async function main() {
             lines.forEach((l) => core/* warning */.$e(l));
         }
     }
+}
+/** Predicted against measured: the engine's delete responses, /system/df, and the disk itself. */
+async function measure(docker, inventory, plan, outcome, totalsBefore, started) {
+    const space = {
+        predictedBytes: plan.space.bytes,
+        predictionExact: plan.space.exact,
+        elapsedMs: 0
+    };
+    if (plan.target)
+        space.target = plan.target;
+    const disk = inventory.disk;
+    if (disk)
+        space.disk = { path: disk.path, totalBytes: disk.totalBytes, freeBefore: disk.freeBytes };
+    if (!outcome.dryRun) {
+        const deletedEntries = outcome.results.flatMap((r) => r.deleted ?? []);
+        // A container that was already gone (404) freed nothing now.
+        const status = new Map(outcome.results.map((r) => [r.step, r.status]));
+        const removed = new Set(outcome.removedContainers
+            .filter((c) => status.get(containerStepId(c.id)) === 'done')
+            .map((c) => c.id));
+        const fromResponses = measuredFromResponses(inventory, deletedEntries, removed);
+        const [totalsAfter, diskAfter] = await Promise.all([
+            totalsBefore === undefined ? undefined : spaceTotals(docker),
+            disk ? statDisk(disk.path) : undefined
+        ]);
+        if (totalsBefore !== undefined && totalsAfter !== undefined) {
+            space.systemDfBytes = totalsBefore - totalsAfter;
+        }
+        // The containerd store's delete responses list no layers: there, /system/df measures.
+        const imagesDeleted = outcome.deletedImages.length > 0;
+        if (imagesDeleted && fromResponses.layers === 0 && space.systemDfBytes !== undefined) {
+            space.measuredBytes = space.systemDfBytes;
+            space.measuredFrom = 'system-df';
+        }
+        else {
+            space.measuredBytes = fromResponses.bytes;
+            space.measuredFrom = 'delete-responses';
+        }
+        if (space.disk && diskAfter)
+            space.disk.freeAfter = diskAfter.freeBytes;
+        core/* info */.pq(`predicted ${space.predictedBytes} bytes, measured ${space.measuredBytes} (${space.measuredFrom})` +
+            (space.systemDfBytes !== undefined ? `, /system/df ${space.systemDfBytes}` : ''));
+    }
+    space.elapsedMs = Date.now() - started;
+    return space;
 }
 function describeStep(s) {
     if (s.kind === 'remove-container')
