@@ -214,12 +214,20 @@ export class ContainerdEngine implements Remover {
   }
 
   /** image_inspect.go: the names (RepoTags) of the records that target the image. */
-  async imageReferences(id: string): Promise<string[] | undefined> {
-    this.calls.push(`inspect ${id}`);
-    if (!this.content.has(id as ImageId)) return undefined;
-    return this.recordsOf(id as ImageId)
+  async imageReferences(nameOrId: string): Promise<string[] | undefined> {
+    this.calls.push(`inspect ${nameOrId}`);
+    const target = this.content.has(nameOrId as ImageId)
+      ? (nameOrId as ImageId)
+      : this.records.get(nameOf(normalizeName(nameOrId)))?.target;
+    if (target === undefined) return undefined;
+    return this.recordsOf(target)
       .filter((r) => !isDangling(r))
       .map((r) => familiar(r.name));
+  }
+
+  async containerExists(id: string): Promise<boolean> {
+    this.calls.push(`inspect ${id}`);
+    return this.containers.has(id);
   }
 
   /** image_delete.go ImageService.ImageDelete with force=false, prune=true, no platforms. */

@@ -38,11 +38,18 @@ export class FakeEngine implements Remover {
     this.containers.delete(id);
   }
 
-  async imageReferences(id: string): Promise<string[] | undefined> {
-    this.calls.push(`inspect ${id}`);
-    this.beforeCall?.(`inspect ${id}`);
-    const image = this.images.get(id);
+  async imageReferences(nameOrId: string): Promise<string[] | undefined> {
+    this.calls.push(`inspect ${nameOrId}`);
+    this.beforeCall?.(`inspect ${nameOrId}`);
+    const image =
+      this.images.get(nameOrId) ??
+      [...this.images.values()].find((i) => refsOf(i).includes(nameOrId));
     return image ? refsOf(image) : undefined;
+  }
+
+  async containerExists(id: string): Promise<boolean> {
+    this.calls.push(`inspect ${id}`);
+    return this.containers.has(id);
   }
 
   async removeImage(name: string): Promise<RemoveResult> {

@@ -123,6 +123,13 @@ async function runGraph(
         return timed({ status: 'gone', httpStatus: 404, message: err.message });
       // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
       if (err.status === undefined) engineLost ??= err.message;
+      else if (await goneAfterAll(step, err, remover)) {
+        return timed({
+          status: 'gone',
+          httpStatus: err.status,
+          message: `${err.message}; then found gone: another process removed it`
+        });
+      }
       return timed({ status: 'failed', httpStatus: err.status, message: err.message });
     }
   };
@@ -156,6 +163,29 @@ async function runGraph(
   }
   options.onProgress?.(results.size, total);
   return engineLost;
+}
+
+/**
+ * A run beside ours (another job on a shared engine) may remove the same thing at the same moment,
+ * and the engine then answers with "removal … already in progress" (409) or a 500 about a missing
+ * image or layer, not 404. Look again: if the thing is gone, the step's goal is met.
+ */
+async function goneAfterAll(step: Step, err: EngineError, remover: Remover): Promise<boolean> {
+  const tries = /in progress/i.test(err.message) ? 10 : 1;
+  for (let n = 0; n < tries; n++) {
+    if (n > 0) await new Promise((r) => setTimeout(r, 100));
+    try {
+      const gone =
+        step.kind === 'remove-container'
+          ? !(await remover.containerExists(step.container))
+          : (await remover.imageReferences(step.kind === 'untag' ? step.reference : step.image)) ===
+            undefined;
+      if (gone) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
 
 function targetOf(step: Step): string {

@@ -8,7 +8,7 @@ import { readInventory } from './engine/inventory.js';
 import { dockerRemover } from './engine/remove.js';
 import { execute } from './execute.js';
 import { getSettings, InputError, type Settings } from './inputs.js';
-import { containerStepId, plan as makePlan } from './plan/planner.js';
+import { containerStepId, mayFree, plan as makePlan } from './plan/planner.js';
 import { measuredFromResponses } from './plan/space.js';
 import type { Inventory, Outcome, Plan, SpaceReport, Step } from './plan/types.js';
 import { formatBytes } from './report/bytes.js';
@@ -40,7 +40,7 @@ export async function main(): Promise<void> {
 
   const { inventory, root, totalsBefore } = await core.group('Read inventory', async () => {
     const [inv, where, totals] = await Promise.all([
-      readInventory(docker),
+      readInventory(docker, mayFree(settings.policy)),
       engineDisk(conn),
       settings.dryRun ? undefined : spaceTotals(docker)
     ]);

@@ -91,6 +91,7 @@ describe('the executor', () => {
     const remover = {
       removeContainer: async () => {},
       imageReferences: async () => [],
+      containerExists: async () => true,
       removeImage: async (): Promise<never> => {
         calls++;
         throw new EngineError('connect ECONNREFUSED /run/docker.sock');
@@ -122,6 +123,7 @@ describe('the executor', () => {
     const remover = {
       removeContainer: async () => {},
       imageReferences: async () => [],
+      containerExists: async () => true,
       removeImage: async (name: string) => {
         inFlight++;
         peak = Math.max(peak, inFlight);
@@ -158,6 +160,7 @@ describe('the executor', () => {
     const remover = {
       removeContainer: async () => {},
       imageReferences: async () => [],
+      containerExists: async () => true,
       removeImage: async (): Promise<never> => {
         throw new EngineError('socket hang up');
       }
@@ -167,5 +170,34 @@ describe('the executor', () => {
     });
     expect(o.results.map((r) => r.status)).toEqual(['failed', 'blocked']);
     expect(o.deletedImages).toEqual([]);
+  });
+});
+
+describe('removals that race another run', () => {
+  it('count as gone when the engine refuses because someone else is removing the same thing', async () => {
+    const a = image(['app:1']);
+    const c = container(a, 'exited');
+    const inv: Inventory = { images: [a], containers: [c] };
+    const engine = new FakeEngine(inv);
+    // The other run's removal lands while ours is refused.
+    engine.removeContainer = async (id: string) => {
+      engine.containers.delete(id);
+      throw new EngineError(`removal of container ${id} is already in progress`, 409);
+    };
+    const o = await execute(plan(inv, policy({ images: ['app'] }), NOW), engine, { dryRun: false });
+    expect(o.failures).toBe(0);
+    expect(o.results[0]).toMatchObject({ status: 'gone', httpStatus: 409 });
+    expect(o.deletedImages.map((i) => i.id)).toEqual([a.id]);
+  });
+
+  it('still fail when the thing is there after all', async () => {
+    const a = image(['app:1']);
+    const inv: Inventory = { images: [a], containers: [] };
+    const engine = new FakeEngine(inv);
+    engine.removeImage = async () => {
+      throw new EngineError('layer does not exist', 500);
+    };
+    const o = await execute(plan(inv, policy({ images: ['app'] }), NOW), engine, { dryRun: false });
+    expect(o.results.map((r) => r.status)).toEqual(['failed', 'blocked']);
   });
 });

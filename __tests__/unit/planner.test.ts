@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { plan } from '../../src/plan/planner.js';
+import { mayFree, plan } from '../../src/plan/planner.js';
 import type { Inventory, Plan, Reason, Step } from '../../src/plan/types.js';
 import { DAY, NOW, container, image, policy } from '../../__fixtures__/inventory.js';
 
@@ -395,4 +395,13 @@ describe('container states', () => {
       expect(reasonsFor(p, 'app:1')).toEqual(['in-use-by-running-container']);
     }
   );
+});
+
+describe('which images need their layer sizes', () => {
+  it('only those a pattern selects, or that have no reference at all', () => {
+    const may = mayFree(policy({ images: ['app'] }));
+    expect(may(['app:1', 'other:1'])).toBe(true);
+    expect(may(['other:1'])).toBe(false);
+    expect(may([])).toBe(true);
+  });
 });

@@ -36,16 +36,38 @@ const realRefs = (refs: string[] | null | undefined) =>
 
 const present = <T>(x: T | undefined): x is T => x !== undefined;
 
-async function gone404<T>(call: Promise<T>): Promise<T | undefined> {
+const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
+
+/**
+ * The answer, or undefined if the object is gone. Another process removing it between our list
+ * and this call can also surface as a 500 ("layer does not exist"): ask once more whether it still
+ * exists before calling that an error.
+ */
+async function unlessGone<T>(
+  call: Promise<T>,
+  stillThere: () => Promise<unknown>
+): Promise<T | undefined> {
   try {
     return await call;
   } catch (e) {
-    if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+    if (statusOf(e) === 404) return undefined;
+    try {
+      await stillThere();
+    } catch (again) {
+      if (statusOf(again) === 404) return undefined;
+    }
     throw e;
   }
 }
 
-export async function readInventory(docker: Docker): Promise<Inventory> {
+/**
+ * `mayFree` says which images the plan could delete, from their references alone: only those need
+ * their layer sizes (one history call each). Every image needs its layers, to know what it holds.
+ */
+export async function readInventory(
+  docker: Docker,
+  mayFree: (refs: string[]) => boolean = () => true
+): Promise<Inventory> {
   const [listedImages, listedContainers] = await Promise.all([
     docker.listImages({ all: true }),
     docker.listContainers({ all: true })
@@ -54,9 +76,12 @@ export async function readInventory(docker: Docker): Promise<Inventory> {
   const layerSizes: Record<string, number> = {};
   const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
     const handle = docker.getImage(listed.Id);
+    const refs = [...realRefs(listed.RepoTags), ...realRefs(listed.RepoDigests)];
     const [info, history] = await Promise.all([
-      gone404(handle.inspect()),
-      gone404(handle.history() as Promise<HistoryEntry[]>)
+      unlessGone(handle.inspect(), () => handle.inspect()),
+      mayFree(refs)
+        ? unlessGone(handle.history() as Promise<HistoryEntry[]>, () => handle.inspect())
+        : undefined
     ]);
     if (!info) return undefined;
     const lastTag = (info as { Metadata?: { LastTagTime?: string } }).Metadata?.LastTagTime;
@@ -97,9 +122,11 @@ export async function readInventory(docker: Docker): Promise<Inventory> {
     // Start and finish times are only in the inspect answer; the writable layer's size is worth
     // computing only for containers that may be removed.
     const stopped = ['created', 'exited', 'dead'].includes(listed.State);
-    const info = (await gone404(
+    const handle = docker.getContainer(listed.Id);
+    const info = (await unlessGone(
       // `size` becomes the query parameter; @types/dockerode does not list it.
-      docker.getContainer(listed.Id).inspect({ size: stopped } as Docker.ContainerInspectOptions)
+      handle.inspect({ size: stopped } as Docker.ContainerInspectOptions),
+      () => handle.inspect()
     )) as (Docker.ContainerInspectInfo & { SizeRw?: number }) | undefined;
     if (!info) return undefined;
     if (typeof info.SizeRw === 'number') container.sizeRw = info.SizeRw;

@@ -16,8 +16,9 @@ export interface Remover {
   removeContainer(id: string): Promise<void>;
   /** DELETE /images/{name}: by reference it untags (and deletes the image with its last reference); by ID it deletes. */
   removeImage(nameOrId: string): Promise<RemoveResult>;
-  /** The image's tag and digest references now; undefined when it no longer exists. */
-  imageReferences(id: string): Promise<string[] | undefined>;
+  /** The image's tag and digest references now; undefined when it (or that reference) no longer exists. */
+  imageReferences(nameOrId: string): Promise<string[] | undefined>;
+  containerExists(id: string): Promise<boolean>;
 }
 
 /**
@@ -59,6 +60,16 @@ export function dockerRemover(docker: Docker): Remover {
         await docker.getContainer(id).remove({ force: false, v: false });
       } catch (e) {
         throw wrap(e);
+      }
+    },
+    async containerExists(id) {
+      try {
+        await docker.getContainer(id).inspect();
+        return true;
+      } catch (e) {
+        const err = wrap(e);
+        if (err.status === 404) return false;
+        throw err;
       }
     },
     async imageReferences(id) {

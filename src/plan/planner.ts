@@ -72,6 +72,16 @@ function repositoryOf(ref: Reference): string {
   return parseReference(ref).repository;
 }
 
+/**
+ * Whether an image with these references could be deleted under this policy: one a pattern
+ * selects, or one without references (dangling, or an untagged parent pruned with its children).
+ * The inventory reader fetches layer sizes only for these.
+ */
+export function mayFree(policy: Policy): (refs: string[]) => boolean {
+  const selected = referenceMatcher(compile(policy).select);
+  return (refs) => refs.length === 0 || refs.some((r) => selected(r) !== undefined);
+}
+
 export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   // The engine lists in no stable order; the same state must give the same plan.
   const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
