@@ -96121,17 +96121,34 @@ function timeOf(value) {
 }
 const realRefs = (refs) => (refs ?? []).filter((r) => !r.startsWith('<none>'));
 const present = (x) => x !== undefined;
-async function gone404(call) {
+const statusOf = (e) => e.statusCode;
+/**
+ * The answer, or undefined if the object is gone. Another process removing it between our list
+ * and this call can also surface as a 500 ("layer does not exist"): ask once more whether it still
+ * exists before calling that an error.
+ */
+async function unlessGone(call, stillThere) {
     try {
         return await call;
     }
     catch (e) {
-        if (e.statusCode === 404)
+        if (statusOf(e) === 404)
             return undefined;
+        try {
+            await stillThere();
+        }
+        catch (again) {
+            if (statusOf(again) === 404)
+                return undefined;
+        }
         throw e;
     }
 }
-async function readInventory(docker) {
+/**
+ * `mayFree` says which images the plan could delete, from their references alone: only those need
+ * their layer sizes (one history call each). Every image needs its layers, to know what it holds.
+ */
+async function readInventory(docker, mayFree = () => true) {
     const [listedImages, listedContainers] = await Promise.all([
         docker.listImages({ all: true }),
         docker.listContainers({ all: true })
@@ -96139,9 +96156,12 @@ async function readInventory(docker) {
     const layerSizes = {};
     const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
         const handle = docker.getImage(listed.Id);
+        const refs = [...realRefs(listed.RepoTags), ...realRefs(listed.RepoDigests)];
         const [info, history] = await Promise.all([
-            gone404(handle.inspect()),
-            gone404(handle.history())
+            unlessGone(handle.inspect(), () => handle.inspect()),
+            mayFree(refs)
+                ? unlessGone(handle.history(), () => handle.inspect())
+                : undefined
         ]);
         if (!info)
             return undefined;
@@ -96184,9 +96204,10 @@ async function readInventory(docker) {
         // Start and finish times are only in the inspect answer; the writable layer's size is worth
         // computing only for containers that may be removed.
         const stopped = ['created', 'exited', 'dead'].includes(listed.State);
-        const info = (await gone404(
+        const handle = docker.getContainer(listed.Id);
+        const info = (await unlessGone(
         // `size` becomes the query parameter; @types/dockerode does not list it.
-        docker.getContainer(listed.Id).inspect({ size: stopped })));
+        handle.inspect({ size: stopped }), () => handle.inspect()));
         if (!info)
             return undefined;
         if (typeof info.SizeRw === 'number')
@@ -96243,6 +96264,18 @@ function dockerRemover(docker) {
             }
             catch (e) {
                 throw wrap(e);
+            }
+        },
+        async containerExists(id) {
+            try {
+                await docker.getContainer(id).inspect();
+                return true;
+            }
+            catch (e) {
+                const err = wrap(e);
+                if (err.status === 404)
+                    return false;
+                throw err;
             }
         },
         async imageReferences(id) {
@@ -96376,6 +96409,13 @@ async function runGraph(steps, remover, results, options, clock) {
             // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
             if (err.status === undefined)
                 engineLost ??= err.message;
+            else if (await goneAfterAll(step, err, remover)) {
+                return timed({
+                    status: 'gone',
+                    httpStatus: err.status,
+                    message: `${err.message}; then found gone: another process removed it`
+                });
+            }
             return timed({ status: 'failed', httpStatus: err.status, message: err.message });
         }
     };
@@ -96407,6 +96447,30 @@ async function runGraph(steps, remover, results, options, clock) {
     }
     options.onProgress?.(results.size, total);
     return engineLost;
+}
+/**
+ * A run beside ours (another job on a shared engine) may remove the same thing at the same moment,
+ * and the engine then answers with "removal … already in progress" (409) or a 500 about a missing
+ * image or layer, not 404. Look again: if the thing is gone, the step's goal is met.
+ */
+async function goneAfterAll(step, err, remover) {
+    const tries = /in progress/i.test(err.message) ? 10 : 1;
+    for (let n = 0; n < tries; n++) {
+        if (n > 0)
+            await new Promise((r) => setTimeout(r, 100));
+        try {
+            const gone = step.kind === 'remove-container'
+                ? !(await remover.containerExists(step.container))
+                : (await remover.imageReferences(step.kind === 'untag' ? step.reference : step.image)) ===
+                    undefined;
+            if (gone)
+                return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    return false;
 }
 function targetOf(step) {
     if (step.kind === 'remove-container')
@@ -100570,6 +100634,15 @@ function push(map, key, value) {
 function repositoryOf(ref) {
     return parseReference(ref).repository;
 }
+/**
+ * Whether an image with these references could be deleted under this policy: one a pattern
+ * selects, or one without references (dangling, or an untagged parent pruned with its children).
+ * The inventory reader fetches layer sizes only for these.
+ */
+function mayFree(policy) {
+    const selected = referenceMatcher(planner_compile(policy).select);
+    return (refs) => refs.length === 0 || refs.some((r) => selected(r) !== undefined);
+}
 function planner_plan(snapshot, policy, now) {
     // The engine lists in no stable order; the same state must give the same plan.
     const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -101513,7 +101586,7 @@ async function main() {
     const docker = conn.docker;
     const { inventory, root, totalsBefore } = await core/* group */.Os('Read inventory', async () => {
         const [inv, where, totals] = await Promise.all([
-            readInventory(docker),
+            readInventory(docker, mayFree(settings.policy)),
             engineDisk(conn),
             settings.dryRun ? undefined : spaceTotals(docker)
         ]);
