@@ -18,7 +18,6 @@ import {
   compileImagePattern,
   compileNamePattern,
   familiarName,
-  parseReference,
   referenceMatcher,
   type ImagePattern
 } from './patterns.js';
@@ -69,7 +68,11 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 function repositoryOf(ref: Reference): string {
-  return parseReference(ref).repository;
+  // The repository ends at '@', or at the last ':' after the last '/' (before it: a port).
+  const at = ref.indexOf('@');
+  if (at >= 0) return ref.slice(0, at);
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
 }
 
 /**
@@ -143,6 +146,7 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
 
   /** References that take a tag-less repository's digests with them are not separate choices. */
   const independentRefs = (i: InventoryImage): Reference[] => {
+    if (i.digests.length === 0) return i.tags;
     const taggedRepos = new Set(i.tags.map(repositoryOf));
     return [...i.tags, ...i.digests.filter((d) => !taggedRepos.has(repositoryOf(d)))];
   };
@@ -244,7 +248,8 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
       }
     }
     decision.untag = untag;
-    decision.remaining = refs.filter((r) => !untag.includes(r));
+    const going = new Set(untag);
+    decision.remaining = refs.filter((r) => !going.has(r));
     if (decision.remaining.length > 0) {
       if (untag.length > 0) {
         skip(image.id, { kind: 'still-tagged', references: decision.remaining });
@@ -416,7 +421,7 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
     ];
     // Digests first: the last reference removed must be the one whose removal deletes the image.
     const refs = [...d.untag].sort(
-      (a, b) => Number(isDigest(b)) - Number(isDigest(a)) || a.localeCompare(b)
+      (a, b) => Number(isDigest(b)) - Number(isDigest(a)) || (a < b ? -1 : a > b ? 1 : 0)
     );
     const earlier = refs.slice(0, -1).map((ref) => `untag:${ref}`);
     refs.forEach((ref, n) => {
