@@ -27,9 +27,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensurePrerequisites, loadImages, run, startEngine } from './lib/engine.mjs';
 import {
   REPO_ROOT,
-  actionDefaults,
+  actionEnv as runnerEnv,
   ensureNode24,
-  inputEnvName,
   parseCommandFile,
   runAction
 } from './lib/action.mjs';
@@ -321,38 +320,8 @@ const ENTRY = join(REPO_ROOT, 'dist', 'index.js');
 const INPUTS = { images: '**', containers: '*', dangling: 'true' };
 const TIME = '/usr/bin/time';
 
-/** The environment runAction (scripts/lib/action.mjs) gives the action, built the same way. */
-async function actionEnv(dir, inputs, env) {
-  const files = {
-    GITHUB_OUTPUT: join(dir, 'output'),
-    GITHUB_STATE: join(dir, 'state'),
-    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
-    GITHUB_ENV: join(dir, 'env'),
-    GITHUB_PATH: join(dir, 'path')
-  };
-  for (const f of Object.values(files)) await writeFile(f, '');
-  const runnerTemp = join(dir, 'runner-temp');
-  await mkdir(runnerTemp);
-  const all = { ...actionDefaults(), ...inputs };
-  return {
-    files,
-    env: {
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      HOME: process.env.HOME ?? os.homedir(),
-      CI: 'true',
-      GITHUB_ACTIONS: 'true',
-      GITHUB_ACTION: 'docker-reclaim',
-      GITHUB_ACTION_PATH: REPO_ROOT,
-      GITHUB_WORKSPACE: REPO_ROOT,
-      RUNNER_OS: 'Linux',
-      RUNNER_ARCH: 'X64',
-      RUNNER_TEMP: runnerTemp,
-      ...files,
-      ...Object.fromEntries(Object.entries(all).map(([k, v]) => [inputEnvName(k), v])),
-      ...env
-    }
-  };
-}
+/** The environment runAction gives the action (scripts/lib/action.mjs), in a folder under `dir`. */
+const actionEnv = (dir, inputs, env) => runnerEnv({ inputs, env, tmpDir: dir });
 
 function vmHwmKb(pid) {
   try {

@@ -24,7 +24,7 @@ import {
   type Inventory
 } from '../../scripts/lib/engine.mjs';
 import { runAction, type ActionRun } from '../../scripts/lib/action.mjs';
-import { runActionStreaming, startHungEngine } from '../../scripts/lib/faults.mjs';
+import { startHungEngine } from '../../scripts/lib/faults.mjs';
 
 const STACK_FRAME = /^\s+at .*\(.*:\d+:\d+\)$/m;
 const LONG_AGO = '2020-01-01T00:00:00Z';
@@ -450,7 +450,7 @@ describe('when the engine dies mid-run', () => {
     // SIGKILL the engine once removal is under way: two progress lines into the Remove group.
     let inRemove = false;
     let progress = 0;
-    first = await runActionStreaming({
+    first = await runAction({
       inputs,
       env: { DOCKER_HOST: engine.host },
       tmpDir: engine.dir,

@@ -32,6 +32,8 @@ export interface RunActionOptions {
   tmpDir?: string;
   /** The action is SIGKILLed after this long (default 300000). */
   timeoutMs?: number;
+  /** Called with each line of the action's stdout or stderr as soon as it is printed. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
 export interface ActionRun {
@@ -56,6 +58,22 @@ export interface ActionRun {
   /** Removes the run's temporary directory (RUNNER_TEMP and the command files included). */
   cleanup(): Promise<void>;
 }
+
+/** A fresh runner-like environment (INPUT_* for every input, runner variables, command files). */
+export function actionEnv(options?: {
+  inputs?: Record<string, string>;
+  env?: Record<string, string>;
+  cwd?: string;
+  tmpDir?: string;
+}): Promise<{
+  dir: string;
+  files: Record<
+    'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_STEP_SUMMARY' | 'GITHUB_ENV' | 'GITHUB_PATH',
+    string
+  >;
+  runnerTemp: string;
+  env: Record<string, string>;
+}>;
 
 /** Runs dist/index.js once like the GitHub Actions runner does. */
 export function runAction(options?: RunActionOptions): Promise<ActionRun>;

@@ -100,25 +100,32 @@ export function parseCommandFile(text) {
 
 const readOr = (file, fallback = '') => readFile(file, 'utf8').catch(() => fallback);
 
+/** Calls onLine with each complete line of a stream as it arrives. */
+function lines(stream, onLine) {
+  let rest = '';
+  stream.on('data', (chunk) => {
+    const parts = (rest + chunk.toString()).split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) onLine(line.replace(/\r$/, ''));
+  });
+  stream.on('end', () => {
+    if (rest !== '') onLine(rest);
+  });
+}
+
 /**
- * Runs the action once in a fresh, minimal runner-like environment.
- * @param {import('./action.d.mts').RunActionOptions} options
+ * A fresh runner-like environment for one run: every input of action.yml (its default unless
+ * overridden) as INPUT_*, runner variables, empty command files and a RUNNER_TEMP, all in a new
+ * directory under tmpDir.
+ * @param {{ inputs?: Record<string,string>, env?: Record<string,string>, cwd?: string, tmpDir?: string }} options
  */
-export async function runAction({
+export async function actionEnv({
   inputs = {},
   env = {},
-  node = process.execPath,
   cwd = REPO_ROOT,
-  entry = join(REPO_ROOT, 'dist', 'index.js'),
-  tmpDir = tmpdir(),
-  timeoutMs = 300_000
+  tmpDir = tmpdir()
 } = {}) {
   const all = { ...actionDefaults(), ...inputs };
-  // Without an engine address the action would reach the machine's own engine: never allowed here.
-  if (!env.DOCKER_HOST && !all['docker-host']) {
-    throw new Error('runAction needs env.DOCKER_HOST or the docker-host input (a private engine)');
-  }
-  if (!existsSync(entry)) throw new Error(`${entry} does not exist: run npm run build first`);
   const dir = await mkdtemp(join(tmpDir, 'action-'));
   const files = {
     GITHUB_OUTPUT: join(dir, 'output'),
@@ -130,27 +137,67 @@ export async function runAction({
   for (const f of Object.values(files)) await writeFile(f, '');
   const runnerTemp = join(dir, 'runner-temp');
   await mkdir(runnerTemp);
-  const childEnv = {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: process.env.HOME ?? homedir(),
-    CI: 'true',
-    GITHUB_ACTIONS: 'true',
-    GITHUB_ACTION: 'docker-reclaim',
-    GITHUB_ACTION_PATH: REPO_ROOT,
-    GITHUB_WORKSPACE: cwd,
-    RUNNER_OS: 'Linux',
-    RUNNER_ARCH: 'X64',
-    RUNNER_TEMP: runnerTemp,
-    ...files,
-    ...Object.fromEntries(Object.entries(all).map(([k, v]) => [inputEnvName(k), v])),
-    ...env
+  return {
+    dir,
+    files,
+    runnerTemp,
+    env: {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: process.env.HOME ?? homedir(),
+      CI: 'true',
+      GITHUB_ACTIONS: 'true',
+      GITHUB_ACTION: 'docker-reclaim',
+      GITHUB_ACTION_PATH: REPO_ROOT,
+      GITHUB_WORKSPACE: cwd,
+      RUNNER_OS: 'Linux',
+      RUNNER_ARCH: 'X64',
+      RUNNER_TEMP: runnerTemp,
+      ...files,
+      ...Object.fromEntries(Object.entries(all).map(([k, v]) => [inputEnvName(k), v])),
+      ...env
+    }
   };
+}
+
+/**
+ * Runs the action once in a fresh, minimal runner-like environment.
+ * @param {import('./action.d.mts').RunActionOptions} options
+ */
+export async function runAction({
+  inputs = {},
+  env = {},
+  node = process.execPath,
+  cwd = REPO_ROOT,
+  entry = join(REPO_ROOT, 'dist', 'index.js'),
+  tmpDir = tmpdir(),
+  timeoutMs = 300_000,
+  onLine
+} = {}) {
+  const all = { ...actionDefaults(), ...inputs };
+  // Without an engine address the action would reach the machine's own engine: never allowed here.
+  if (!env.DOCKER_HOST && !all['docker-host']) {
+    throw new Error('runAction needs env.DOCKER_HOST or the docker-host input (a private engine)');
+  }
+  if (!existsSync(entry)) throw new Error(`${entry} does not exist: run npm run build first`);
+  const { dir, files, runnerTemp, env: childEnv } = await actionEnv({ inputs, env, cwd, tmpDir });
 
   const child = spawn(node, [entry], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = [];
   const err = [];
   child.stdout.on('data', (d) => out.push(d));
   child.stderr.on('data', (d) => err.push(d));
+  if (onLine) {
+    const safe = (stream) => (line) => {
+      try {
+        onLine(line, stream);
+      } catch (e) {
+        // A throwing callback must not leave the child running unobserved.
+        console.error(`onLine threw: ${e}`);
+      }
+    };
+    lines(child.stdout, safe('stdout'));
+    lines(child.stderr, safe('stderr'));
+  }
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const [code, signal] = await new Promise((resolve, reject) => {
     child.on('error', reject);

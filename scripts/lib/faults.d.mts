@@ -1,5 +1,4 @@
 // Types for faults.mjs, so that TypeScript tests import the helpers with types.
-import type { ActionRun, RunActionOptions } from './action.mjs';
 
 /** A unix socket that accepts connections and never answers. */
 export interface HungEngine {
@@ -15,11 +14,3 @@ export interface HungEngine {
 
 /** Listens on `<dir>/hung.sock`: reads whatever it is sent and never writes back. */
 export function startHungEngine(dir: string): Promise<HungEngine>;
-
-export interface StreamingRunOptions extends RunActionOptions {
-  /** Called with each line of the action's stdout or stderr as soon as it is printed. */
-  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
-}
-
-/** runAction, with each output line handed to `onLine` while the action runs. */
-export function runActionStreaming(options?: StreamingRunOptions): Promise<ActionRun>;
