@@ -100632,7 +100632,12 @@ function push(map, key, value) {
         map.set(key, [value]);
 }
 function repositoryOf(ref) {
-    return parseReference(ref).repository;
+    // The repository ends at '@', or at the last ':' after the last '/' (before it: a port).
+    const at = ref.indexOf('@');
+    if (at >= 0)
+        return ref.slice(0, at);
+    const colon = ref.lastIndexOf(':');
+    return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
 }
 /**
  * Whether an image with these references could be deleted under this policy: one a pattern
@@ -100709,6 +100714,8 @@ function planner_plan(snapshot, policy, now) {
     const excludedRef = referenceMatcher(match.excludeRefs);
     /** References that take a tag-less repository's digests with them are not separate choices. */
     const independentRefs = (i) => {
+        if (i.digests.length === 0)
+            return i.tags;
         const taggedRepos = new Set(i.tags.map(repositoryOf));
         return [...i.tags, ...i.digests.filter((d) => !taggedRepos.has(repositoryOf(d)))];
     };
@@ -100802,7 +100809,8 @@ function planner_plan(snapshot, policy, now) {
             }
         }
         decision.untag = untag;
-        decision.remaining = refs.filter((r) => !untag.includes(r));
+        const going = new Set(untag);
+        decision.remaining = refs.filter((r) => !going.has(r));
         if (decision.remaining.length > 0) {
             if (untag.length > 0) {
                 skip(image.id, { kind: 'still-tagged', references: decision.remaining });
@@ -100976,7 +100984,7 @@ function planner_plan(snapshot, policy, now) {
             ...prunedAncestors(id).flatMap((a) => (containersOf.get(a) ?? []).map((c) => containerStep.get(c.id)))
         ];
         // Digests first: the last reference removed must be the one whose removal deletes the image.
-        const refs = [...d.untag].sort((a, b) => Number(isDigest(b)) - Number(isDigest(a)) || a.localeCompare(b));
+        const refs = [...d.untag].sort((a, b) => Number(isDigest(b)) - Number(isDigest(a)) || (a < b ? -1 : a > b ? 1 : 0));
         const earlier = refs.slice(0, -1).map((ref) => `untag:${ref}`);
         refs.forEach((ref, n) => {
             const last = n === refs.length - 1;
