@@ -95853,7 +95853,11 @@ function connect(hostInput, env = process.env, timeoutMs = DEFAULT_TIMEOUT_MS) {
     const address = hostInput || env.DOCKER_HOST || DEFAULT_HOST;
     const url = parseAddress(address);
     if (url.protocol === 'unix:' || url.protocol === 'npipe:') {
-        const socketPath = decodeURIComponent(url.pathname) || '/var/run/docker.sock';
+        // The path as written: URL parsing would drop the "." of //./pipe/docker_engine.
+        const socketPath = address.slice(url.protocol.length + 2);
+        if (socketPath === '') {
+            throw new EngineUnreachable(`The engine address ${JSON.stringify(address)} names no socket: use unix:///var/run/docker.sock or npipe:////./pipe/docker_engine.`);
+        }
         return {
             docker: new (docker_default())({ socketPath, timeout: timeoutMs }),
             address,
@@ -100135,6 +100139,11 @@ function imagePatternProblem(p) {
     if (segments.some((s) => s === '' || s === '.' || s === '..')) {
         return 'the repository has an empty, "." or ".." path segment';
     }
+    // A colon in a repository is a registry's port: only in the first of several segments.
+    const port = /^[^:]+:[0-9*?[\]{},]+$/;
+    if (segments.some((s, n) => s.includes(':') && (n > 0 || segments.length === 1 || !port.test(s)))) {
+        return 'a colon belongs only after the registry host (host:5000/repo:tag) or before the tag';
+    }
     if (tag !== undefined && (tag === '' || !TAG_CHARS.test(tag))) {
         return 'the tag part is empty or has characters no tag can have';
     }
@@ -100148,7 +100157,12 @@ function containerPatternProblem(p) {
         return 'container names have only letters, digits, ".", "_" and "-"';
     return bracesProblem(p);
 }
+// Each {a,b} group multiplies the globs minimatch expands a pattern into.
+const MAX_BRACE_GROUPS = 4;
 function bracesProblem(p) {
+    if ((p.match(/\{/g) ?? []).length > MAX_BRACE_GROUPS) {
+        return `it has more than ${MAX_BRACE_GROUPS} {…} groups; list the patterns instead`;
+    }
     let depth = 0;
     for (const ch of p) {
         if (ch === '{')
@@ -100266,6 +100280,7 @@ class InputError extends Error {
 }
 const MAX_QUOTED = 80;
 const MAX_KEEP_LATEST = 1_000_000;
+const MAX_TIMER_MS = 24 * 86_400_000;
 const AGE_BASES = ['created', 'tagged', 'last-used'];
 const EXAMPLE = {
     duration: 'use a duration such as 7d, 36h, 1d12h or P7D',
@@ -100392,6 +100407,9 @@ function positive(name, value, fallback) {
     const ms = duration(name, value);
     if (ms === 0)
         throw invalid(name, value, `it must be longer than 0; use a duration such as 30s or 2m`);
+    // Node's timers hold at most 2^31-1 ms; a longer bound would silently shrink to that.
+    if (ms > MAX_TIMER_MS)
+        throw invalid(name, value, `it must be at most 24d; use a duration such as 2m or 1h`);
     return ms;
 }
 function size(name, value) {

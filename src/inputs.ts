@@ -29,6 +29,7 @@ type InputName = (typeof Input)[keyof typeof Input];
 
 const MAX_QUOTED = 80;
 const MAX_KEEP_LATEST = 1_000_000;
+const MAX_TIMER_MS = 24 * 86_400_000;
 const AGE_BASES: readonly AgeBasis[] = ['created', 'tagged', 'last-used'];
 
 const EXAMPLE = {
@@ -162,6 +163,9 @@ function positive(name: InputName, value: string, fallback: number): number {
   const ms = duration(name, value);
   if (ms === 0)
     throw invalid(name, value, `it must be longer than 0; use a duration such as 30s or 2m`);
+  // Node's timers hold at most 2^31-1 ms; a longer bound would silently shrink to that.
+  if (ms > MAX_TIMER_MS)
+    throw invalid(name, value, `it must be at most 24d; use a duration such as 2m or 1h`);
   return ms;
 }
 

@@ -575,10 +575,14 @@ describe('the bundled action with one hostile input', () => {
 
   it('honours the longest engine-timeout it accepts without Node timer warnings', async () => {
     // Node timers hold at most 2^31-1 ms (about 24.8 days); dockerode sets engine-timeout on every
-    // request's socket. A longer value that the input accepts must not spill warnings into the log.
-    const value = '4w';
+    // request's socket. Longer values are refused by name; the longest accepted one must not spill
+    // warnings into the log.
+    expect(() => getSettings((n) => (n === 'engine-timeout' ? '4w' : ''))).toThrow(
+      /Input "engine-timeout".*at most 24d/
+    );
+    const value = '24d';
     expect(getSettings((n) => (n === 'engine-timeout' ? value : '')).engineTimeoutMs).toBe(
-      28 * 24 * 3_600_000
+      24 * 24 * 3_600_000
     );
     const run = await runAction({
       inputs: { 'engine-timeout': value },

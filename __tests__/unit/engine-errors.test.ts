@@ -209,3 +209,19 @@ describe('connect: TLS failures are certificate problems that name DOCKER_CERT_P
     );
   });
 });
+
+describe('engine addresses', () => {
+  it('keeps a named pipe path as written, dot segment included', async () => {
+    const { connect } = await import('../../src/engine/connect.js');
+    const conn = connect('npipe:////./pipe/docker_engine', {});
+    expect((conn.docker as unknown as { modem: { socketPath: string } }).modem.socketPath).toBe(
+      '//./pipe/docker_engine'
+    );
+  });
+
+  it('refuses an address that names no socket rather than falling back to the default', async () => {
+    const { connect } = await import('../../src/engine/connect.js');
+    expect(() => connect('npipe://', {})).toThrow(/names no socket/);
+    expect(() => connect('unix://', {})).toThrow(/names no socket/);
+  });
+});

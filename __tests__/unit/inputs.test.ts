@@ -382,3 +382,14 @@ describe('hostile values', () => {
     );
   });
 });
+
+describe('engine-timeout', () => {
+  const read = (value: string) => (name: string) => (name === 'engine-timeout' ? value : '');
+  it('defaults to two minutes and takes any duration up to 24 days', () => {
+    expect(getSettings(read('')).engineTimeoutMs).toBe(120_000);
+    expect(getSettings(read('24d')).engineTimeoutMs).toBe(24 * 86_400_000);
+  });
+  it.each(['0', '25d', '4w', 'P52W'])('refuses %j by name', (value) => {
+    expect(() => getSettings(read(value))).toThrow(/Input "engine-timeout"/);
+  });
+});

@@ -83,9 +83,18 @@ describe('validating patterns', () => {
     ['app;rm -rf /', 'characters'],
     ['$(id)', 'characters'],
     ['app:{1,2', 'not closed'],
-    ['a'.repeat(600), 'longer']
+    ['a'.repeat(600), 'longer'],
+    ['fz/app:1:2', 'colon'],
+    ['a:b:c', 'colon'],
+    ['host:port/app', 'colon'],
+    ['{a,b}{c,d}{e,f}{g,h}{i,j}', 'groups']
   ])('refuses %j (%s)', (pattern, why) => {
     expect(validatePattern('image', pattern)).toContain(why);
+  });
+
+  it('accepts a registry port before the repository path', () => {
+    expect(validatePattern('image', 'localhost:5000/app:1')).toBeUndefined();
+    expect(validatePattern('image', 'registry.local:*/team/**')).toBeUndefined();
   });
 
   it('accepts container names in exclude even when they are not image names', () => {

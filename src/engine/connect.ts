@@ -31,7 +31,13 @@ export function connect(
   const address = hostInput || env.DOCKER_HOST || DEFAULT_HOST;
   const url = parseAddress(address);
   if (url.protocol === 'unix:' || url.protocol === 'npipe:') {
-    const socketPath = decodeURIComponent(url.pathname) || '/var/run/docker.sock';
+    // The path as written: URL parsing would drop the "." of //./pipe/docker_engine.
+    const socketPath = address.slice(url.protocol.length + 2);
+    if (socketPath === '') {
+      throw new EngineUnreachable(
+        `The engine address ${JSON.stringify(address)} names no socket: use unix:///var/run/docker.sock or npipe:////./pipe/docker_engine.`
+      );
+    }
     return {
       docker: new Docker({ socketPath, timeout: timeoutMs }),
       address,

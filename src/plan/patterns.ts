@@ -65,6 +65,13 @@ function imagePatternProblem(p: string): string | undefined {
   if (segments.some((s) => s === '' || s === '.' || s === '..')) {
     return 'the repository has an empty, "." or ".." path segment';
   }
+  // A colon in a repository is a registry's port: only in the first of several segments.
+  const port = /^[^:]+:[0-9*?[\]{},]+$/;
+  if (
+    segments.some((s, n) => s.includes(':') && (n > 0 || segments.length === 1 || !port.test(s)))
+  ) {
+    return 'a colon belongs only after the registry host (host:5000/repo:tag) or before the tag';
+  }
   if (tag !== undefined && (tag === '' || !TAG_CHARS.test(tag))) {
     return 'the tag part is empty or has characters no tag can have';
   }
@@ -79,7 +86,13 @@ function containerPatternProblem(p: string): string | undefined {
   return bracesProblem(p);
 }
 
+// Each {a,b} group multiplies the globs minimatch expands a pattern into.
+const MAX_BRACE_GROUPS = 4;
+
 function bracesProblem(p: string): string | undefined {
+  if ((p.match(/\{/g) ?? []).length > MAX_BRACE_GROUPS) {
+    return `it has more than ${MAX_BRACE_GROUPS} {…} groups; list the patterns instead`;
+  }
   let depth = 0;
   for (const ch of p) {
     if (ch === '{') depth++;
