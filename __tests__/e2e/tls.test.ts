@@ -200,6 +200,16 @@ describe('an engine at tcp://127.0.0.1:PORT with --tlsverify', () => {
     }
   );
 
+  it('until-free is refused for an engine reached over TCP, before anything is removed', async () => {
+    await buildImage(engine, { tag: 'tls/space:1' });
+    const before = await inventory(engine);
+    const run = await reclaimOverTls(certPaths.good, { images: '**', 'until-free': '1GB' });
+    expect(run.code).not.toBe(0);
+    expect(errorLine(run)).toContain('Input "until-free" needs an engine on this machine');
+    expect(errorLine(run)).toContain(engine.tcpHost!);
+    expect(await inventory(engine)).toEqual(before);
+  });
+
   it('without DOCKER_TLS_VERIFY, says the engine expects TLS, and nothing is removed', async () => {
     const before = await inventory(engine);
     const run = await reclaimOverTls(undefined, { images: '**' });
