@@ -21,6 +21,7 @@ import type {
 } from '../../src/plan/types.js';
 import { ContainerdEngine, familiar, normalizeName } from '../../__fixtures__/containerd-engine.js';
 import { DAY, NOW, container, policy } from '../../__fixtures__/inventory.js';
+import { expectPlannedImagesAndContainers } from '../../__fixtures__/end-state.js';
 
 // --- Images as this store names them.
 
@@ -480,20 +481,8 @@ describe('plans on generated containerd-store states', () => {
           }
 
           const after = engine.snapshot();
-          const deleted = new Set(p.deleteImages.map((i) => i.id));
-          expect(after.images.map((i) => i.id).sort()).toEqual(
-            inv.images
-              .filter((i) => !deleted.has(i.id))
-              .map((i) => i.id)
-              .sort()
-          );
-          const removed = new Set(p.removeContainers.map((c) => c.id));
-          expect(after.containers.map((c) => c.id).sort()).toEqual(
-            inv.containers
-              .filter((c) => !removed.has(c.id))
-              .map((c) => c.id)
-              .sort()
-          );
+
+          expectPlannedImagesAndContainers(inv, p, after);
           // Names left on surviving images: all but the planned untags.
           const untagged = new Set<string>(p.untagOnly);
           for (const img of after.images) {

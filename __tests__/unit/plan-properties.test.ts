@@ -17,6 +17,7 @@ import type {
 } from '../../src/plan/types.js';
 import { FakeEngine } from '../../__fixtures__/fake-engine.js';
 import { DAY, NOW } from '../../__fixtures__/inventory.js';
+import { expectPlannedImagesAndContainers } from '../../__fixtures__/end-state.js';
 
 const REPOS = ['app', 'lib/x', 'docker.io/library/base', 'ghcr.io/o/tool', 'localhost/pod'];
 const TAGS = ['1', '2', 'latest'];
@@ -146,20 +147,8 @@ describe('plans on generated engine states', () => {
           expect(failures).toEqual([]);
 
           const after = engine.snapshot();
-          const deleted = new Set(p.deleteImages.map((i) => i.id));
-          expect(after.images.map((i) => i.id).sort()).toEqual(
-            inv.images
-              .filter((i) => !deleted.has(i.id))
-              .map((i) => i.id)
-              .sort()
-          );
-          const removed = new Set(p.removeContainers.map((c) => c.id));
-          expect(after.containers.map((c) => c.id).sort()).toEqual(
-            inv.containers
-              .filter((c) => !removed.has(c.id))
-              .map((c) => c.id)
-              .sort()
-          );
+
+          expectPlannedImagesAndContainers(inv, p, after);
           // References left on surviving images: all but the planned untags and the digests that
           // the engine drops with a repository's last tag.
           const untagged = new Set<string>(p.untagOnly);
