@@ -7,7 +7,6 @@ import { Output } from '../../src/constants.js';
 import type {
   ContainerId,
   ImageId,
-  Outcome,
   PlannedImage,
   Plan,
   Reason,
@@ -18,6 +17,7 @@ import { describeReason, shortId } from '../../src/report/reason.js';
 import { escapeCell, renderSummary, SUMMARY_BUDGET } from '../../src/report/summary.js';
 import { outputValues, setOutputs } from '../../src/report/outputs.js';
 import { reportDir, writeReport } from '../../src/report/json.js';
+import { outcome } from '../../__fixtures__/outcome.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -53,20 +53,6 @@ function planned(n: number, refs: string[], over: Partial<PlannedImage> = {}): P
     basis: 'last-used',
     prunedParent: false,
     freedBytes: 1_000_000,
-    ...over
-  };
-}
-
-function outcome(over: Partial<Outcome> = {}): Outcome {
-  return {
-    dryRun: false,
-    deletedImages: [],
-    untagged: [],
-    removedContainers: [],
-    skipped: [],
-    results: [],
-    failures: 0,
-    ms: 1234,
     ...over
   };
 }

@@ -6,7 +6,6 @@ import { Marked, type Token, type Tokens } from 'marked';
 import type {
   ContainerId,
   ImageId,
-  Outcome,
   PlannedImage,
   Reference,
   Skip,
@@ -14,6 +13,7 @@ import type {
 } from '../../src/plan/types.js';
 import { shortId } from '../../src/report/reason.js';
 import { renderSummary, SUMMARY_BUDGET } from '../../src/report/summary.js';
+import { outcome } from '../../__fixtures__/outcome.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -34,20 +34,6 @@ function planned(n: number, refs: string[], over: Partial<PlannedImage> = {}): P
     basis: 'last-used',
     prunedParent: false,
     freedBytes: 1_000_000,
-    ...over
-  };
-}
-
-function outcome(over: Partial<Outcome> = {}): Outcome {
-  return {
-    dryRun: false,
-    deletedImages: [],
-    untagged: [],
-    removedContainers: [],
-    skipped: [],
-    results: [],
-    failures: 0,
-    ms: 900,
     ...over
   };
 }

@@ -17,6 +17,7 @@ import {
   type Slice
 } from '../../src/report/chart.js';
 import { renderSummary } from '../../src/report/summary.js';
+import { outcome } from '../../__fixtures__/outcome.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -35,20 +36,6 @@ function planned(n: number, refs: string[], freedBytes: number): PlannedImage {
     basis: 'last-used',
     prunedParent: false,
     freedBytes
-  };
-}
-
-function outcome(over: Partial<Outcome> = {}): Outcome {
-  return {
-    dryRun: false,
-    deletedImages: [],
-    untagged: [],
-    removedContainers: [],
-    skipped: [],
-    results: [],
-    failures: 0,
-    ms: 900,
-    ...over
   };
 }
 
