@@ -19,7 +19,7 @@ export function ageTime(
       ? { time: image.lastTagTime, basis: 'tagged' }
       : { time: image.created, basis: 'created' };
   if (basis === 'tagged') return tagged;
-  const used = containers.flatMap((c) => [c.created, c.startedAt ?? 0, c.finishedAt ?? 0]);
-  const last = Math.max(tagged.time, ...used);
+  let last = tagged.time;
+  for (const c of containers) last = Math.max(last, c.created, c.startedAt ?? 0, c.finishedAt ?? 0);
   return last > tagged.time ? { time: last, basis: 'last-used' } : tagged;
 }
