@@ -71490,12 +71490,17 @@ function describeStep(s) {
         return `untag ${s.reference}`;
     return `delete image ${s.image}`;
 }
+const LOG_LINES = 500;
 function logPlan(p) {
     core/* info */.pq(`${p.steps.length} steps: ${p.removeContainers.length} containers, ${p.steps.filter((s) => s.kind === 'untag').length} references, ${p.deleteImages.length} images; ${p.skipped.length} kept`);
-    for (const s of p.steps)
-        core/* info */.pq(`  ${describeStep(s)}`);
-    for (const s of p.skipped)
-        core/* info */.pq(`  keep ${s.target}: ${describeReason(s.reason)}`);
+    // Thousands of lines help nobody in a log; the JSON report has every one.
+    const list = (lines) => {
+        lines.slice(0, LOG_LINES).forEach((l) => core/* info */.pq(`  ${l}`));
+        if (lines.length > LOG_LINES)
+            core/* info */.pq(`  … and ${lines.length - LOG_LINES} more (full list in the report)`);
+    };
+    list(p.steps.map(describeStep));
+    list(p.skipped.map((s) => `keep ${s.target}: ${describeReason(s.reason)}`));
 }
 
 

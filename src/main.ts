@@ -187,10 +187,18 @@ function describeStep(s: Step): string {
   return `delete image ${s.image}`;
 }
 
+const LOG_LINES = 500;
+
 function logPlan(p: Plan): void {
   core.info(
     `${p.steps.length} steps: ${p.removeContainers.length} containers, ${p.steps.filter((s) => s.kind === 'untag').length} references, ${p.deleteImages.length} images; ${p.skipped.length} kept`
   );
-  for (const s of p.steps) core.info(`  ${describeStep(s)}`);
-  for (const s of p.skipped) core.info(`  keep ${s.target}: ${describeReason(s.reason)}`);
+  // Thousands of lines help nobody in a log; the JSON report has every one.
+  const list = (lines: string[]) => {
+    lines.slice(0, LOG_LINES).forEach((l) => core.info(`  ${l}`));
+    if (lines.length > LOG_LINES)
+      core.info(`  … and ${lines.length - LOG_LINES} more (full list in the report)`);
+  };
+  list(p.steps.map(describeStep));
+  list(p.skipped.map((s) => `keep ${s.target}: ${describeReason(s.reason)}`));
 }
