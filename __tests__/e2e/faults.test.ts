@@ -18,6 +18,7 @@ import {
   busyboxImage,
   inventory,
   loadImages,
+  resetEngine,
   runContainer,
   startEngine,
   type Engine,
@@ -25,36 +26,15 @@ import {
 } from '../../scripts/lib/engine.mjs';
 import { runAction, type ActionRun } from '../../scripts/lib/action.mjs';
 import { startHungEngine } from '../../scripts/lib/faults.mjs';
+import { policy } from '../../__fixtures__/inventory.js';
 
 const STACK_FRAME = /^\s+at .*\(.*:\d+:\d+\)$/m;
 const LONG_AGO = '2020-01-01T00:00:00Z';
-
-const policyOf = (p: Partial<Policy>): Policy => ({
-  images: [],
-  exclude: [],
-  olderThanMs: 0,
-  ageBasis: 'last-used',
-  keepLatest: 0,
-  dangling: false,
-  containers: [],
-  containersOlderThanMs: 0,
-  ...p
-});
 
 const json = <T>(run: ActionRun, name: string): T => JSON.parse(run.outputs[name] ?? 'null') as T;
 const errorLines = (run: ActionRun) =>
   run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-
-/** Test-only: the harness may force; the action never does. */
-async function resetEngine(engine: Engine): Promise<void> {
-  const containers = (await engine.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-  if (containers.length) await engine.docker(['rm', '-f', ...containers]);
-  const images = (await engine.docker(['image', 'ls', '-aq', '--no-trunc'])).stdout
-    .split('\n')
-    .filter(Boolean);
-  if (images.length) await engine.docker(['rmi', '-f', ...new Set(images)], { allowFail: true });
-}
 
 /** Inventory → plan, in this process, exactly as the action makes them. */
 async function planNow(engine: Engine, policy: Policy): Promise<Plan> {
@@ -140,7 +120,7 @@ describe('when the engine changes between the plan and its execution', () => {
     expect(before.images.map((i) => i.id).sort()).toEqual([multi, single, dangling].sort());
 
     const { planned, outcome, after } = await planChangeExecute(
-      policyOf({ images: ['gone/**'], dangling: true }),
+      policy({ images: ['gone/**'], dangling: true }),
       async () => {
         await engine.docker(['rmi', 'gone/multi:1', 'gone/multi:2', dangling!]);
       }
@@ -169,7 +149,7 @@ describe('when the engine changes between the plan and its execution', () => {
     expect(before.images.find((i) => i.id === child)).toMatchObject({ parent });
 
     const { planned, outcome, after } = await planChangeExecute(
-      policyOf({ images: ['retag/**'], dangling: true }),
+      policy({ images: ['retag/**'], dangling: true }),
       async () => {
         await engine.docker(['tag', 'retag/app:1', 'keep/app:1']);
         await engine.docker(['tag', dangling!, 'keep/dangling:1']);
@@ -208,7 +188,7 @@ describe('when the engine changes between the plan and its execution', () => {
   it('keeps a planned image on which a container was started, and says which step the engine refused', async () => {
     const image = await busyboxImage(engine, 'late/bb:1');
     const { planned, outcome, after } = await planChangeExecute(
-      policyOf({ images: ['late/**'] }),
+      policy({ images: ['late/**'] }),
       async () => {
         await runContainer(engine, { image: 'late/bb:1', name: 'late-starter', state: 'running' });
       }
@@ -247,7 +227,7 @@ describe('when the engine changes between the plan and its execution', () => {
     expect(before.containers.map((c) => c.id).sort()).toEqual([held, lone].sort());
 
     const { planned, outcome, after } = await planChangeExecute(
-      policyOf({ images: ['rmd/**'], containers: ['old-*'] }),
+      policy({ images: ['rmd/**'], containers: ['old-*'] }),
       async () => {
         await engine.docker(['rm', 'old-job', 'old-lone']);
       }
@@ -276,7 +256,7 @@ describe('when two runs share one engine at the same time', () => {
     containers: 'duo-job-*',
     dangling: 'true'
   };
-  const policy = policyOf({
+  const duoPolicy = policy({
     images: ['duo/**'],
     exclude: ['duo/keep:*'],
     containers: ['duo-job-*'],
@@ -331,7 +311,7 @@ describe('when two runs share one engine at the same time', () => {
     engine = await startEngine({ name: 'faults-twins' });
     await stage();
     before = await inventory(engine);
-    planned = await planNow(engine, policy);
+    planned = await planNow(engine, duoPolicy);
     runs = await Promise.all(
       [1, 2].map(() => runAction({ inputs, env: { DOCKER_HOST: engine.host }, tmpDir: engine.dir }))
     );
@@ -396,7 +376,7 @@ describe('when two runs share one engine at the same time', () => {
     await resetEngine(engine);
     await stage();
     const start = await inventory(engine);
-    const p = await planNow(engine, policy);
+    const p = await planNow(engine, duoPolicy);
     const outcomes = await Promise.all(
       [1, 2].map(() => execute(p, dockerRemover(connect(engine.host).docker), { dryRun: false }))
     );

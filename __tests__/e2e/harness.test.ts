@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   busyboxImage,
@@ -11,31 +10,13 @@ import {
   tag,
   type Engine
 } from '../../scripts/lib/engine.mjs';
+import { leftovers } from '../harness/leftovers.js';
 
 const DEFAULT_SOCKET = '/var/run/docker.sock';
 
 async function inspect(engine: Engine, ref: string) {
   const [info] = JSON.parse((await engine.docker(['image', 'inspect', ref])).stdout);
   return info;
-}
-
-// What still refers to an engine's directory: mounts and processes.
-function leftovers(dir: string) {
-  const mounts = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(`${dir}/`) || l.split(' ')[4] === dir);
-  const procs = fs
-    .readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${dir}/`);
-      } catch {
-        return false;
-      }
-    });
-  return { mounts, procs, dirExists: fs.existsSync(dir) };
 }
 
 describe('harness against a private engine', () => {

@@ -13,6 +13,7 @@ import {
   tag,
   type Engine
 } from '../../scripts/lib/engine.mjs';
+import { leftovers } from '../harness/leftovers.js';
 
 // Where a rootful Podman with default settings would write: its storage and blob info cache, the
 // shared runc state, netavark's run dir, the shm lock segment, and the machine's Docker socket.
@@ -34,25 +35,6 @@ function snapshot(paths: string[]) {
       return { p, missing: true };
     }
   });
-}
-
-// What still refers to an engine's directory: mounts (in this mount namespace) and processes.
-function leftovers(dir: string) {
-  const mounts = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(`${dir}/`) || l.split(' ')[4] === dir);
-  const procs = fs
-    .readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${dir}/`);
-      } catch {
-        return false;
-      }
-    });
-  return { mounts, procs, dirExists: fs.existsSync(dir) };
 }
 
 async function inspect(engine: Engine, ref: string) {

@@ -46,6 +46,7 @@ import type { AgeBasis, Outcome, Plan, Policy } from '../../src/plan/types.js';
 import {
   buildImage,
   loadImages,
+  resetEngine,
   startEngine,
   type Engine,
   type ImageSpec
@@ -282,22 +283,6 @@ async function buildBatch(
     b.containerIds[j] = await makeContainer(docker, c.name, b.imageIds[c.image]!, c.state);
   });
   return built;
-}
-
-/** Test-only: the harness may force; the product never does. */
-async function resetEngine(engine: Engine): Promise<void> {
-  const list = async (args: string[]) =>
-    (await engine.docker(args)).stdout.split('\n').filter(Boolean);
-  const containers = await list(['ps', '-aq']);
-  if (containers.length) await engine.docker(['rm', '-f', ...containers]);
-  await engine.docker(['image', 'prune', '-af']);
-  // Whatever prune left (it should leave nothing): children first, by retrying.
-  for (let i = 0; i < 5; i++) {
-    const images = [...new Set(await list(['image', 'ls', '-aq', '--no-trunc']))];
-    if (images.length === 0) return;
-    await engine.docker(['rmi', '-f', ...images], { allowFail: true });
-  }
-  throw new Error('the engine still has images after the reset');
 }
 
 // --- What the engine holds, read straight from the list endpoints (not through readInventory).

@@ -7,6 +7,7 @@ import {
   busyboxImage,
   inventory,
   loadImages,
+  resetEngine,
   runContainer,
   startEngineOfKind,
   tag,
@@ -51,16 +52,6 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
     return `docker.io/${name.includes('/') ? '' : 'library/'}${name}`;
   };
 
-  /** Test-only: the harness may force; the action never does. */
-  async function resetEngine(): Promise<void> {
-    const containers = (await engine.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (containers.length) await engine.docker(['rm', '-f', ...containers]);
-    const images = (await engine.docker(['image', 'ls', '-aq', '--no-trunc'])).stdout
-      .split('\n')
-      .filter(Boolean);
-    if (images.length) await engine.docker(['rmi', '-f', ...new Set(images)], { allowFail: true });
-  }
-
   const tagsOf = async (id: string) =>
     (await inventory(engine)).images.find((i) => i.id === id)?.tags ?? null;
   const imageIds = async () => (await inventory(engine)).images.map((i) => i.id);
@@ -83,7 +74,7 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
       return run;
     };
 
-    beforeEach(resetEngine, 60_000);
+    beforeEach(() => resetEngine(engine), 60_000);
 
     it('runs on the Node version it says', async () => {
       const run = await reclaim({});
@@ -243,7 +234,7 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
     const YEARS_AGO = '2019-06-01T00:00:00Z';
     let ids: Record<string, string>;
     beforeEach(async () => {
-      await resetEngine();
+      await resetEngine(engine);
       const [old, retagged, used] = await loadImages(engine, [
         { tags: ['age/old:1'], created: YEARS_AGO },
         { tags: ['age/retagged:1'], created: YEARS_AGO },
@@ -300,7 +291,7 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
 
   describe('keep-latest', () => {
     it('keeps the newest N selected tags of each repository', async () => {
-      await resetEngine();
+      await resetEngine(engine);
       const [a1, a2, a3, b1, b2] = await loadImages(engine, [
         { tags: ['keep/a:1'], created: '2019-01-01T00:00:00Z' },
         { tags: ['keep/a:2'], created: '2020-01-01T00:00:00Z' },
@@ -332,7 +323,7 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
 
   describe('refusals', () => {
     beforeAll(async () => {
-      await resetEngine();
+      await resetEngine(engine);
       await buildImage(engine, { tag: 'ref/app:1' });
       await buildImage(engine, { tag: 'ref/app:1' }); // and a dangling one
     }, 60_000);

@@ -211,3 +211,6 @@ export interface Inventory {
 }
 
 export function inventory(engine: Engine): Promise<Inventory>;
+
+/** Test-only: removes every container and image, with force. */
+export function resetEngine(engine: Engine): Promise<void>;

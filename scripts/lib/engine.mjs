@@ -830,6 +830,22 @@ async function inspectAll(engine, kind, ids) {
 
 const byKey = (k) => (a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : 0);
 
+/**
+ * Test-only: empties the engine, containers first. The harness may force; the action never does.
+ * Images are retried a few times because a parent cannot go before its children.
+ */
+export async function resetEngine(engine) {
+  const list = async (args) => (await engine.docker(args)).stdout.split('\n').filter(Boolean);
+  const containers = await list(['ps', '-aq']);
+  if (containers.length) await engine.docker(['rm', '-f', ...containers]);
+  for (let i = 0; i < 5; i++) {
+    const images = [...new Set(await list(['image', 'ls', '-aq', '--no-trunc']))];
+    if (images.length === 0) return;
+    await engine.docker(['rmi', '-f', ...images], { allowFail: true });
+  }
+  throw new Error(`${engine.host} still has images after resetEngine`);
+}
+
 /** A deterministic snapshot of the engine's images and containers, for assertions. */
 export async function inventory(engine) {
   const list = async (args) => [
