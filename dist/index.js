@@ -65383,7 +65383,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _cjs_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7628);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4116);
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7242);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2944);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6956);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6661);
 // The one entry point: the runner runs dist/index.js for main and (if declared) post.
 
@@ -65415,7 +65415,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2944:
+/***/ 6956:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65788,6 +65788,61 @@ async function spaceTotals(docker) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/plan/containers.ts
+// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
+// "stopping", a state not yet invented — holds its image and is never removed.
+const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
+const isStopped = (state) => STOPPED_STATES.has(state);
+/** What a container is called in reasons and tables: its first name, else its ID. */
+const displayName = (c) => c.names[0] ?? c.id;
+/** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
+function isRunnerOwned(c) {
+    const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
+    return labelled || c.networks.some((n) => n.startsWith('github_network_'));
+}
+/** When a container stopped: its finish time, or its creation if it never ran. */
+const stoppedAt = (c) => c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
+function decideContainers(index, policy, match, now) {
+    const protection = (c) => {
+        if (!isStopped(c.state)) {
+            return { kind: 'in-use-by-running-container', container: displayName(c), state: c.state };
+        }
+        if (isRunnerOwned(c))
+            return { kind: 'runner-owned' };
+        const pattern = match.excludedName(c.names);
+        if (pattern !== undefined)
+            return { kind: 'excluded', pattern };
+        const age = now - stoppedAt(c);
+        if (age < policy.containersOlderThanMs) {
+            return {
+                kind: 'too-young',
+                ageMs: age,
+                minMs: policy.containersOlderThanMs,
+                basis: 'stopped'
+            };
+        }
+        return undefined;
+    };
+    const removable = new Set();
+    const skipped = [];
+    for (const c of index.inventory.containers) {
+        if (!match.containerSelected(c.names))
+            continue;
+        const why = protection(c);
+        if (!why)
+            removable.add(c.id);
+        else if (why.kind === 'in-use-by-running-container') {
+            skipped.push({
+                target: displayName(c),
+                reason: { kind: 'container-running', state: c.state }
+            });
+        }
+        else
+            skipped.push({ target: displayName(c), reason: why });
+    }
+    return { removable, protection, skipped };
+}
+
 ;// CONCATENATED MODULE: ./src/pool.ts
 // A bounded pool: the engine serialises much of its work, and unbounded fan-out only adds contention.
 /** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
@@ -65868,6 +65923,7 @@ function deriveMissingSizes(images, sizes) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/inventory.ts
+
 
 
 const INSPECT_CONCURRENCY = 8;
@@ -65966,7 +66022,7 @@ async function readInventory(docker, mayFree = () => true) {
         };
         // Start and finish times are only in the inspect answer; the writable layer's size is worth
         // computing only for containers that may be removed.
-        const stopped = ['created', 'exited', 'dead'].includes(listed.State);
+        const stopped = isStopped(listed.State);
         const handle = docker.getContainer(listed.Id);
         const info = (await unlessGone(
         // `size` becomes the query parameter; @types/dockerode does not list it.
@@ -69886,6 +69942,8 @@ function splitReference(text) {
     }
     return { repository: text };
 }
+/** The repository of a reference: everything before its tag or digest. */
+const repositoryOf = (ref) => splitReference(ref).repository;
 function imagePatternProblem(p) {
     const { repository, tag, digest } = splitReference(p);
     if (repository === '')
@@ -70232,6 +70290,54 @@ function getSettings(read = (n) => core/* getInput */.V4(n)) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/plan/images.ts
+function decideImages(index, references, containers) {
+    const deleted = new Map();
+    const removeContainers = new Set(containers.removable);
+    const untags = new Map();
+    const skipped = [];
+    for (const id of index.childrenFirst) {
+        const d = references.of.get(id);
+        const image = index.images.get(id);
+        const children = index.childrenOf.get(id) ?? [];
+        const keptChild = children.find((c) => !deleted.has(c));
+        const used = index.containersOf.get(id) ?? [];
+        // An untagged parent is pruned by the engine with its last child, if nothing else holds it.
+        const prunable = !d.candidate &&
+            d.remaining.length === 0 &&
+            children.length > 0 &&
+            keptChild === undefined &&
+            used.every((c) => containers.removable.has(c.id));
+        if (!d.candidate && !prunable) {
+            if (d.untag.length > 0)
+                untags.set(id, d.untag);
+            continue;
+        }
+        if (keptChild !== undefined) {
+            skipped.push({ target: id, reason: { kind: 'parent-of-kept-image', child: keptChild } });
+            // Its references can still go, leaving an untagged parent; but a container refuses the
+            // removal of the last one, and removing containers is only for images that go.
+            if (used.length === 0 && d.untag.length > 0)
+                untags.set(id, d.untag);
+            continue;
+        }
+        const age = index.ageOf(image);
+        deleted.set(id, {
+            id,
+            references: [...image.tags, ...image.digests],
+            size: image.size,
+            basisTime: age.time,
+            basis: age.basis,
+            prunedParent: prunable,
+            freedBytes: 0
+        });
+        if (d.untag.length > 0)
+            untags.set(id, d.untag);
+        used.forEach((c) => removeContainers.add(c.id));
+    }
+    return { selection: { images: deleted, containers: removeContainers, untags }, skipped };
+}
+
 ;// CONCATENATED MODULE: ./src/plan/age.ts
 function ageTime(image, containers, basis) {
     if (basis === 'created')
@@ -70245,6 +70351,232 @@ function ageTime(image, containers, basis) {
     for (const c of containers)
         last = Math.max(last, c.created, c.startedAt ?? 0, c.finishedAt ?? 0);
     return last > tagged.time ? { time: last, basis: 'last-used' } : tagged;
+}
+
+;// CONCATENATED MODULE: ./src/plan/index-inventory.ts
+// Lookups that every planner phase needs, built once from the inventory. Read-only after that.
+
+function push(map, key, value) {
+    const list = map.get(key);
+    if (list)
+        list.push(value);
+    else
+        map.set(key, [value]);
+}
+const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+function indexInventory(snapshot, basis) {
+    // The engine lists in no stable order.
+    const inventory = {
+        ...snapshot,
+        images: [...snapshot.images].sort(byId),
+        containers: [...snapshot.containers].sort(byId)
+    };
+    const images = new Map(inventory.images.map((i) => [i.id, i]));
+    const containersOf = new Map();
+    for (const c of inventory.containers)
+        push(containersOf, c.image, c);
+    const childrenOf = new Map();
+    for (const i of inventory.images) {
+        if (i.parent && images.has(i.parent))
+            push(childrenOf, i.parent, i.id);
+    }
+    const ages = new Map();
+    return {
+        inventory,
+        images,
+        containersOf,
+        childrenOf,
+        childrenFirst: topologicalChildrenFirst(inventory.images, childrenOf),
+        ageOf(image) {
+            let age = ages.get(image.id);
+            if (!age) {
+                age = ageTime(image, containersOf.get(image.id) ?? [], basis);
+                ages.set(image.id, age);
+            }
+            return age;
+        }
+    };
+}
+/** Image IDs ordered so that every child comes before its parent; ties keep inventory order. */
+function topologicalChildrenFirst(images, childrenOf) {
+    const out = [];
+    const done = new Set();
+    const walk = (id) => {
+        if (done.has(id))
+            return;
+        done.add(id);
+        for (const c of childrenOf.get(id) ?? [])
+            walk(c);
+        out.push(id);
+    };
+    images.forEach((i) => walk(i.id));
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/plan/keep-latest.ts
+
+/** The rank (1 = newest) of each reference that keep-latest keeps. */
+function rankKeepLatest(index, policy, match) {
+    const kept = new Map();
+    if (policy.keepLatest <= 0)
+        return kept;
+    const byRepo = new Map();
+    for (const i of index.inventory.images) {
+        for (const ref of i.tags) {
+            if (match.selectedBy(ref) === undefined || match.excludedBy(ref) !== undefined)
+                continue;
+            const repo = familiarName(repositoryOf(ref));
+            let entries = byRepo.get(repo);
+            if (!entries)
+                byRepo.set(repo, (entries = new Map()));
+            const entry = entries.get(i.id);
+            if (entry)
+                entry.refs.push(ref);
+            else
+                entries.set(i.id, { id: i.id, refs: [ref], time: index.ageOf(i).time });
+        }
+    }
+    for (const entries of byRepo.values()) {
+        const list = [...entries.values()];
+        list.sort((a, b) => b.time - a.time || (a.id < b.id ? -1 : 1));
+        list.slice(0, policy.keepLatest).forEach((e, n) => {
+            for (const ref of e.refs)
+                kept.set(ref, n + 1);
+        });
+    }
+    return kept;
+}
+
+;// CONCATENATED MODULE: ./src/plan/matchers.ts
+// The policy's patterns, compiled once: which references a run selects and which names it protects.
+
+const defined = (x) => x !== undefined;
+function imagePatterns(patterns) {
+    return patterns.map(compileImagePattern).filter(defined);
+}
+function compileMatchers(policy) {
+    const excludeNames = policy.exclude.flatMap((source) => {
+        const m = compileNamePattern(source);
+        return m ? [{ source, m }] : [];
+    });
+    const containerNames = policy.containers.map(compileNamePattern).filter(defined);
+    return {
+        selectedBy: referenceMatcher(imagePatterns(policy.images)),
+        excludedBy: referenceMatcher(imagePatterns(policy.exclude)),
+        excludedName: (names) => excludeNames.find((e) => names.some((n) => e.m.match(n)))?.source,
+        containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n)))
+    };
+}
+/**
+ * Whether an image with these references could be deleted under this policy: one a pattern
+ * selects, or one without references (dangling, or an untagged parent pruned with its children).
+ * The inventory reader fetches layer sizes only for these.
+ */
+function mayFree(policy) {
+    const selected = referenceMatcher(imagePatterns(policy.images));
+    return (refs) => refs.length === 0 || refs.some((r) => selected(r) !== undefined);
+}
+
+;// CONCATENATED MODULE: ./src/plan/references.ts
+
+
+const isDigest = (ref) => ref.includes('@');
+/** References that take a tag-less repository's digests with them are not separate choices. */
+function independentRefs(i) {
+    if (i.digests.length === 0)
+        return i.tags;
+    const taggedRepos = new Set(i.tags.map(repositoryOf));
+    return [...i.tags, ...i.digests.filter((d) => !taggedRepos.has(repositoryOf(d)))];
+}
+function decideReferences(index, policy, match, containers, keptByRank, now) {
+    const of = new Map();
+    const skipped = [];
+    const skip = (target, reason) => skipped.push({ target, reason });
+    for (const image of index.inventory.images) {
+        const refs = independentRefs(image);
+        const stays = { untag: [], remaining: refs, candidate: false };
+        of.set(image.id, stays);
+        const selected = refs.filter((r) => match.selectedBy(r) !== undefined);
+        const isDangling = image.tags.length === 0 && image.digests.length === 0 && !index.childrenOf.has(image.id);
+        if (selected.length === 0 && !(isDangling && policy.dangling))
+            continue;
+        const targets = selected.length > 0 ? selected : [image.id];
+        const skipAll = (reason) => targets.forEach((t) => skip(t, reason));
+        const used = index.containersOf.get(image.id) ?? [];
+        const running = used.find((c) => !isStopped(c.state));
+        if (running) {
+            skipAll({
+                kind: 'in-use-by-running-container',
+                container: displayName(running),
+                state: running.state
+            });
+            continue;
+        }
+        const age = index.ageOf(image);
+        if (now - age.time < policy.olderThanMs) {
+            skipAll({
+                kind: 'too-young',
+                ageMs: now - age.time,
+                minMs: policy.olderThanMs,
+                basis: age.basis
+            });
+            continue;
+        }
+        let untag = [];
+        for (const ref of selected) {
+            const pattern = match.excludedBy(ref);
+            const rank = keptByRank.get(ref);
+            if (pattern !== undefined)
+                skip(ref, { kind: 'excluded', pattern });
+            else if (rank !== undefined)
+                skip(ref, { kind: 'kept-by-keep-latest', rank, keep: policy.keepLatest });
+            else
+                untag.push(ref);
+        }
+        // An excluded digest is removed by the engine with the last tag of its repository.
+        for (const digest of image.digests) {
+            const pattern = match.excludedBy(digest);
+            if (pattern === undefined)
+                continue;
+            const repo = repositoryOf(digest);
+            for (const ref of untag.filter((r) => repositoryOf(r) === repo)) {
+                skip(ref, { kind: 'excluded', pattern });
+            }
+            untag = untag.filter((r) => repositoryOf(r) !== repo);
+        }
+        const going = new Set(untag);
+        const remaining = refs.filter((r) => !going.has(r));
+        if (remaining.length > 0) {
+            if (untag.length > 0)
+                skip(image.id, { kind: 'still-tagged', references: remaining });
+            of.set(image.id, { untag, remaining, candidate: false });
+            continue;
+        }
+        // Every reference goes: the image itself may go, if its containers can.
+        const held = used
+            .map((c) => ({ c, why: containers.protection(c) }))
+            .find((x) => x.why !== undefined);
+        if (held) {
+            skipAll({
+                kind: 'held-by-kept-container',
+                container: displayName(held.c),
+                because: held.why
+            });
+            continue;
+        }
+        const unselected = used.find((c) => !containers.removable.has(c.id));
+        if (isDangling && unselected) {
+            // Dangling images are only taken when no container uses them, unless `containers` takes those.
+            skip(image.id, { kind: 'used-by-unselected-container', container: displayName(unselected) });
+            continue;
+        }
+        of.set(image.id, { untag, remaining, candidate: true });
+    }
+    return { of, skipped };
+}
+/** Digests before tags, then by name: the last reference removed is the one that deletes the image. */
+function untagOrder(refs) {
+    return [...refs].sort((a, b) => Number(isDigest(b)) - Number(isDigest(a)) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 ;// CONCATENATED MODULE: ./src/plan/space.ts
@@ -70375,415 +70707,193 @@ prunedParents) {
     return { images, containers, bytes };
 }
 
-;// CONCATENATED MODULE: ./src/plan/planner.ts
+;// CONCATENATED MODULE: ./src/plan/steps.ts
+// Phase 6, steps: the selection as a dependency graph the executor can run without a refusal.
 
 
-
-// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
-// "stopping", a state not yet invented — holds its image and is never removed.
-const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
-const isActive = (c) => !STOPPED_STATES.has(c.state);
-/** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
-function isRunnerOwned(c) {
-    const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
-    return labelled || c.networks.some((n) => n.startsWith('github_network_'));
-}
-function planner_compile(policy) {
-    const defined = (x) => x !== undefined;
-    return {
-        select: policy.images.map(compileImagePattern).filter(defined),
-        excludeRefs: policy.exclude.map(compileImagePattern).filter(defined),
-        excludeNames: policy.exclude.map((source) => ({ source, m: compileNamePattern(source) })),
-        containerNames: policy.containers.map(compileNamePattern).filter(defined)
-    };
-}
-const isDigest = (ref) => ref.includes('@');
 const containerStepId = (id) => `container:${id}`;
 const imageStepId = (id) => `image:${id}`;
-/** When a container stopped: its finish time, or its creation if it never ran. */
-const stoppedAt = (c) => c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
-function push(map, key, value) {
-    const list = map.get(key);
-    if (list)
-        list.push(value);
-    else
-        map.set(key, [value]);
-}
-function repositoryOf(ref) {
-    // The repository ends at '@', or at the last ':' after the last '/' (before it: a port).
-    const at = ref.indexOf('@');
-    if (at >= 0)
-        return ref.slice(0, at);
-    const colon = ref.lastIndexOf(':');
-    return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
-}
-/**
- * Whether an image with these references could be deleted under this policy: one a pattern
- * selects, or one without references (dangling, or an untagged parent pruned with its children).
- * The inventory reader fetches layer sizes only for these.
- */
-function mayFree(policy) {
-    const selected = referenceMatcher(planner_compile(policy).select);
-    return (refs) => refs.length === 0 || refs.some((r) => selected(r) !== undefined);
-}
-function planner_plan(snapshot, policy, now) {
-    // The engine lists in no stable order; the same state must give the same plan.
-    const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-    const inventory = {
-        ...snapshot,
-        images: [...snapshot.images].sort(byId),
-        containers: [...snapshot.containers].sort(byId)
-    };
-    const match = planner_compile(policy);
-    const images = new Map(inventory.images.map((i) => [i.id, i]));
-    const containersOf = new Map();
-    for (const c of inventory.containers)
-        push(containersOf, c.image, c);
-    const childrenOf = new Map();
-    for (const i of inventory.images) {
-        if (i.parent && images.has(i.parent))
-            push(childrenOf, i.parent, i.id);
-    }
-    const skipped = [];
-    const skip = (target, reason) => skipped.push({ target, reason });
-    // --- Containers: which stopped ones may go, and why the others stay.
-    const excludedBy = (c) => match.excludeNames.find((e) => e.m && c.names.some((n) => e.m.match(n)))?.source;
-    const containerProtection = (c) => {
-        if (isActive(c)) {
-            return { kind: 'in-use-by-running-container', container: c.names[0] ?? c.id, state: c.state };
-        }
-        if (isRunnerOwned(c))
-            return { kind: 'runner-owned' };
-        const pattern = excludedBy(c);
-        if (pattern !== undefined)
-            return { kind: 'excluded', pattern };
-        if (now - stoppedAt(c) < policy.containersOlderThanMs) {
-            return {
-                kind: 'too-young',
-                ageMs: now - stoppedAt(c),
-                minMs: policy.containersOlderThanMs,
-                basis: 'stopped'
-            };
-        }
-        return undefined;
-    };
-    const removable = new Set();
-    for (const c of inventory.containers) {
-        if (!match.containerNames.some((m) => c.names.some((n) => m.match(n))))
-            continue;
-        const why = containerProtection(c);
-        if (!why)
-            removable.add(c.id);
-        else if (why.kind === 'in-use-by-running-container') {
-            skip(c.names[0] ?? c.id, { kind: 'container-running', state: c.state });
-        }
-        else
-            skip(c.names[0] ?? c.id, why);
-    }
-    // --- References: what each image loses, decided per image (children do not matter yet).
-    const ages = new Map();
-    const ageOf = (i) => {
-        let age = ages.get(i.id);
-        if (!age)
-            ages.set(i.id, (age = ageTime(i, containersOf.get(i.id) ?? [], policy.ageBasis)));
-        return age;
-    };
-    const selectedRef = referenceMatcher(match.select);
-    const excludedRef = referenceMatcher(match.excludeRefs);
-    /** References that take a tag-less repository's digests with them are not separate choices. */
-    const independentRefs = (i) => {
-        if (i.digests.length === 0)
-            return i.tags;
-        const taggedRepos = new Set(i.tags.map(repositoryOf));
-        return [...i.tags, ...i.digests.filter((d) => !taggedRepos.has(repositoryOf(d)))];
-    };
-    // keep-latest ranks, per repository, the images that carry selected, non-excluded tags there,
-    // newest first; every such tag of a kept image stays (an image's tags share one age).
-    const keptByRank = new Map();
-    if (policy.keepLatest > 0) {
-        const byRepo = new Map();
-        for (const i of inventory.images) {
-            for (const ref of i.tags) {
-                if (selectedRef(ref) === undefined || excludedRef(ref) !== undefined)
-                    continue;
-                const repo = familiarName(repositoryOf(ref));
-                let entries = byRepo.get(repo);
-                if (!entries)
-                    byRepo.set(repo, (entries = new Map()));
-                const entry = entries.get(i.id);
-                if (entry)
-                    entry.refs.push(ref);
-                else
-                    entries.set(i.id, { id: i.id, refs: [ref], time: ageOf(i).time });
-            }
-        }
-        for (const entries of byRepo.values()) {
-            const list = [...entries.values()];
-            list.sort((a, b) => b.time - a.time || (a.id < b.id ? -1 : 1));
-            list.slice(0, policy.keepLatest).forEach((e, n) => {
-                for (const ref of e.refs)
-                    keptByRank.set(ref, { rank: n + 1 });
-            });
-        }
-    }
-    const decisions = new Map();
-    for (const image of inventory.images) {
-        const refs = independentRefs(image);
-        const selected = refs.filter((r) => selectedRef(r) !== undefined);
-        const containers = containersOf.get(image.id) ?? [];
-        const isDangling = image.tags.length === 0 && image.digests.length === 0 && !childrenOf.has(image.id);
-        const danglingSelected = isDangling && policy.dangling;
-        const decision = {
-            image,
-            untag: [],
-            remaining: [...refs],
-            candidate: false
-        };
-        decisions.set(image.id, decision);
-        if (selected.length === 0 && !danglingSelected)
-            continue;
-        const targets = selected.length > 0 ? selected : [image.id];
-        const running = containers.find(isActive);
-        if (running) {
-            const reason = {
-                kind: 'in-use-by-running-container',
-                container: running.names[0] ?? running.id,
-                state: running.state
-            };
-            targets.forEach((t) => skip(t, reason));
-            continue;
-        }
-        const age = ageOf(image);
-        if (now - age.time < policy.olderThanMs) {
-            const reason = {
-                kind: 'too-young',
-                ageMs: now - age.time,
-                minMs: policy.olderThanMs,
-                basis: age.basis
-            };
-            targets.forEach((t) => skip(t, reason));
-            continue;
-        }
-        const untag = [];
-        for (const ref of selected) {
-            const pattern = excludedRef(ref);
-            const kept = keptByRank.get(ref);
-            if (pattern !== undefined)
-                skip(ref, { kind: 'excluded', pattern });
-            else if (kept)
-                skip(ref, { kind: 'kept-by-keep-latest', rank: kept.rank, keep: policy.keepLatest });
-            else
-                untag.push(ref);
-        }
-        // An excluded digest is removed by the engine with the last tag of its repository.
-        for (const digest of image.digests) {
-            const pattern = excludedRef(digest);
-            if (pattern === undefined)
-                continue;
-            const repo = repositoryOf(digest);
-            for (const ref of untag.filter((r) => repositoryOf(r) === repo)) {
-                skip(ref, { kind: 'excluded', pattern });
-                untag.splice(untag.indexOf(ref), 1);
-            }
-        }
-        decision.untag = untag;
-        const going = new Set(untag);
-        decision.remaining = refs.filter((r) => !going.has(r));
-        if (decision.remaining.length > 0) {
-            if (untag.length > 0) {
-                skip(image.id, { kind: 'still-tagged', references: decision.remaining });
-            }
-            continue;
-        }
-        // Every reference goes: the image itself may go, if its containers can.
-        const held = containers
-            .map((c) => ({ c, why: containerProtection(c) }))
-            .find((x) => x.why !== undefined);
-        if (held) {
-            const reason = {
-                kind: 'held-by-kept-container',
-                container: held.c.names[0] ?? held.c.id,
-                because: held.why
-            };
-            targets.forEach((t) => skip(t, reason));
-            decision.untag = [];
-            decision.remaining = refs;
-            continue;
-        }
-        if (isDangling && containers.some((c) => !removable.has(c.id))) {
-            // Dangling images are only taken when no container uses them, unless `containers` takes those.
-            const c = containers.find((x) => !removable.has(x.id));
-            skip(image.id, { kind: 'used-by-unselected-container', container: c.names[0] ?? c.id });
-            continue;
-        }
-        decision.candidate = true;
-    }
-    // --- Images: children before parents. A kept child holds its parent (a hard conflict).
-    const order = topologicalChildrenFirst(inventory.images, childrenOf);
-    const deleted = new Map();
-    const removeContainers = new Set(removable);
-    for (const id of order) {
-        const d = decisions.get(id);
-        const children = childrenOf.get(id) ?? [];
-        const keptChild = children.find((c) => !deleted.has(c));
-        const containers = containersOf.get(id) ?? [];
-        // An untagged parent is pruned by the engine with its last child, if nothing else holds it.
-        const prunable = !d.candidate &&
-            d.remaining.length === 0 &&
-            children.length > 0 &&
-            keptChild === undefined &&
-            containers.every((c) => removable.has(c.id));
-        if (!d.candidate && !prunable)
-            continue;
-        if (keptChild !== undefined) {
-            skip(id, { kind: 'parent-of-kept-image', child: keptChild });
-            // Its references can still go, leaving an untagged parent; but a container refuses the
-            // removal of the last one, and removing containers is only for images that go.
-            if (containers.length > 0)
-                d.untag = [];
-            continue;
-        }
-        const age = ageOf(d.image);
-        deleted.set(id, {
-            id,
-            references: [...d.image.tags, ...d.image.digests],
-            size: d.image.size,
-            basisTime: age.time,
-            basis: age.basis,
-            prunedParent: prunable,
-            freedBytes: 0
-        });
-        containers.forEach((c) => removeContainers.add(c.id));
-    }
-    // --- until-free: only the least recently used removals the target needs.
-    let target;
-    if (policy.untilFreeBytes !== undefined) {
-        const freeBytes = inventory.disk?.freeBytes ?? 0;
-        const need = policy.untilFreeBytes - freeBytes;
-        const units = [];
-        const prunedParents = new Map();
-        const below = (id) => (childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).flatMap((c) => [c, ...below(c)]);
-        for (const [id, img] of deleted) {
-            const group = [id, ...below(id)];
-            if (img.prunedParent)
-                prunedParents.set(id, childrenOf.get(id) ?? []);
-            else {
-                const containers = group.flatMap((g) => (containersOf.get(g) ?? []).map((c) => c.id));
-                units.push({ images: group, containers, time: img.basisTime });
-            }
-        }
-        for (const c of inventory.containers) {
-            if (removeContainers.has(c.id) && !deleted.has(c.image)) {
-                units.push({ images: [], containers: [c.id], time: stoppedAt(c) });
-            }
-        }
-        const chosen = need > 0
-            ? chooseUntilFree(inventory, units, need, prunedParents)
-            : { images: new Set(), containers: new Set() };
-        const reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
-        const dropped = new Set();
-        for (const id of [...deleted.keys()]) {
-            if (chosen.images.has(id))
-                continue;
-            if (!deleted.get(id).prunedParent)
-                skip(id, reason);
-            deleted.delete(id);
-            dropped.add(id);
-        }
-        for (const c of inventory.containers) {
-            if (removeContainers.has(c.id) && !chosen.containers.has(c.id)) {
-                if (!deleted.has(c.image))
-                    skip(c.names[0] ?? c.id, reason);
-                removeContainers.delete(c.id);
-            }
-        }
-        // Removing a reference from an image that stays frees nothing.
-        for (const d of decisions.values()) {
-            if (deleted.has(d.image.id))
-                continue;
-            if (!dropped.has(d.image.id))
-                d.untag.forEach((ref) => skip(ref, reason));
-            d.untag = [];
-        }
-        target = {
-            targetBytes: policy.untilFreeBytes,
-            freeBytes,
-            predictedFreeBytes: freeBytes,
-            alreadyMet: need <= 0
-        };
-    }
-    const space = estimateSpace(inventory, new Set(deleted.keys()), removeContainers);
-    for (const img of deleted.values())
-        img.freedBytes = space.perImage.get(img.id) ?? 0;
-    if (target)
-        target.predictedFreeBytes = target.freeBytes + space.bytes;
-    // --- Steps as a dependency graph.
+const untagStepId = (ref) => `untag:${ref}`;
+function buildSteps(index, selection) {
+    const { images, containersOf, childrenOf } = index;
+    const deleted = selection.images;
     const steps = [];
-    const containerStep = new Map();
-    const removedContainers = [];
-    for (const c of inventory.containers) {
-        if (!removeContainers.has(c.id))
+    const removeContainers = [];
+    for (const c of index.inventory.containers) {
+        if (!selection.containers.has(c.id))
             continue;
-        const id = containerStepId(c.id);
-        containerStep.set(c.id, id);
-        const name = c.names[0] ?? c.id;
+        const name = displayName(c);
         steps.push({
-            id,
+            id: containerStepId(c.id),
             kind: 'remove-container',
             container: c.id,
             name,
             image: c.image,
             dependsOn: []
         });
-        removedContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
+        removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
     }
-    const imageStep = imageStepId;
+    const containerSteps = (id) => (containersOf.get(id) ?? []).map((c) => containerStepId(c.id));
     const prunedAncestors = (id) => {
         const parent = images.get(id)?.parent;
         return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
     };
     const untagOnly = [];
-    for (const id of order) {
-        const d = decisions.get(id);
-        const goes = deleted.has(id);
-        if (!goes) {
+    for (const id of index.childrenFirst) {
+        const untags = selection.untags.get(id) ?? [];
+        if (!deleted.has(id)) {
             // Untagging one of several references, or the last one of a parent kept by its children,
             // leaves the image in place and is refused by nothing.
-            for (const ref of d.untag) {
-                steps.push({ id: `untag:${ref}`, kind: 'untag', reference: ref, image: id, dependsOn: [] });
+            for (const ref of untags) {
+                steps.push({
+                    id: untagStepId(ref),
+                    kind: 'untag',
+                    reference: ref,
+                    image: id,
+                    dependsOn: []
+                });
                 untagOnly.push(ref);
             }
             continue;
         }
         const holders = [
-            ...(containersOf.get(id) ?? []).map((c) => containerStep.get(c.id)),
-            ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(imageStep),
+            ...containerSteps(id),
+            ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(imageStepId),
             // The engine prunes untagged parents with their child, so their containers must be gone first.
-            ...prunedAncestors(id).flatMap((a) => (containersOf.get(a) ?? []).map((c) => containerStep.get(c.id)))
+            ...prunedAncestors(id).flatMap(containerSteps)
         ];
-        // Digests first: the last reference removed must be the one whose removal deletes the image.
-        const refs = [...d.untag].sort((a, b) => Number(isDigest(b)) - Number(isDigest(a)) || (a < b ? -1 : a > b ? 1 : 0));
-        const earlier = refs.slice(0, -1).map((ref) => `untag:${ref}`);
+        const refs = untagOrder(untags);
+        const earlier = refs.slice(0, -1).map(untagStepId);
         refs.forEach((ref, n) => {
             const last = n === refs.length - 1;
             steps.push({
-                id: `untag:${ref}`,
+                id: untagStepId(ref),
                 kind: 'untag',
                 reference: ref,
                 image: id,
                 dependsOn: last ? [...earlier, ...holders] : []
             });
         });
-        const lastUntag = refs.length > 0 ? [`untag:${refs[refs.length - 1]}`] : holders;
-        steps.push({ id: imageStep(id), kind: 'delete-image', image: id, dependsOn: lastUntag });
+        const lastUntag = refs.length > 0 ? [untagStepId(refs[refs.length - 1])] : holders;
+        steps.push({ id: imageStepId(id), kind: 'delete-image', image: id, dependsOn: lastUntag });
     }
+    return { steps, removeContainers, untagOnly };
+}
+
+;// CONCATENATED MODULE: ./src/plan/until-free.ts
+// Phase 5, until-free: of everything the earlier phases chose, only the least recently used
+// removals that the free-space target needs.
+
+
+function narrowUntilFree(index, policy, selection) {
+    if (policy.untilFreeBytes === undefined)
+        return { selection, skipped: [] };
+    const { inventory, childrenOf, containersOf } = index;
+    const deleted = selection.images;
+    const freeBytes = inventory.disk?.freeBytes ?? 0;
+    const need = policy.untilFreeBytes - freeBytes;
+    // An image goes with its containers and the deleted images below it; pruned parents go with
+    // their last child.
+    const units = [];
+    const prunedParents = new Map();
+    const below = (id) => (childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).flatMap((c) => [c, ...below(c)]);
+    for (const [id, img] of deleted) {
+        if (img.prunedParent) {
+            prunedParents.set(id, childrenOf.get(id) ?? []);
+            continue;
+        }
+        const group = [id, ...below(id)];
+        const containers = group.flatMap((g) => (containersOf.get(g) ?? []).map((c) => c.id));
+        units.push({ images: group, containers, time: img.basisTime });
+    }
+    for (const c of inventory.containers) {
+        if (selection.containers.has(c.id) && !deleted.has(c.image)) {
+            units.push({ images: [], containers: [c.id], time: stoppedAt(c) });
+        }
+    }
+    const chosen = need > 0
+        ? chooseUntilFree(inventory, units, need, prunedParents)
+        : { images: new Set(), containers: new Set() };
+    const reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
+    const skipped = [];
+    const images = new Map([...deleted].filter(([id]) => chosen.images.has(id)));
+    for (const [id, img] of deleted) {
+        if (!images.has(id) && !img.prunedParent)
+            skipped.push({ target: id, reason });
+    }
+    const containers = new Set();
+    for (const c of inventory.containers) {
+        if (!selection.containers.has(c.id))
+            continue;
+        if (chosen.containers.has(c.id))
+            containers.add(c.id);
+        else if (!images.has(c.image))
+            skipped.push({ target: displayName(c), reason });
+    }
+    // Removing a reference from an image that stays frees nothing.
+    const untags = new Map([...selection.untags].filter(([id]) => images.has(id)));
+    for (const i of inventory.images) {
+        if (!deleted.has(i.id)) {
+            for (const ref of selection.untags.get(i.id) ?? [])
+                skipped.push({ target: ref, reason });
+        }
+    }
+    return {
+        selection: { images, containers, untags },
+        target: {
+            targetBytes: policy.untilFreeBytes,
+            freeBytes,
+            predictedFreeBytes: freeBytes,
+            alreadyMet: need <= 0
+        },
+        skipped
+    };
+}
+
+;// CONCATENATED MODULE: ./src/plan/planner.ts
+// The planner: inventory + policy + now → plan. Pure: it makes no engine calls and reads no clock.
+// Each phase takes the earlier phases' results as read-only values and returns its own.
+
+
+
+
+
+
+
+
+
+
+
+function planner_plan(snapshot, policy, now) {
+    const index = indexInventory(snapshot, policy.ageBasis);
+    const match = compileMatchers(policy);
+    const containers = decideContainers(index, policy, match, now);
+    const keptByRank = rankKeepLatest(index, policy, match);
+    const references = decideReferences(index, policy, match, containers, keptByRank, now);
+    const images = decideImages(index, references, containers);
+    const untilFree = narrowUntilFree(index, policy, images.selection);
+    const selection = untilFree.selection;
+    const space = estimateSpace(index.inventory, new Set(selection.images.keys()), selection.containers);
+    const { steps, removeContainers, untagOnly } = buildSteps(index, selection);
+    const target = untilFree.target && {
+        ...untilFree.target,
+        predictedFreeBytes: untilFree.target.freeBytes + space.bytes
+    };
     return {
         now,
         steps,
-        deleteImages: order.filter((id) => deleted.has(id)).map((id) => deleted.get(id)),
+        deleteImages: [...selection.images.values()].map((img) => ({
+            ...img,
+            freedBytes: space.perImage.get(img.id) ?? 0
+        })),
         untagOnly,
-        removeContainers: removedContainers,
-        skipped,
+        removeContainers,
+        skipped: [
+            ...containers.skipped,
+            ...references.skipped,
+            ...images.skipped,
+            ...untilFree.skipped
+        ],
         space: {
             bytes: space.bytes,
             exact: space.exact,
@@ -70793,21 +70903,6 @@ function planner_plan(snapshot, policy, now) {
         },
         ...(target ? { target } : {})
     };
-}
-/** Image IDs ordered so that every child comes before its parent; ties keep inventory order. */
-function topologicalChildrenFirst(images, childrenOf) {
-    const out = [];
-    const done = new Set();
-    const walk = (id) => {
-        if (done.has(id))
-            return;
-        done.add(id);
-        for (const c of childrenOf.get(id) ?? [])
-            walk(c);
-        out.push(id);
-    };
-    images.forEach((i) => walk(i.id));
-    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/report/bytes.ts

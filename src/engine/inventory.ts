@@ -9,6 +9,7 @@ import type {
   InventoryImage,
   Reference
 } from '../plan/types.js';
+import { isStopped } from '../plan/containers.js';
 import { mapPool } from '../pool.js';
 import {
   chainIds,
@@ -121,7 +122,7 @@ export async function readInventory(
     };
     // Start and finish times are only in the inspect answer; the writable layer's size is worth
     // computing only for containers that may be removed.
-    const stopped = ['created', 'exited', 'dead'].includes(listed.State);
+    const stopped = isStopped(listed.State);
     const handle = docker.getContainer(listed.Id);
     const info = (await unlessGone(
       // `size` becomes the query parameter; @types/dockerode does not list it.

@@ -55,6 +55,9 @@ function splitReference(text: string): { repository: string; tag?: string; diges
   return { repository: text };
 }
 
+/** The repository of a reference: everything before its tag or digest. */
+export const repositoryOf = (ref: string): string => splitReference(ref).repository;
+
 function imagePatternProblem(p: string): string | undefined {
   const { repository, tag, digest } = splitReference(p);
   if (repository === '') return 'the repository part is empty';

@@ -92,7 +92,7 @@ export function chooseUntilFree(
   units: Unit[],
   need: number,
   /** Images the engine prunes once all of their children are gone, with those children. */
-  prunedParents: ReadonlyMap<ImageId, ImageId[]>
+  prunedParents: ReadonlyMap<ImageId, readonly ImageId[]>
 ): { images: Set<ImageId>; containers: Set<ContainerId>; bytes: number } {
   const holders = new Map<string, number>();
   for (const image of inventory.images) {

@@ -1,0 +1,49 @@
+// The policy's patterns, compiled once: which references a run selects and which names it protects.
+import {
+  compileImagePattern,
+  compileNamePattern,
+  referenceMatcher,
+  type ImagePattern
+} from './patterns.js';
+import type { Policy } from './types.js';
+
+export interface Matchers {
+  /** The `images` pattern that selects a reference, if any. */
+  selectedBy(ref: string): string | undefined;
+  /** The `exclude` pattern that protects a reference, if any. */
+  excludedBy(ref: string): string | undefined;
+  /** The `exclude` pattern that protects one of these names, if any. */
+  excludedName(names: readonly string[]): string | undefined;
+  /** Whether a `containers` pattern selects one of these names. */
+  containerSelected(names: readonly string[]): boolean;
+}
+
+const defined = <T>(x: T | undefined): x is T => x !== undefined;
+
+function imagePatterns(patterns: readonly string[]): ImagePattern[] {
+  return patterns.map(compileImagePattern).filter(defined);
+}
+
+export function compileMatchers(policy: Policy): Matchers {
+  const excludeNames = policy.exclude.flatMap((source) => {
+    const m = compileNamePattern(source);
+    return m ? [{ source, m }] : [];
+  });
+  const containerNames = policy.containers.map(compileNamePattern).filter(defined);
+  return {
+    selectedBy: referenceMatcher(imagePatterns(policy.images)),
+    excludedBy: referenceMatcher(imagePatterns(policy.exclude)),
+    excludedName: (names) => excludeNames.find((e) => names.some((n) => e.m.match(n)))?.source,
+    containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n)))
+  };
+}
+
+/**
+ * Whether an image with these references could be deleted under this policy: one a pattern
+ * selects, or one without references (dangling, or an untagged parent pruned with its children).
+ * The inventory reader fetches layer sizes only for these.
+ */
+export function mayFree(policy: Policy): (refs: string[]) => boolean {
+  const selected = referenceMatcher(imagePatterns(policy.images));
+  return (refs) => refs.length === 0 || refs.some((r) => selected(r) !== undefined);
+}

@@ -1,0 +1,79 @@
+// Phase 6, steps: the selection as a dependency graph the executor can run without a refusal.
+import { displayName } from './containers.js';
+import type { Selection } from './images.js';
+import type { InventoryIndex } from './index-inventory.js';
+import { untagOrder } from './references.js';
+import type { ContainerId, ImageId, Plan, Reference, Step } from './types.js';
+
+export const containerStepId = (id: ContainerId) => `container:${id}`;
+export const imageStepId = (id: ImageId) => `image:${id}`;
+export const untagStepId = (ref: Reference) => `untag:${ref}`;
+
+export function buildSteps(
+  index: InventoryIndex,
+  selection: Selection
+): { steps: Step[]; removeContainers: Plan['removeContainers']; untagOnly: Reference[] } {
+  const { images, containersOf, childrenOf } = index;
+  const deleted = selection.images;
+  const steps: Step[] = [];
+  const removeContainers: Plan['removeContainers'] = [];
+  for (const c of index.inventory.containers) {
+    if (!selection.containers.has(c.id)) continue;
+    const name = displayName(c);
+    steps.push({
+      id: containerStepId(c.id),
+      kind: 'remove-container',
+      container: c.id,
+      name,
+      image: c.image,
+      dependsOn: []
+    });
+    removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
+  }
+  const containerSteps = (id: ImageId) =>
+    (containersOf.get(id) ?? []).map((c) => containerStepId(c.id));
+  const prunedAncestors = (id: ImageId): ImageId[] => {
+    const parent = images.get(id)?.parent;
+    return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
+  };
+  const untagOnly: Reference[] = [];
+  for (const id of index.childrenFirst) {
+    const untags = selection.untags.get(id) ?? [];
+    if (!deleted.has(id)) {
+      // Untagging one of several references, or the last one of a parent kept by its children,
+      // leaves the image in place and is refused by nothing.
+      for (const ref of untags) {
+        steps.push({
+          id: untagStepId(ref),
+          kind: 'untag',
+          reference: ref,
+          image: id,
+          dependsOn: []
+        });
+        untagOnly.push(ref);
+      }
+      continue;
+    }
+    const holders = [
+      ...containerSteps(id),
+      ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(imageStepId),
+      // The engine prunes untagged parents with their child, so their containers must be gone first.
+      ...prunedAncestors(id).flatMap(containerSteps)
+    ];
+    const refs = untagOrder(untags);
+    const earlier = refs.slice(0, -1).map(untagStepId);
+    refs.forEach((ref, n) => {
+      const last = n === refs.length - 1;
+      steps.push({
+        id: untagStepId(ref),
+        kind: 'untag',
+        reference: ref,
+        image: id,
+        dependsOn: last ? [...earlier, ...holders] : []
+      });
+    });
+    const lastUntag = refs.length > 0 ? [untagStepId(refs[refs.length - 1]!)] : holders;
+    steps.push({ id: imageStepId(id), kind: 'delete-image', image: id, dependsOn: lastUntag });
+  }
+  return { steps, removeContainers, untagOnly };
+}
