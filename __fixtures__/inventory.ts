@@ -15,6 +15,10 @@ export const NOW = Date.parse('2026-11-27T12:00:00Z');
 let counter = 0;
 const hex = (n: number, prefix: string) => (prefix + n.toString(16)).padStart(64, '0');
 
+/**
+ * An image built on this engine `ageDays` ago: created and tagged then. Pass `lastTagTime:
+ * undefined` for one that was pulled or loaded, whose arrival only events or the ledger know.
+ */
 export function image(
   tags: string[] = [],
   opts: Partial<Omit<InventoryImage, 'tags'>> & { ageDays?: number } = {}
@@ -25,6 +29,7 @@ export function image(
     tags: tags as Reference[],
     digests: [],
     created: NOW - ageDays * DAY,
+    lastTagTime: NOW - ageDays * DAY,
     size: 1000,
     ...rest
   };

@@ -225,7 +225,7 @@ function summarise(
     dryRun,
     deletedImages: plan.deleteImages.filter((i) => succeeded(stepOf.get(i.id) ?? '')),
     untagged: plan.steps.flatMap((s) =>
-      s.kind === 'untag' && succeeded(s.id) ? [s.reference] : []
+      s.kind === 'untag' && succeeded(s.id) ? [s.reference, ...s.digests] : []
     ),
     removedContainers: plan.removeContainers.filter((c) => succeeded(stepOf.get(c.id) ?? '')),
     skipped,

@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { mayFree, plan } from '../../src/plan/planner.js';
-import type { Inventory, Plan, Reason, Step } from '../../src/plan/types.js';
+import type {
+  AgeBasis,
+  AgeRecord,
+  Inventory,
+  InventoryImage,
+  Plan,
+  Reason,
+  Step
+} from '../../src/plan/types.js';
 import { DAY, NOW, container, image, policy } from '../../__fixtures__/inventory.js';
 
 const inv = (images: Inventory['images'], containers: Inventory['containers'] = []): Inventory => ({
@@ -94,6 +102,92 @@ describe('tags and images', () => {
     const p = plan(inv([a]), policy({ images: ['app'], exclude: ['app@sha256:*'] }), NOW);
     expect(p.steps).toEqual([]);
     expect(reasonsFor(p, 'app:1')).toEqual(['excluded']);
+  });
+});
+
+describe('digest references', () => {
+  const digest = (repo: string, c: string) => `${repo}@sha256:${c.repeat(64)}`;
+
+  it('the last tag of a repository carries its digests, after the other tags there', () => {
+    const a = image(['app:1', 'app:2', 'lib:1'], { digests: [digest('app', 'e')] as never });
+    const p = plan(inv([a]), policy({ images: ['**'] }), NOW);
+    const carrier = step(p, 'untag:app:2');
+    expect(carrier).toMatchObject({ digests: [digest('app', 'e')] });
+    expect(carrier.dependsOn).toContain('untag:app:1');
+    expect(step(p, 'untag:app:1')).toMatchObject({ digests: [] });
+    expect(step(p, 'untag:lib:1')).toMatchObject({ digests: [] });
+  });
+
+  it('an image that stays loses the digests of a repository whose every tag goes', () => {
+    const a = image(['app:1', 'keep:1'], {
+      digests: [digest('app', 'e'), digest('keep', 'f')] as never
+    });
+    const p = plan(inv([a]), policy({ images: ['app'] }), NOW);
+    expect(p.deleteImages).toEqual([]);
+    expect(p.untagOnly).toEqual(['app:1', digest('app', 'e')]);
+  });
+
+  it('a repository that keeps a tag keeps its digests', () => {
+    const a = image(['app:1', 'app:2'], { digests: [digest('app', 'e')] as never });
+    const p = plan(inv([a]), policy({ images: ['app:1'] }), NOW);
+    expect(p.untagOnly).toEqual(['app:1']);
+    expect(step(p, 'untag:app:1')).toMatchObject({ digests: [] });
+  });
+});
+
+describe('digest-only images are dangling, as Docker says', () => {
+  const digest = (repo: string, c: string) => `${repo}@sha256:${c.repeat(64)}`;
+
+  it('an image a re-pull left with only its digest is untagged by that digest, which deletes it', () => {
+    const a = image([], { digests: [digest('app', 'e')] as never });
+    const p = plan(inv([a]), policy({ dangling: true }), NOW);
+    expect(stepIds(p)).toEqual([`untag:${digest('app', 'e')}`, imgStep(a.id)]);
+    expect(p.deleteImages.map((i) => i.id)).toEqual([a.id]);
+  });
+
+  it('digests in two repositories go one by one, never by ID, which the engine would refuse', () => {
+    const a = image([], { digests: [digest('one/app', 'e'), digest('two/app', 'e')] as never });
+    const p = plan(inv([a]), policy({ dangling: true }), NOW);
+    const untags = p.steps.filter((s) => s.kind === 'untag').map((s) => s.id);
+    expect(untags).toHaveLength(2);
+    expect(step(p, untags[1]!).dependsOn).toContain(untags[0]);
+    expect(step(p, imgStep(a.id)).dependsOn).toEqual([untags[1]]);
+  });
+
+  it('are left alone when dangling is off', () => {
+    const a = image([], { digests: [digest('app', 'e')] as never });
+    expect(plan(inv([a]), policy({ dangling: false }), NOW).steps).toEqual([]);
+  });
+
+  it('a digest-only parent of a kept child loses its digests and stays, as docker image prune leaves it', () => {
+    const base = image([], { digests: [digest('base', 'e')] as never });
+    const child = image(['app:1'], { parent: base.id });
+    const p = plan(inv([base, child]), policy({ dangling: true }), NOW);
+    expect(p.deleteImages).toEqual([]);
+    expect(p.untagOnly).toEqual([digest('base', 'e')]);
+    expect(reasonsFor(p, base.id)).toEqual(['parent-of-kept-image']);
+  });
+
+  it('one that a stopped container uses stays unless containers selects the container', () => {
+    const a = image([], { digests: [digest('app', 'e')] as never });
+    const c = container(a, 'exited', { names: ['old'] });
+    const p = plan(inv([a], [c]), policy({ dangling: true }), NOW);
+    expect(p.steps).toEqual([]);
+    expect(reasonsFor(p, a.id)).toEqual(['used-by-unselected-container']);
+  });
+
+  it('an excluded digest keeps its dangling image', () => {
+    const a = image([], { digests: [digest('app', 'e')] as never });
+    const p = plan(inv([a]), policy({ dangling: true, exclude: ['app@sha256:*'] }), NOW);
+    expect(p.steps).toEqual([]);
+    expect(reasonsFor(p, digest('app', 'e'))).toEqual(['excluded']);
+  });
+
+  it('a REPO@sha256:* pattern selects digest-only images of that repository', () => {
+    const a = image([], { digests: [digest('app', 'e')] as never });
+    const b = image([], { digests: [digest('lib', 'f')] as never });
+    const p = plan(inv([a, b]), policy({ images: ['app@sha256:*'] }), NOW);
+    expect(p.deleteImages.map((i) => i.id)).toEqual([a.id]);
   });
 });
 
@@ -275,34 +369,111 @@ describe('dangling images', () => {
 
 describe('age bases', () => {
   const old = NOW - 3 * 365 * DAY;
-  const cases = [
-    { basis: 'created', lastTag: undefined, used: undefined, removed: true },
-    { basis: 'tagged', lastTag: undefined, used: undefined, removed: true },
-    { basis: 'tagged', lastTag: NOW - DAY, used: undefined, removed: false },
-    { basis: 'created', lastTag: NOW - DAY, used: undefined, removed: true },
-    { basis: 'last-used', lastTag: undefined, used: NOW - DAY, removed: false },
-    { basis: 'tagged', lastTag: undefined, used: NOW - DAY, removed: true },
-    { basis: 'last-used', lastTag: undefined, used: undefined, removed: true }
-  ] as const;
-  it.each(cases)(
-    'basis $basis, tagged $lastTag, used $used → removed: $removed',
-    ({ basis, lastTag, used, removed }) => {
-      const a = image(['app:1'], { created: old, lastTagTime: lastTag });
-      const cs = used
-        ? [container(a, 'exited', { created: used, startedAt: used, finishedAt: used })]
-        : [];
-      const p = plan(
-        inv([a], cs),
-        policy({ images: ['app'], olderThanMs: 7 * DAY, ageBasis: basis }),
-        NOW
-      );
-      expect(p.deleteImages.length).toBe(removed ? 1 : 0);
-      if (!removed) expect(reasonsFor(p, 'app:1')).toEqual(['too-young']);
+  const H = 3_600_000;
+  const pulled = (hoursAgo: number, earlierRun = false) => ({
+    event: { time: NOW - hoursAgo * H, action: 'pull' as const, earlierRun }
+  });
+  const cases: {
+    name: string;
+    basis: AgeBasis;
+    image: Partial<InventoryImage>;
+    usedHoursAgo?: number;
+    record?: AgeRecord;
+  }[] = [
+    { name: 'created: the build date, even 1970', basis: 'created', image: { created: 0 } },
+    {
+      name: 'tagged: the engine’s tag time',
+      basis: 'tagged',
+      image: { lastTagTime: NOW - 24 * H },
+      record: { kind: 'tag-time' }
+    },
+    {
+      name: 'tagged: a pull event of a years-old build',
+      basis: 'tagged',
+      image: { lastTagTime: undefined, arrival: pulled(1) },
+      record: { kind: 'event', action: 'pull', earlierRun: false }
+    },
+    {
+      name: 'tagged: a pull event later than the tag time',
+      basis: 'tagged',
+      image: { lastTagTime: NOW - 30 * 24 * H, arrival: pulled(1) },
+      record: { kind: 'event', action: 'pull', earlierRun: false }
+    },
+    {
+      name: 'tagged: an old pull event an earlier run kept',
+      basis: 'tagged',
+      image: { lastTagTime: undefined, arrival: pulled(30 * 24, true) }
+    },
+    {
+      name: 'tagged: the ledger’s first sight, with no other record',
+      basis: 'tagged',
+      image: { lastTagTime: undefined, arrival: { firstSeen: NOW - 24 * H } },
+      record: { kind: 'first-seen', earlierRun: true }
+    },
+    {
+      name: 'tagged: an old first sight',
+      basis: 'tagged',
+      image: { lastTagTime: undefined, arrival: { firstSeen: NOW - 30 * 24 * H } }
+    },
+    {
+      name: 'tagged: the tag time wins over a later first sight',
+      basis: 'tagged',
+      image: { lastTagTime: NOW - 30 * 24 * H, arrival: { firstSeen: NOW - H } }
+    },
+    {
+      name: 'tagged: no record at all counts from now, never from the build date',
+      basis: 'tagged',
+      image: { lastTagTime: undefined, created: 0 },
+      record: { kind: 'first-seen', earlierRun: false }
+    },
+    {
+      name: 'last-used: a container used it after it arrived',
+      basis: 'last-used',
+      image: { lastTagTime: NOW - 30 * 24 * H },
+      usedHoursAgo: 24,
+      record: { kind: 'container', container: 'job' }
+    },
+    {
+      name: 'last-used: an old arrival and no container',
+      basis: 'last-used',
+      image: { lastTagTime: NOW - 30 * 24 * H }
+    },
+    {
+      name: 'last-used: no record at all counts from now',
+      basis: 'last-used',
+      image: { lastTagTime: undefined },
+      record: { kind: 'first-seen', earlierRun: false }
     }
-  );
+  ];
+  it.each(cases)('$name', ({ basis, image: over, usedHoursAgo, record }) => {
+    const a = image(['app:1'], { created: old, ...over });
+    const used = usedHoursAgo === undefined ? undefined : NOW - usedHoursAgo * H;
+    const cs = used
+      ? [
+          container(a, 'exited', {
+            names: ['job'],
+            created: used,
+            startedAt: used,
+            finishedAt: used
+          })
+        ]
+      : [];
+    const p = plan(
+      inv([a], cs),
+      policy({ images: ['app'], olderThanMs: 7 * DAY, ageBasis: basis }),
+      NOW
+    );
+    if (record === undefined) {
+      expect(p.deleteImages.map((i) => i.id)).toEqual([a.id]);
+    } else {
+      expect(p.deleteImages).toEqual([]);
+      const reason = p.skipped.find((s) => s.target === 'app:1')?.reason;
+      expect(reason).toMatchObject({ kind: 'too-young', record });
+    }
+  });
 
-  it('a too-young reason carries the age and the basis actually used', () => {
-    const a = image(['app:1'], { created: NOW - 2 * DAY });
+  it('a too-young reason carries the age, the basis and the record that decided it', () => {
+    const a = image(['app:1'], { created: old, lastTagTime: NOW - 2 * DAY });
     const p = plan(
       inv([a]),
       policy({ images: ['app'], olderThanMs: 7 * DAY, ageBasis: 'tagged' }),
@@ -312,7 +483,18 @@ describe('age bases', () => {
       kind: 'too-young',
       ageMs: 2 * DAY,
       minMs: 7 * DAY,
-      basis: 'created'
+      basis: 'tagged',
+      record: { kind: 'tag-time' }
+    });
+  });
+
+  it('a deleted image reports the record its age was read from', () => {
+    const a = image(['app:1'], { lastTagTime: undefined, arrival: pulled(30 * 24, true) });
+    const p = plan(inv([a]), policy({ images: ['app'], olderThanMs: 7 * DAY }), NOW);
+    expect(p.deleteImages[0]).toMatchObject({
+      basis: 'tagged',
+      basisTime: NOW - 30 * DAY,
+      ageRecord: { kind: 'event', action: 'pull', earlierRun: true }
     });
   });
 });
@@ -398,10 +580,11 @@ describe('container states', () => {
 });
 
 describe('which images need their layer sizes', () => {
-  it('only those a pattern selects, or that have no reference at all', () => {
+  it('only those a pattern selects, or that have no tag', () => {
     const may = mayFree(policy({ images: ['app'] }));
     expect(may(['app:1', 'other:1'])).toBe(true);
     expect(may(['other:1'])).toBe(false);
     expect(may([])).toBe(true);
+    expect(may([`other@sha256:${'e'.repeat(64)}`])).toBe(true);
   });
 });

@@ -51,6 +51,7 @@ function planned(n: number, refs: string[], over: Partial<PlannedImage> = {}): P
     size: 1_500_000,
     basisTime: NOW - 3 * DAY - 4 * HOUR,
     basis: 'last-used',
+    ageRecord: { kind: 'tag-time' },
     prunedParent: false,
     freedBytes: 1_000_000,
     ...over
@@ -227,6 +228,66 @@ describe('describeReason', () => {
       { kind: 'too-young', ageMs: 45 * MINUTE, minMs: HOUR, basis: 'created' },
       'too young: 45m old by created, minimum 1h'
     ],
+    [
+      {
+        kind: 'too-young',
+        ageMs: 3 * HOUR,
+        minMs: DAY,
+        basis: 'tagged',
+        record: { kind: 'event', action: 'pull', earlierRun: false }
+      },
+      'too young: 3h since it was pulled (events), minimum 1d'
+    ],
+    [
+      {
+        kind: 'too-young',
+        ageMs: 3 * HOUR,
+        minMs: DAY,
+        basis: 'tagged',
+        record: { kind: 'event', action: 'load', earlierRun: true }
+      },
+      'too young: 3h since it was loaded (events, kept by an earlier run), minimum 1d'
+    ],
+    [
+      {
+        kind: 'too-young',
+        ageMs: 2 * HOUR,
+        minMs: DAY,
+        basis: 'tagged',
+        record: { kind: 'first-seen', earlierRun: true }
+      },
+      'too young: first seen by docker-reclaim 2h ago, minimum 1d'
+    ],
+    [
+      {
+        kind: 'too-young',
+        ageMs: 0,
+        minMs: DAY,
+        basis: 'last-used',
+        record: { kind: 'first-seen', earlierRun: false }
+      },
+      'too young: first seen by docker-reclaim just now (no record of its arrival), minimum 1d'
+    ],
+    [
+      {
+        kind: 'too-young',
+        ageMs: 5 * HOUR,
+        minMs: DAY,
+        basis: 'tagged',
+        record: { kind: 'tag-time' }
+      },
+      "too young: 5h since it was tagged here (the engine's tag time), minimum 1d"
+    ],
+    [
+      {
+        kind: 'too-young',
+        ageMs: 5 * HOUR,
+        minMs: DAY,
+        basis: 'last-used',
+        record: { kind: 'container', container: 'web' }
+      },
+      'too young: 5h since container web used it, minimum 1d'
+    ],
     [{ kind: 'removal-failed', message: 'socket hang up' }, 'removal failed: socket hang up'],
     [{ kind: 'blocked-by-failed-step', step: '' }, 'not attempted: a step it depends on failed'],
     [{ kind: 'excluded', pattern: 'say "hi"' }, 'excluded by pattern "say \\"hi\\""']
@@ -247,7 +308,7 @@ describe('renderSummary', () => {
       '> [!NOTE]\n> Dry run: nothing was removed. This is what a real run would remove.'
     );
     expect(md).toContain(
-      '\n**Would reclaim 330.0 MB** · 3 images · 3 tags · 1 container (planned in 4.2 s)\n'
+      '\n**Would reclaim 330.0 MB** · 3 images · 2 tags · 1 container (planned in 4.2 s)\n'
     );
     expect(md).toContain('### Images that would be deleted');
     expect(md).toContain('### Containers that would be removed');
@@ -267,7 +328,7 @@ describe('renderSummary', () => {
     const md = renderSummary(sample, CTX);
     expect(md).not.toContain('Dry run');
     expect(md).toContain(
-      '\n**Reclaimed 330.0 MB (predicted 330.0 MB)** · 3 images · 3 tags · 1 container in 4.2 s\n'
+      '\n**Reclaimed 330.0 MB (predicted 330.0 MB)** · 3 images · 2 tags · 1 container in 4.2 s\n'
     );
     expect(md).not.toContain('[!WARNING]');
     expect(md).toContain('### Where the space went');

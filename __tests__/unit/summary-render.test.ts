@@ -32,6 +32,7 @@ function planned(n: number, refs: string[], over: Partial<PlannedImage> = {}): P
     size: 1_500_000,
     basisTime: NOW - 3 * DAY,
     basis: 'last-used',
+    ageRecord: { kind: 'tag-time' },
     prunedParent: false,
     freedBytes: 1_000_000,
     ...over

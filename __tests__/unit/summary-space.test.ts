@@ -34,6 +34,7 @@ function planned(n: number, refs: string[], freedBytes: number): PlannedImage {
     size: freedBytes + 1_000,
     basisTime: NOW - 10 * DAY,
     basis: 'last-used',
+    ageRecord: { kind: 'tag-time' },
     prunedParent: false,
     freedBytes
   };

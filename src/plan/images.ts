@@ -54,6 +54,7 @@ export function decideImages(
       size: image.size,
       basisTime: age.time,
       basis: age.basis,
+      ageRecord: age.record,
       prunedParent: prunable,
       freedBytes: 0
     });

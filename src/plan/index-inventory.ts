@@ -23,7 +23,7 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-export function indexInventory(snapshot: Inventory, basis: AgeBasis): InventoryIndex {
+export function indexInventory(snapshot: Inventory, basis: AgeBasis, now: number): InventoryIndex {
   // The engine lists in no stable order.
   const inventory: Inventory = {
     ...snapshot,
@@ -47,7 +47,7 @@ export function indexInventory(snapshot: Inventory, basis: AgeBasis): InventoryI
     ageOf(image) {
       let age = ages.get(image.id);
       if (!age) {
-        age = ageTime(image, containersOf.get(image.id) ?? [], basis);
+        age = ageTime(image, containersOf.get(image.id) ?? [], basis, now);
         ages.set(image.id, age);
       }
       return age;

@@ -40,10 +40,11 @@ export function compileMatchers(policy: Policy): Matchers {
 
 /**
  * Whether an image with these references could be deleted under this policy: one a pattern
- * selects, or one without references (dangling, or an untagged parent pruned with its children).
+ * selects, or one without a tag (dangling, or an untagged parent pruned with its children).
  * The inventory reader fetches layer sizes only for these.
  */
 export function mayFree(policy: Policy): (refs: string[]) => boolean {
   const selected = referenceMatcher(imagePatterns(policy.images));
-  return (refs) => refs.length === 0 || refs.some((r) => selected(r) !== undefined);
+  return (refs) =>
+    refs.every((r) => r.includes('@')) || refs.some((r) => selected(r) !== undefined);
 }

@@ -15,7 +15,7 @@ export { mayFree } from './matchers.js';
 export { containerStepId, imageStepId } from './steps.js';
 
 export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
-  const index = indexInventory(snapshot, policy.ageBasis);
+  const index = indexInventory(snapshot, policy.ageBasis, now);
   const match = compileMatchers(policy);
   const containers = decideContainers(index, policy, match, now);
   const keptByRank = rankKeepLatest(index, policy, match);

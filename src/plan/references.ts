@@ -24,6 +24,15 @@ export interface ReferenceDecisions {
 
 const isDigest = (ref: Reference) => ref.includes('@');
 
+/**
+ * Dangling as Docker means it (`docker images -f dangling=true`, `docker image prune`): no tag. An
+ * image a pull left with only its digest is dangling; an untagged parent of another image is not,
+ * it goes with its last child.
+ */
+export function isDangling(image: InventoryImage, index: InventoryIndex): boolean {
+  return image.tags.length === 0 && (image.digests.length > 0 || !index.childrenOf.has(image.id));
+}
+
 /** References that take a tag-less repository's digests with them are not separate choices. */
 export function independentRefs(i: InventoryImage): Reference[] {
   if (i.digests.length === 0) return i.tags;
@@ -47,11 +56,12 @@ export function decideReferences(
     const refs = independentRefs(image);
     const stays: ReferenceDecision = { untag: [], remaining: refs, candidate: false };
     of.set(image.id, stays);
-    const selected = refs.filter((r) => match.selectedBy(r) !== undefined);
-    const isDangling =
-      image.tags.length === 0 && image.digests.length === 0 && !index.childrenOf.has(image.id);
-    if (selected.length === 0 && !(isDangling && policy.dangling)) continue;
-    const targets: string[] = selected.length > 0 ? selected : [image.id];
+    const byPattern = refs.filter((r) => match.selectedBy(r) !== undefined);
+    const dangling = policy.dangling && isDangling(image, index);
+    if (byPattern.length === 0 && !dangling) continue;
+    // A dangling image loses every reference it has: the digests a pull left behind.
+    const selected = dangling ? refs : byPattern;
+    const targets: string[] = byPattern.length > 0 ? byPattern : [image.id];
     const skipAll = (reason: Reason) => targets.forEach((t) => skip(t, reason));
 
     const used = index.containersOf.get(image.id) ?? [];
@@ -70,7 +80,8 @@ export function decideReferences(
         kind: 'too-young',
         ageMs: now - age.time,
         minMs: policy.olderThanMs,
-        basis: age.basis
+        basis: age.basis,
+        record: age.record
       });
       continue;
     }
@@ -114,7 +125,7 @@ export function decideReferences(
       continue;
     }
     const unselected = used.find((c) => !containers.removable.has(c.id));
-    if (isDangling && unselected) {
+    if (byPattern.length === 0 && unselected) {
       // Dangling images are only taken when no container uses them, unless `containers` takes those.
       skip(image.id, { kind: 'used-by-unselected-container', container: displayName(unselected) });
       continue;

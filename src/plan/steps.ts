@@ -2,8 +2,9 @@
 import { displayName } from './containers.js';
 import type { Selection } from './images.js';
 import type { InventoryIndex } from './index-inventory.js';
+import { repositoryOf } from './patterns.js';
 import { untagOrder } from './references.js';
-import type { ContainerId, ImageId, Plan, Reference, Step } from './types.js';
+import type { ContainerId, ImageId, InventoryImage, Plan, Reference, Step } from './types.js';
 
 export const containerStepId = (id: ContainerId) => `container:${id}`;
 export const imageStepId = (id: ImageId) => `image:${id}`;
@@ -39,18 +40,25 @@ export function buildSteps(
   const untagOnly: Reference[] = [];
   for (const id of index.childrenFirst) {
     const untags = selection.untags.get(id) ?? [];
+    if (untags.length === 0 && !deleted.has(id)) continue;
+    const carriers = digestCarriers(images.get(id)!, untags);
+    const untagStep = (ref: Reference, dependsOn: string[]): Step => {
+      const carried = carriers.get(ref);
+      return {
+        id: untagStepId(ref),
+        kind: 'untag',
+        reference: ref,
+        image: id,
+        digests: carried?.digests ?? [],
+        dependsOn: [...new Set([...(carried?.after ?? []).map(untagStepId), ...dependsOn])]
+      };
+    };
     if (!deleted.has(id)) {
       // Untagging one of several references, or the last one of a parent kept by its children,
       // leaves the image in place and is refused by nothing.
       for (const ref of untags) {
-        steps.push({
-          id: untagStepId(ref),
-          kind: 'untag',
-          reference: ref,
-          image: id,
-          dependsOn: []
-        });
-        untagOnly.push(ref);
+        steps.push(untagStep(ref, []));
+        untagOnly.push(ref, ...(carriers.get(ref)?.digests ?? []));
       }
       continue;
     }
@@ -64,16 +72,37 @@ export function buildSteps(
     const earlier = refs.slice(0, -1).map(untagStepId);
     refs.forEach((ref, n) => {
       const last = n === refs.length - 1;
-      steps.push({
-        id: untagStepId(ref),
-        kind: 'untag',
-        reference: ref,
-        image: id,
-        dependsOn: last ? [...earlier, ...holders] : []
-      });
+      steps.push(untagStep(ref, last ? [...earlier, ...holders] : []));
     });
     const lastUntag = refs.length > 0 ? [untagStepId(refs[refs.length - 1]!)] : holders;
     steps.push({ id: imageStepId(id), kind: 'delete-image', image: id, dependsOn: lastUntag });
   }
   return { steps, removeContainers, untagOnly };
+}
+
+/**
+ * The engine removes a repository's digests with the last tag of that repository on the image.
+ * The tag that sorts last of those untagged carries them, after the others, so that the digests
+ * that go are known from the plan alone: a dry run lists them, and a failed untag keeps them.
+ */
+function digestCarriers(
+  image: InventoryImage,
+  untags: readonly Reference[]
+): Map<Reference, { digests: Reference[]; after: Reference[] }> {
+  const carriers = new Map<Reference, { digests: Reference[]; after: Reference[] }>();
+  if (image.digests.length === 0) return carriers;
+  const going = new Set(untags);
+  const byRepo = new Map<string, Reference[]>();
+  for (const tag of image.tags) {
+    const repo = repositoryOf(tag);
+    byRepo.set(repo, [...(byRepo.get(repo) ?? []), tag]);
+  }
+  for (const [repo, tags] of byRepo) {
+    if (!tags.every((t) => going.has(t))) continue;
+    const digests = image.digests.filter((d) => repositoryOf(d) === repo);
+    if (digests.length === 0) continue;
+    const ordered = untagOrder(tags);
+    carriers.set(ordered[ordered.length - 1]!, { digests, after: ordered.slice(0, -1) });
+  }
+  return carriers;
 }

@@ -10,6 +10,30 @@ export type Reference = string & { readonly __brand: 'Reference' };
 
 export type AgeBasis = 'created' | 'tagged' | 'last-used';
 
+/** Engine events that bring an image here or give it a name here. */
+export type ArrivalAction = 'pull' | 'load' | 'tag' | 'import' | 'commit' | 'build';
+
+/** What decided an image's age. */
+export type AgeRecord =
+  /** The build date in the image config. */
+  | { kind: 'created' }
+  /** The engine's own tag time (`Metadata.LastTagTime`). */
+  | { kind: 'tag-time' }
+  /** An engine event, read by this run or kept in the ledger by an earlier one. */
+  | { kind: 'event'; action: ArrivalAction; earlierRun: boolean }
+  /** No record of its arrival: when docker-reclaim first saw it (an earlier run, or this one). */
+  | { kind: 'first-seen'; earlierRun: boolean }
+  /** A container that uses it was created, started or stopped later than it arrived. */
+  | { kind: 'container'; container: string };
+
+/** Records of an image's arrival that the engine's inspect answer lacks. */
+export interface ArrivalRecords {
+  /** The latest arrival event seen for the image. */
+  event?: { time: number; action: ArrivalAction; earlierRun: boolean };
+  /** When docker-reclaim first saw the image on this engine, by its ledger. */
+  firstSeen?: number;
+}
+
 /** Container states the engine reports; see moby's container state machine. */
 export type ContainerState =
   | 'created'
@@ -34,6 +58,8 @@ export interface InventoryImage {
   created: number;
   /** When this engine last tagged the image, ms since epoch; absent for pulled or loaded images. */
   lastTagTime?: number;
+  /** Events and ledger records of its arrival, where there are any. */
+  arrival?: ArrivalRecords;
   /** Size as `docker images` reports it, bytes. */
   size: number;
   /** Layer ChainIDs, bottom first (classic store); absent when the engine gives no RootFS. */
@@ -92,7 +118,14 @@ export type Reason =
   /** A container that `containers` selects, but that is not stopped. */
   | { kind: 'container-running'; state: ContainerState }
   | { kind: 'in-use-by-running-container'; container: string; state: ContainerState }
-  | { kind: 'too-young'; ageMs: number; minMs: number; basis: AgeBasis | 'stopped' }
+  | {
+      kind: 'too-young';
+      ageMs: number;
+      minMs: number;
+      basis: AgeBasis | 'stopped';
+      /** What the image's age was read from (absent for containers). */
+      record?: AgeRecord;
+    }
   | { kind: 'kept-by-keep-latest'; rank: number; keep: number }
   | { kind: 'still-tagged'; references: Reference[] }
   | { kind: 'held-by-kept-container'; container: string; because: Reason }
@@ -120,7 +153,15 @@ export type Step =
       image: ImageId;
       dependsOn: string[];
     }
-  | { id: string; kind: 'untag'; reference: Reference; image: ImageId; dependsOn: string[] }
+  | {
+      id: string;
+      kind: 'untag';
+      reference: Reference;
+      image: ImageId;
+      /** Digest references of its repository that the engine removes with it, the last tag there. */
+      digests: Reference[];
+      dependsOn: string[];
+    }
   | { id: string; kind: 'delete-image'; image: ImageId; dependsOn: string[] };
 
 /** An image the plan deletes, with what the report shows about it. */
@@ -130,7 +171,9 @@ export interface PlannedImage {
   size: number;
   /** ms since epoch of the age basis actually used */
   basisTime: number;
-  basis: AgeBasis | 'created';
+  basis: AgeBasis;
+  /** What the age was read from. */
+  ageRecord: AgeRecord;
   /** Deleted because it is an untagged parent that the engine prunes with its last child. */
   prunedParent: boolean;
   /** Bytes of layers that only this image holds, freed with it. */
@@ -162,7 +205,7 @@ export interface Plan {
   steps: Step[];
   /** Images that are gone once every step has succeeded. */
   deleteImages: PlannedImage[];
-  /** References removed from images that stay. */
+  /** References removed from images that stay, digests that go with their last tag included. */
   untagOnly: Reference[];
   removeContainers: { id: ContainerId; name: string; image: ImageId; sizeRw: number }[];
   skipped: Skip[];

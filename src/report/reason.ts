@@ -1,11 +1,41 @@
 // One short sentence per Reason, shared by the summary and the `skipped` output.
 import { formatDuration } from '../duration.js';
 import { formatBytes } from './bytes.js';
-import type { Reason } from '../plan/types.js';
+import type { AgeBasis, AgeRecord, ArrivalAction, Reason } from '../plan/types.js';
 
 /** `1a2b3c4d5e6f` for `sha256:1a2b…`: what `docker images` shows. */
 export function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+const ARRIVED: Record<ArrivalAction, string> = {
+  pull: 'pulled',
+  load: 'loaded',
+  tag: 'tagged',
+  import: 'imported',
+  commit: 'committed',
+  build: 'built'
+};
+
+/** An age with the record it was read from: `3h since it was pulled (events)`. */
+function describeAge(ageMs: number, basis: AgeBasis | 'stopped', record?: AgeRecord): string {
+  const age = formatDuration(ageMs);
+  if (basis === 'stopped') return `stopped ${age} ago`;
+  switch (record?.kind) {
+    case undefined:
+    case 'created':
+      return `${age} old by ${basis}`;
+    case 'tag-time':
+      return `${age} since it was tagged here (the engine's tag time)`;
+    case 'event':
+      return `${age} since it was ${ARRIVED[record.action]} (events${record.earlierRun ? ', kept by an earlier run' : ''})`;
+    case 'first-seen':
+      return record.earlierRun
+        ? `first seen by docker-reclaim ${age} ago`
+        : 'first seen by docker-reclaim just now (no record of its arrival)';
+    case 'container':
+      return `${age} since container ${record.container} used it`;
+  }
 }
 
 export function describeReason(r: Reason): string {
@@ -20,11 +50,8 @@ export function describeReason(r: Reason): string {
     case 'in-use-by-running-container':
       return `in use by running container ${r.container} (${r.state})`;
     case 'too-young': {
-      const age = formatDuration(r.ageMs);
-      const min = formatDuration(r.minMs);
-      return r.basis === 'stopped'
-        ? `too young: stopped ${age} ago, minimum ${min}`
-        : `too young: ${age} old by ${r.basis}, minimum ${min}`;
+      const min = `minimum ${formatDuration(r.minMs)}`;
+      return `too young: ${describeAge(r.ageMs, r.basis, r.record)}, ${min}`;
     }
     case 'kept-by-keep-latest':
       return `kept by keep-latest (#${r.rank} of ${r.keep} newest)`;

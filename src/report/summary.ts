@@ -119,7 +119,8 @@ function headline(outcome: Outcome, space: SpaceReport, dry: boolean): string {
   const parts = [
     amount,
     plural(outcome.deletedImages.length, 'image'),
-    plural(outcome.untagged.length, 'tag'),
+    // Digest references are counted with their images and tags, not as tags of their own.
+    plural(outcome.untagged.filter((r) => !r.includes('@')).length, 'tag'),
     plural(outcome.removedContainers.length, 'container')
   ];
   if (space.disk) {
