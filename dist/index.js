@@ -65358,7 +65358,8 @@ const Input = {
     FailOnError: 'fail-on-error',
     Summary: 'summary',
     DockerHost: 'docker-host',
-    EngineTimeout: 'engine-timeout'
+    EngineTimeout: 'engine-timeout',
+    LedgerDir: 'ledger-dir'
 };
 const Output = {
     DeletedImages: 'deleted-images',
@@ -65383,7 +65384,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _cjs_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7628);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4116);
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7242);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6956);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8727);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6661);
 // The one entry point: the runner runs dist/index.js for main and (if declared) post.
 
@@ -65415,7 +65416,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6956:
+/***/ 8727:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65768,9 +65769,7 @@ async function statDisk(path) {
  * The filesystem behind the engine's DockerRootDir, if the engine runs on this machine: a unix
  * socket here and its root directory visible here.
  */
-async function engineDisk(conn) {
-    const info = (await conn.docker.info());
-    const root = info.DockerRootDir;
+async function engineDisk(conn, root) {
     if (!conn.local || !root || !external_node_fs_default().existsSync(root))
         return { root };
     return { root, disk: await statDisk(root) };
@@ -65786,589 +65785,6 @@ async function spaceTotals(docker) {
     catch {
         return undefined;
     }
-}
-
-;// CONCATENATED MODULE: ./src/plan/containers.ts
-// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
-// "stopping", a state not yet invented — holds its image and is never removed.
-const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
-const isStopped = (state) => STOPPED_STATES.has(state);
-/** What a container is called in reasons and tables: its first name, else its ID. */
-const displayName = (c) => c.names[0] ?? c.id;
-/** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
-function isRunnerOwned(c) {
-    const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
-    return labelled || c.networks.some((n) => n.startsWith('github_network_'));
-}
-/** When a container stopped: its finish time, or its creation if it never ran. */
-const stoppedAt = (c) => c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
-function decideContainers(index, policy, match, now) {
-    const protection = (c) => {
-        if (!isStopped(c.state)) {
-            return { kind: 'in-use-by-running-container', container: displayName(c), state: c.state };
-        }
-        if (isRunnerOwned(c))
-            return { kind: 'runner-owned' };
-        const pattern = match.excludedName(c.names);
-        if (pattern !== undefined)
-            return { kind: 'excluded', pattern };
-        const age = now - stoppedAt(c);
-        if (age < policy.containersOlderThanMs) {
-            return {
-                kind: 'too-young',
-                ageMs: age,
-                minMs: policy.containersOlderThanMs,
-                basis: 'stopped'
-            };
-        }
-        return undefined;
-    };
-    const removable = new Set();
-    const skipped = [];
-    for (const c of index.inventory.containers) {
-        if (!match.containerSelected(c.names))
-            continue;
-        const why = protection(c);
-        if (!why)
-            removable.add(c.id);
-        else if (why.kind === 'in-use-by-running-container') {
-            skipped.push({
-                target: displayName(c),
-                reason: { kind: 'container-running', state: c.state }
-            });
-        }
-        else
-            skipped.push({ target: displayName(c), reason: why });
-    }
-    return { removable, protection, skipped };
-}
-
-;// CONCATENATED MODULE: ./src/pool.ts
-// A bounded pool: the engine serialises much of its work, and unbounded fan-out only adds contention.
-/** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
-async function mapPool(items, limit, fn) {
-    const out = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const n = next++;
-            out[n] = await fn(items[n], n);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return out;
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/engine/layers.ts
-// Layer identities and sizes on the classic store, from what the Engine API exposes.
-
-/** ChainIDs from RootFS diff IDs: chain₀ = diff₀, chainₙ = sha256(chainₙ₋₁ + " " + diffₙ). */
-function chainIds(diffIds) {
-    const out = [];
-    for (const diff of diffIds) {
-        const prev = out[out.length - 1];
-        out.push(prev === undefined
-            ? diff
-            : `sha256:${(0,external_node_crypto_.createHash)('sha256').update(`${prev} ${diff}`).digest('hex')}`);
-    }
-    return out;
-}
-// Instructions that record metadata only: the legacy builder writes them as "#(nop) CMD …" and
-// BuildKit as "CMD …"; neither makes a layer. COPY and ADD are "#(nop)" too, but make one.
-const METADATA = /^(\/bin\/sh -c )?(#\(nop\)\s*)?(CMD|ENV|LABEL|EXPOSE|ENTRYPOINT|USER|WORKDIR|ARG|VOLUME|STOPSIGNAL|HEALTHCHECK|SHELL|ONBUILD|MAINTAINER)\b/;
-/**
- * Each layer's DiffSize, bottom first, from `GET /images/{id}/history` (newest first). The API
- * leaves out the config's empty_layer flags, so layer-making entries are told apart by size and
- * instruction; the result is only trusted if it has one size per layer that adds up to the
- * image's Size (on the classic store, the sum of its layers' DiffSizes).
- */
-function layerSizesFromHistory(history, layerCount, imageSize) {
-    const oldestFirst = [...history].reverse();
-    const candidates = [
-        oldestFirst.filter((h) => h.Size > 0 || !METADATA.test(h.CreatedBy ?? '')),
-        oldestFirst.filter((h) => h.Size > 0),
-        oldestFirst
-    ];
-    for (const entries of candidates) {
-        const sizes = entries.map((h) => h.Size);
-        if (sizes.length === layerCount && sizes.reduce((a, b) => a + b, 0) === imageSize)
-            return sizes;
-    }
-    // A single layer is the whole image.
-    if (layerCount === 1)
-        return [imageSize];
-    return undefined;
-}
-/**
- * Fills in layers the history left unknown: when every layer of an image but one has a known
- * size, that one is the image's Size minus the rest. Repeats while it learns something.
- */
-function deriveMissingSizes(images, sizes) {
-    for (let learned = true; learned;) {
-        learned = false;
-        for (const image of images) {
-            const unknown = (image.layers ?? []).filter((l) => sizes[l] === undefined);
-            if (unknown.length !== 1)
-                continue;
-            const known = image.layers.reduce((sum, l) => sum + (sizes[l] ?? 0), 0);
-            const rest = image.size - known;
-            if (rest < 0)
-                continue;
-            sizes[unknown[0]] = rest;
-            learned = true;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/inventory.ts
-
-
-
-const INSPECT_CONCURRENCY = 8;
-/** Podman leaves the algorithm off some IDs; the classic store and containerd include it. */
-function imageId(id) {
-    return (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id);
-}
-/** Go's zero time (0001-01-01) and unparsable values mean "never". */
-function timeOf(value) {
-    if (value === undefined || value === '')
-        return undefined;
-    const ms = typeof value === 'number' ? value * 1000 : Date.parse(value);
-    return Number.isFinite(ms) && ms > 0 ? ms : undefined;
-}
-const realRefs = (refs) => (refs ?? []).filter((r) => !r.startsWith('<none>'));
-const present = (x) => x !== undefined;
-const statusOf = (e) => e.statusCode;
-/**
- * The answer, or undefined if the object is gone. Another process removing it between our list
- * and this call can also surface as a 500 ("layer does not exist"): ask once more whether it still
- * exists before calling that an error.
- */
-async function unlessGone(call, stillThere) {
-    try {
-        return await call;
-    }
-    catch (e) {
-        if (statusOf(e) === 404)
-            return undefined;
-        try {
-            await stillThere();
-        }
-        catch (again) {
-            if (statusOf(again) === 404)
-                return undefined;
-        }
-        throw e;
-    }
-}
-/**
- * `mayFree` says which images the plan could delete, from their references alone: only those need
- * their layer sizes (one history call each). Every image needs its layers, to know what it holds.
- */
-async function readInventory(docker, mayFree = () => true) {
-    const [listedImages, listedContainers] = await Promise.all([
-        docker.listImages({ all: true }),
-        docker.listContainers({ all: true })
-    ]);
-    const layerSizes = {};
-    const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
-        const handle = docker.getImage(listed.Id);
-        const refs = [...realRefs(listed.RepoTags), ...realRefs(listed.RepoDigests)];
-        const [info, history] = await Promise.all([
-            unlessGone(handle.inspect(), () => handle.inspect()),
-            mayFree(refs)
-                ? unlessGone(handle.history(), () => handle.inspect())
-                : undefined
-        ]);
-        if (!info)
-            return undefined;
-        const lastTag = info.Metadata?.LastTagTime;
-        // Docker 29's containerd store lists digest names (repo@sha256:…) among RepoTags too.
-        const names = realRefs(listed.RepoTags);
-        const image = {
-            id: imageId(listed.Id),
-            tags: names.filter((r) => !r.includes('@')),
-            digests: [
-                ...new Set([...names.filter((r) => r.includes('@')), ...realRefs(listed.RepoDigests)])
-            ],
-            created: timeOf(info.Created) ?? timeOf(listed.Created) ?? 0,
-            size: listed.Size
-        };
-        const parent = info.Parent || listed.ParentId;
-        if (parent)
-            image.parent = imageId(parent);
-        const tagged = timeOf(lastTag);
-        if (tagged !== undefined)
-            image.lastTagTime = tagged;
-        const diffIds = info.RootFS?.Layers;
-        if (diffIds && diffIds.length > 0) {
-            image.layers = chainIds(diffIds);
-            const sizes = layerSizesFromHistory(history ?? [], diffIds.length, listed.Size);
-            sizes?.forEach((size, n) => (layerSizes[image.layers[n]] = size));
-        }
-        return image;
-    });
-    const containers = await mapPool(listedContainers, INSPECT_CONCURRENCY, async (listed) => {
-        const container = {
-            id: listed.Id,
-            names: (listed.Names ?? []).map((n) => n.replace(/^\//, '')),
-            image: imageId(listed.ImageID),
-            state: listed.State,
-            created: timeOf(listed.Created) ?? 0,
-            labels: listed.Labels ?? {},
-            networks: Object.keys(listed.NetworkSettings?.Networks ?? {})
-        };
-        // Start and finish times are only in the inspect answer; the writable layer's size is worth
-        // computing only for containers that may be removed.
-        const stopped = isStopped(listed.State);
-        const handle = docker.getContainer(listed.Id);
-        const info = (await unlessGone(
-        // `size` becomes the query parameter; @types/dockerode does not list it.
-        handle.inspect({ size: stopped }), () => handle.inspect()));
-        if (!info)
-            return undefined;
-        if (typeof info.SizeRw === 'number')
-            container.sizeRw = info.SizeRw;
-        const started = timeOf(info.State?.StartedAt);
-        const finished = timeOf(info.State?.FinishedAt);
-        if (started !== undefined)
-            container.startedAt = started;
-        if (finished !== undefined)
-            container.finishedAt = finished;
-        return container;
-    });
-    // Something removed between the list and the inspect is simply not in the snapshot.
-    const found = images.filter(present);
-    deriveMissingSizes(found, layerSizes);
-    return { images: found, containers: containers.filter(present), layerSizes };
-}
-
-;// CONCATENATED MODULE: ./src/engine/remove.ts
-
-/**
- * An engine refusal or transport failure; `status` is the HTTP status when the engine answered,
- * except that the refusals Podman answers with 500 carry 409, the status Docker gives them.
- */
-class EngineError extends Error {
-    status;
-    constructor(message, status) {
-        super(message);
-        this.status = status;
-    }
-}
-// Podman's Docker-compatible API answers some refusals to remove without force with 500, where
-// Docker answers 409: a running or paused container ("… cannot be removed without force: container
-// state improper") and an image deleted by ID that has several tags ("… by ID with more than one
-// tag (…): please force removal").
-const PODMAN_CONFLICT = /container state improper|please force removal/;
-/** Podman reports deleted images by their bare hex ID; Docker, and the plan, write `sha256:…`. */
-function fullId(id) {
-    return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
-}
-function wrap(e) {
-    const raw = e.statusCode;
-    const message = describeError(e);
-    let status = typeof raw === 'number' ? raw : undefined;
-    if (status === 500 && PODMAN_CONFLICT.test(message))
-        status = 409;
-    return new EngineError(message, status);
-}
-function dockerRemover(docker) {
-    return {
-        async removeContainer(id) {
-            try {
-                await docker.getContainer(id).remove({ force: false, v: false });
-            }
-            catch (e) {
-                throw wrap(e);
-            }
-        },
-        async containerExists(id) {
-            try {
-                await docker.getContainer(id).inspect();
-                return true;
-            }
-            catch (e) {
-                const err = wrap(e);
-                if (err.status === 404)
-                    return false;
-                throw err;
-            }
-        },
-        async imageReferences(id) {
-            try {
-                const info = await docker.getImage(id).inspect();
-                return [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
-            }
-            catch (e) {
-                const err = wrap(e);
-                if (err.status === 404)
-                    return undefined;
-                throw err;
-            }
-        },
-        async removeImage(nameOrId) {
-            try {
-                const items = (await docker
-                    .getImage(nameOrId)
-                    .remove({ force: false, noprune: false }));
-                return {
-                    untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])),
-                    deleted: items.flatMap((i) => (i.Deleted ? [fullId(i.Deleted)] : []))
-                };
-            }
-            catch (e) {
-                throw wrap(e);
-            }
-        }
-    };
-}
-
-;// CONCATENATED MODULE: ./src/execute.ts
-
-const DEFAULT_CONCURRENCY = 8;
-/** blockedBy of the steps never attempted because the engine stopped answering. */
-const ENGINE_LOST = '(engine lost)';
-async function execute(plan, remover, options) {
-    const clock = options.clock ?? Date.now;
-    const started = clock();
-    const results = new Map();
-    let engineLost;
-    if (options.dryRun) {
-        for (const s of plan.steps)
-            results.set(s.id, { step: s.id, status: 'planned' });
-    }
-    else {
-        await options.beforeExecute?.();
-        engineLost = await runGraph(plan.steps, remover, results, options, clock);
-    }
-    const outcome = summarise(plan, results, options.dryRun, clock() - started);
-    if (engineLost !== undefined)
-        outcome.engineLost = engineLost;
-    return outcome;
-}
-async function runGraph(steps, remover, results, options, clock) {
-    const byId = new Map(steps.map((s) => [s.id, s]));
-    const waitingOn = new Map(steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length]));
-    const dependents = new Map();
-    for (const s of steps) {
-        for (const d of s.dependsOn)
-            dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
-    }
-    // Images the engine has reported deleted, so that a later delete by ID knows it has nothing to do.
-    const deletedIds = new Set();
-    let engineLost;
-    const ready = steps.filter((s) => waitingOn.get(s.id) === 0).map((s) => s.id);
-    const total = steps.length;
-    const every = options.progressEvery ?? 100;
-    const everyMs = options.progressMs ?? 5000;
-    let lastReport = { count: 0, at: clock() };
-    const settle = (id, result) => {
-        results.set(id, result);
-        const ok = result.status === 'done' || result.status === 'gone';
-        for (const next of dependents.get(id) ?? []) {
-            if (results.has(next))
-                continue;
-            if (!ok) {
-                // Whatever waits on a failed step cannot succeed; say why and pass it on.
-                settle(next, { step: next, status: 'blocked', blockedBy: id });
-                continue;
-            }
-            const left = waitingOn.get(next) - 1;
-            waitingOn.set(next, left);
-            if (left === 0)
-                ready.push(next);
-        }
-        const now = clock();
-        if (results.size - lastReport.count >= every || now - lastReport.at >= everyMs) {
-            lastReport = { count: results.size, at: now };
-            options.onProgress?.(results.size, total);
-        }
-    };
-    const runStep = async (step) => {
-        const t0 = clock();
-        const timed = (r) => ({
-            step: step.id,
-            ...r,
-            ms: clock() - t0
-        });
-        if (step.kind === 'delete-image' && deletedIds.has(step.image)) {
-            return timed({ status: 'done', message: 'deleted with its last reference or child' });
-        }
-        try {
-            if (step.kind === 'remove-container') {
-                await remover.removeContainer(step.container);
-                return timed({ status: 'done' });
-            }
-            if (step.kind === 'delete-image') {
-                // A delete by ID also removes the references of one repository. Something may have
-                // tagged the image since the plan was made: never take such a reference with it.
-                const refs = await remover.imageReferences(step.image);
-                if (refs === undefined)
-                    return timed({ status: 'gone', httpStatus: 404 });
-                if (refs.length > 0) {
-                    return timed({
-                        status: 'failed',
-                        httpStatus: 409,
-                        message: `tagged since the plan was made, as ${refs.join(', ')}; not deleted by ID, which would remove that too`
-                    });
-                }
-            }
-            const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
-            r.deleted.forEach((d) => deletedIds.add(d));
-            return timed({ status: 'done', deleted: r.deleted });
-        }
-        catch (e) {
-            const err = e instanceof EngineError ? e : new EngineError(String(e));
-            // 404: somebody (or an earlier step) already did it.
-            if (err.status === 404)
-                return timed({ status: 'gone', httpStatus: 404, message: err.message });
-            // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
-            if (err.status === undefined)
-                engineLost ??= err.message;
-            else if (await goneAfterAll(step, err, remover)) {
-                return timed({
-                    status: 'gone',
-                    httpStatus: err.status,
-                    message: `${err.message}; then found gone: another process removed it`
-                });
-            }
-            return timed({ status: 'failed', httpStatus: err.status, message: err.message });
-        }
-    };
-    const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
-    const inFlight = new Set();
-    let next = 0;
-    while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
-        while (next < ready.length && inFlight.size < limit && engineLost === undefined) {
-            const step = byId.get(ready[next++]);
-            const p = runStep(step).then((r) => {
-                inFlight.delete(p);
-                settle(step.id, r);
-            });
-            inFlight.add(p);
-        }
-        if (inFlight.size > 0)
-            await Promise.race(inFlight);
-    }
-    if (engineLost !== undefined) {
-        for (const s of steps) {
-            if (results.has(s.id))
-                continue;
-            // An image whose last reference went before the engine did is gone all the same.
-            const deleted = s.kind === 'delete-image' && deletedIds.has(s.image);
-            results.set(s.id, deleted
-                ? { step: s.id, status: 'done', message: 'deleted with its last reference or child' }
-                : { step: s.id, status: 'blocked', blockedBy: ENGINE_LOST });
-        }
-    }
-    options.onProgress?.(results.size, total);
-    return engineLost;
-}
-/**
- * A run beside ours (another job on a shared engine) may remove the same thing at the same moment,
- * and the engine then answers with "removal … already in progress" (409) or a 500 about a missing
- * image or layer, not 404. Look again: if the thing is gone, the step's goal is met.
- */
-async function goneAfterAll(step, err, remover) {
-    const tries = /in progress/i.test(err.message) ? 10 : 1;
-    for (let n = 0; n < tries; n++) {
-        if (n > 0)
-            await new Promise((r) => setTimeout(r, 100));
-        try {
-            const gone = step.kind === 'remove-container'
-                ? !(await remover.containerExists(step.container))
-                : (await remover.imageReferences(step.kind === 'untag' ? step.reference : step.image)) ===
-                    undefined;
-            if (gone)
-                return true;
-        }
-        catch {
-            return false;
-        }
-    }
-    return false;
-}
-function targetOf(step) {
-    if (step.kind === 'remove-container')
-        return step.name;
-    if (step.kind === 'untag')
-        return step.reference;
-    return step.image;
-}
-function summarise(plan, results, dryRun, ms) {
-    const succeeded = (id) => {
-        const s = results.get(id)?.status;
-        return s === 'done' || s === 'gone' || s === 'planned';
-    };
-    const skipped = [...plan.skipped];
-    let failures = 0;
-    const stepOf = new Map();
-    for (const step of plan.steps) {
-        if (step.kind !== 'untag')
-            stepOf.set(step.kind === 'delete-image' ? step.image : step.container, step.id);
-        const r = results.get(step.id);
-        if (!r || succeeded(step.id))
-            continue;
-        failures++;
-        const reason = r.blockedBy === ENGINE_LOST
-            ? { kind: 'engine-lost' }
-            : r.status === 'blocked'
-                ? { kind: 'blocked-by-failed-step', step: r.blockedBy ?? '' }
-                : { kind: 'removal-failed', status: r.httpStatus, message: r.message ?? 'unknown error' };
-        skipped.push({ target: targetOf(step), reason });
-    }
-    return {
-        dryRun,
-        deletedImages: plan.deleteImages.filter((i) => succeeded(stepOf.get(i.id) ?? '')),
-        untagged: plan.steps.flatMap((s) => s.kind === 'untag' && succeeded(s.id) ? [s.reference] : []),
-        removedContainers: plan.removeContainers.filter((c) => succeeded(stepOf.get(c.id) ?? '')),
-        skipped,
-        results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'blocked' }),
-        failures,
-        ms
-    };
-}
-
-;// CONCATENATED MODULE: ./src/size.ts
-// Sizes for until-free: decimal units (kB, MB, GB, TB) and binary ones (KiB, MiB, GiB, TiB), or a
-// percentage of the disk.
-class SizeError extends Error {
-}
-const UNITS = {
-    b: 1,
-    kb: 1e3,
-    mb: 1e6,
-    gb: 1e9,
-    tb: 1e12,
-    kib: 2 ** 10,
-    mib: 2 ** 20,
-    gib: 2 ** 30,
-    tib: 2 ** 40
-};
-function parseSize(text) {
-    const value = text.trim();
-    const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
-    if (percent) {
-        const p = Number(percent[1]);
-        if (p <= 0 || p > 100)
-            throw new SizeError('a percentage of the disk is more than 0 and at most 100');
-        return { percent: p };
-    }
-    const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(value);
-    if (!m) {
-        throw new SizeError(/^\d+(\.\d+)?$/.test(value) ? 'the unit is missing' : 'it is neither a size nor a percentage');
-    }
-    const unit = UNITS[m[2].toLowerCase()];
-    if (unit === undefined)
-        throw new SizeError(`"${m[2].slice(0, 8)}" is not a unit`);
-    const bytes = Math.floor(Number(m[1]) * unit);
-    if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-        throw new SizeError('the size must be more than 0 bytes and less than 9 PB');
-    }
-    return { bytes };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/balanced-match/dist/esm/index.js
@@ -70082,9 +69498,719 @@ function referenceMatcher(patterns) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/plan/containers.ts
+// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
+// "stopping", a state not yet invented — holds its image and is never removed.
+const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
+const isStopped = (state) => STOPPED_STATES.has(state);
+/** What a container is called in reasons and tables: its first name, else its ID. */
+const displayName = (c) => c.names[0] ?? c.id;
+/** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
+function isRunnerOwned(c) {
+    const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
+    return labelled || c.networks.some((n) => n.startsWith('github_network_'));
+}
+/** When a container stopped: its finish time, or its creation if it never ran. */
+const stoppedAt = (c) => c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
+function decideContainers(index, policy, match, now) {
+    const protection = (c) => {
+        if (!isStopped(c.state)) {
+            return { kind: 'in-use-by-running-container', container: displayName(c), state: c.state };
+        }
+        if (isRunnerOwned(c))
+            return { kind: 'runner-owned' };
+        const pattern = match.excludedName(c.names);
+        if (pattern !== undefined)
+            return { kind: 'excluded', pattern };
+        const age = now - stoppedAt(c);
+        if (age < policy.containersOlderThanMs) {
+            return {
+                kind: 'too-young',
+                ageMs: age,
+                minMs: policy.containersOlderThanMs,
+                basis: 'stopped'
+            };
+        }
+        return undefined;
+    };
+    const removable = new Set();
+    const skipped = [];
+    for (const c of index.inventory.containers) {
+        if (!match.containerSelected(c.names))
+            continue;
+        const why = protection(c);
+        if (!why)
+            removable.add(c.id);
+        else if (why.kind === 'in-use-by-running-container') {
+            skipped.push({
+                target: displayName(c),
+                reason: { kind: 'container-running', state: c.state }
+            });
+        }
+        else
+            skipped.push({ target: displayName(c), reason: why });
+    }
+    return { removable, protection, skipped };
+}
+
+;// CONCATENATED MODULE: ./src/pool.ts
+// A bounded pool: the engine serialises much of its work, and unbounded fan-out only adds contention.
+/** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
+async function mapPool(items, limit, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const n = next++;
+            out[n] = await fn(items[n], n);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return out;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/engine/layers.ts
+// Layer identities and sizes on the classic store, from what the Engine API exposes.
+
+/** ChainIDs from RootFS diff IDs: chain₀ = diff₀, chainₙ = sha256(chainₙ₋₁ + " " + diffₙ). */
+function chainIds(diffIds) {
+    const out = [];
+    for (const diff of diffIds) {
+        const prev = out[out.length - 1];
+        out.push(prev === undefined
+            ? diff
+            : `sha256:${(0,external_node_crypto_.createHash)('sha256').update(`${prev} ${diff}`).digest('hex')}`);
+    }
+    return out;
+}
+// Instructions that record metadata only: the legacy builder writes them as "#(nop) CMD …" and
+// BuildKit as "CMD …"; neither makes a layer. COPY and ADD are "#(nop)" too, but make one.
+const METADATA = /^(\/bin\/sh -c )?(#\(nop\)\s*)?(CMD|ENV|LABEL|EXPOSE|ENTRYPOINT|USER|WORKDIR|ARG|VOLUME|STOPSIGNAL|HEALTHCHECK|SHELL|ONBUILD|MAINTAINER)\b/;
+/**
+ * Each layer's DiffSize, bottom first, from `GET /images/{id}/history` (newest first). The API
+ * leaves out the config's empty_layer flags, so layer-making entries are told apart by size and
+ * instruction; the result is only trusted if it has one size per layer that adds up to the
+ * image's Size (on the classic store, the sum of its layers' DiffSizes).
+ */
+function layerSizesFromHistory(history, layerCount, imageSize) {
+    const oldestFirst = [...history].reverse();
+    const candidates = [
+        oldestFirst.filter((h) => h.Size > 0 || !METADATA.test(h.CreatedBy ?? '')),
+        oldestFirst.filter((h) => h.Size > 0),
+        oldestFirst
+    ];
+    for (const entries of candidates) {
+        const sizes = entries.map((h) => h.Size);
+        if (sizes.length === layerCount && sizes.reduce((a, b) => a + b, 0) === imageSize)
+            return sizes;
+    }
+    // A single layer is the whole image.
+    if (layerCount === 1)
+        return [imageSize];
+    return undefined;
+}
+/**
+ * Fills in layers the history left unknown: when every layer of an image but one has a known
+ * size, that one is the image's Size minus the rest. Repeats while it learns something.
+ */
+function deriveMissingSizes(images, sizes) {
+    for (let learned = true; learned;) {
+        learned = false;
+        for (const image of images) {
+            const unknown = (image.layers ?? []).filter((l) => sizes[l] === undefined);
+            if (unknown.length !== 1)
+                continue;
+            const known = image.layers.reduce((sum, l) => sum + (sizes[l] ?? 0), 0);
+            const rest = image.size - known;
+            if (rest < 0)
+                continue;
+            sizes[unknown[0]] = rest;
+            learned = true;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/inventory.ts
+
+
+
+const INSPECT_CONCURRENCY = 8;
+/** Podman leaves the algorithm off some IDs; the classic store and containerd include it. */
+function imageId(id) {
+    return (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id);
+}
+/** Go's zero time (0001-01-01) and unparsable values mean "never". */
+function timeOf(value) {
+    if (value === undefined || value === '')
+        return undefined;
+    const ms = typeof value === 'number' ? value * 1000 : Date.parse(value);
+    return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+const realRefs = (refs) => (refs ?? []).filter((r) => !r.startsWith('<none>'));
+const present = (x) => x !== undefined;
+const statusOf = (e) => e.statusCode;
+/**
+ * The answer, or undefined if the object is gone. Another process removing it between our list
+ * and this call can also surface as a 500 ("layer does not exist"): ask once more whether it still
+ * exists before calling that an error.
+ */
+async function unlessGone(call, stillThere) {
+    try {
+        return await call;
+    }
+    catch (e) {
+        if (statusOf(e) === 404)
+            return undefined;
+        try {
+            await stillThere();
+        }
+        catch (again) {
+            if (statusOf(again) === 404)
+                return undefined;
+        }
+        throw e;
+    }
+}
+/**
+ * `mayFree` says which images the plan could delete, from their references alone: only those need
+ * their layer sizes (one history call each). Every image needs its layers, to know what it holds.
+ */
+async function readInventory(docker, mayFree = () => true) {
+    const [listedImages, listedContainers] = await Promise.all([
+        docker.listImages({ all: true }),
+        docker.listContainers({ all: true })
+    ]);
+    const layerSizes = {};
+    const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
+        const handle = docker.getImage(listed.Id);
+        const refs = [...realRefs(listed.RepoTags), ...realRefs(listed.RepoDigests)];
+        const [info, history] = await Promise.all([
+            unlessGone(handle.inspect(), () => handle.inspect()),
+            mayFree(refs)
+                ? unlessGone(handle.history(), () => handle.inspect())
+                : undefined
+        ]);
+        if (!info)
+            return undefined;
+        const lastTag = info.Metadata?.LastTagTime;
+        // Docker 29's containerd store lists digest names (repo@sha256:…) among RepoTags too.
+        const names = realRefs(listed.RepoTags);
+        const image = {
+            id: imageId(listed.Id),
+            tags: names.filter((r) => !r.includes('@')),
+            digests: [
+                ...new Set([...names.filter((r) => r.includes('@')), ...realRefs(listed.RepoDigests)])
+            ],
+            created: timeOf(info.Created) ?? timeOf(listed.Created) ?? 0,
+            size: listed.Size
+        };
+        const parent = info.Parent || listed.ParentId;
+        if (parent)
+            image.parent = imageId(parent);
+        const tagged = timeOf(lastTag);
+        if (tagged !== undefined)
+            image.lastTagTime = tagged;
+        const diffIds = info.RootFS?.Layers;
+        if (diffIds && diffIds.length > 0) {
+            image.layers = chainIds(diffIds);
+            const sizes = layerSizesFromHistory(history ?? [], diffIds.length, listed.Size);
+            sizes?.forEach((size, n) => (layerSizes[image.layers[n]] = size));
+        }
+        return image;
+    });
+    const containers = await mapPool(listedContainers, INSPECT_CONCURRENCY, async (listed) => {
+        const container = {
+            id: listed.Id,
+            names: (listed.Names ?? []).map((n) => n.replace(/^\//, '')),
+            image: imageId(listed.ImageID),
+            state: listed.State,
+            created: timeOf(listed.Created) ?? 0,
+            labels: listed.Labels ?? {},
+            networks: Object.keys(listed.NetworkSettings?.Networks ?? {})
+        };
+        // Start and finish times are only in the inspect answer; the writable layer's size is worth
+        // computing only for containers that may be removed.
+        const stopped = isStopped(listed.State);
+        const handle = docker.getContainer(listed.Id);
+        const info = (await unlessGone(
+        // `size` becomes the query parameter; @types/dockerode does not list it.
+        handle.inspect({ size: stopped }), () => handle.inspect()));
+        if (!info)
+            return undefined;
+        if (typeof info.SizeRw === 'number')
+            container.sizeRw = info.SizeRw;
+        const started = timeOf(info.State?.StartedAt);
+        const finished = timeOf(info.State?.FinishedAt);
+        if (started !== undefined)
+            container.startedAt = started;
+        if (finished !== undefined)
+            container.finishedAt = finished;
+        return container;
+    });
+    // Something removed between the list and the inspect is simply not in the snapshot.
+    const found = images.filter(present);
+    deriveMissingSizes(found, layerSizes);
+    return { images: found, containers: containers.filter(present), layerSizes };
+}
+
+;// CONCATENATED MODULE: ./src/engine/events.ts
+
+
+/** The daemon's in-memory event buffer (moby daemon/events/events.go, eventsLimit). */
+const EVENT_BUFFER = 256;
+/**
+ * Every event the engine still holds, up to `untilMs` on the engine's clock. `until` ends the
+ * stream on Docker; Podman ignores an `until` in the past and streams past it, so `stream=false`
+ * ends it there; and a cut-off after `timeoutMs` guards against an engine that does neither.
+ */
+async function readEvents(docker, untilMs, timeoutMs) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    const events = [];
+    let rest = '';
+    const take = (line) => {
+        if (line.trim() === '')
+            return;
+        try {
+            const e = JSON.parse(line);
+            if (eventTime(e) <= untilMs)
+                events.push(e);
+        }
+        catch {
+            // A line cut by the timeout: what came before it still counts.
+        }
+    };
+    try {
+        const stream = (await docker.getEvents({
+            // An integer `until` leaves out its own second.
+            since: 1,
+            until: Math.floor(untilMs / 1000) + 1,
+            stream: false,
+            abortSignal: abort.signal
+        }));
+        await new Promise((resolve, reject) => {
+            stream.on('data', (chunk) => {
+                const lines = (rest + chunk.toString()).split('\n');
+                rest = lines.pop() ?? '';
+                lines.forEach(take);
+            });
+            stream.on('end', resolve);
+            stream.on('close', resolve);
+            stream.on('error', (e) => (abort.signal.aborted ? resolve() : reject(e)));
+            abort.signal.addEventListener('abort', () => resolve());
+        });
+        take(rest);
+    }
+    catch (e) {
+        if (!abort.signal.aborted)
+            throw e;
+    }
+    finally {
+        clearTimeout(timer);
+    }
+    return { events, complete: !abort.signal.aborted };
+}
+/** ms since epoch. `timeNano` is past 2^53 and loses its last digits in JSON, which ms do not need. */
+function eventTime(e) {
+    if (typeof e.timeNano === 'number' && e.timeNano > 0)
+        return Math.floor(e.timeNano / 1e6);
+    return (e.time ?? 0) * 1000;
+}
+const IMAGE_ACTIONS = {
+    pull: 'pull',
+    load: 'load',
+    // Podman's name for a load through its own API.
+    loadfromarchive: 'load',
+    tag: 'tag',
+    import: 'import',
+    build: 'build'
+};
+/** `host/app:1`, `app`, `docker.io/library/app:latest` → one key per image reference. */
+function referenceKey(ref) {
+    const { repository, tag, digest } = parseReference(ref);
+    const name = familiarName(repository);
+    return digest !== undefined ? `${name}@${digest}` : `${name}:${tag ?? 'latest'}`;
+}
+/**
+ * The latest arrival event of each image. Pulls name a reference, not an image: one is credited to
+ * the image that reference names now, which is the image that pull brought if nothing renamed it
+ * since (and a later rename has its own, later event). Crediting the wrong image can only make it
+ * look younger than it is, never older.
+ */
+function latestArrivals(events, images) {
+    const byReference = new Map();
+    const known = new Set();
+    for (const i of images) {
+        known.add(i.id);
+        for (const r of [...i.tags, ...i.digests])
+            byReference.set(referenceKey(r), i.id);
+    }
+    const latest = new Map();
+    const credit = (id, time, action) => {
+        if (id === undefined || !known.has(id))
+            return;
+        const seen = latest.get(id);
+        if (!seen || time >= seen.time)
+            latest.set(id, { time, action });
+    };
+    for (const e of events) {
+        const time = eventTime(e);
+        const actor = e.Actor ?? {};
+        if (e.Type === 'container' && e.Action === 'commit') {
+            const committed = actor.Attributes?.imageID;
+            if (committed)
+                credit(imageId(committed), time, 'commit');
+            continue;
+        }
+        const action = e.Type === 'image' ? IMAGE_ACTIONS[e.Action ?? ''] : undefined;
+        if (!action)
+            continue;
+        const id = actor.ID ?? '';
+        if (action === 'pull') {
+            // Docker names the pulled reference in Actor.ID, Podman in the name attribute.
+            const ref = id || actor.Attributes?.name || '';
+            if (ref)
+                credit(byReference.get(referenceKey(ref)), time, action);
+        }
+        else
+            credit(id ? imageId(id) : undefined, time, action);
+    }
+    return latest;
+}
+
+;// CONCATENATED MODULE: ./src/engine/remove.ts
+
+/**
+ * An engine refusal or transport failure; `status` is the HTTP status when the engine answered,
+ * except that the refusals Podman answers with 500 carry 409, the status Docker gives them.
+ */
+class EngineError extends Error {
+    status;
+    constructor(message, status) {
+        super(message);
+        this.status = status;
+    }
+}
+// Podman's Docker-compatible API answers some refusals to remove without force with 500, where
+// Docker answers 409: a running or paused container ("… cannot be removed without force: container
+// state improper") and an image deleted by ID that has several tags ("… by ID with more than one
+// tag (…): please force removal").
+const PODMAN_CONFLICT = /container state improper|please force removal/;
+/** Podman reports deleted images by their bare hex ID; Docker, and the plan, write `sha256:…`. */
+function fullId(id) {
+    return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
+}
+function wrap(e) {
+    const raw = e.statusCode;
+    const message = describeError(e);
+    let status = typeof raw === 'number' ? raw : undefined;
+    if (status === 500 && PODMAN_CONFLICT.test(message))
+        status = 409;
+    return new EngineError(message, status);
+}
+function dockerRemover(docker) {
+    return {
+        async removeContainer(id) {
+            try {
+                await docker.getContainer(id).remove({ force: false, v: false });
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        },
+        async containerExists(id) {
+            try {
+                await docker.getContainer(id).inspect();
+                return true;
+            }
+            catch (e) {
+                const err = wrap(e);
+                if (err.status === 404)
+                    return false;
+                throw err;
+            }
+        },
+        async imageReferences(id) {
+            try {
+                const info = await docker.getImage(id).inspect();
+                return [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
+            }
+            catch (e) {
+                const err = wrap(e);
+                if (err.status === 404)
+                    return undefined;
+                throw err;
+            }
+        },
+        async removeImage(nameOrId) {
+            try {
+                const items = (await docker
+                    .getImage(nameOrId)
+                    .remove({ force: false, noprune: false }));
+                return {
+                    untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])),
+                    deleted: items.flatMap((i) => (i.Deleted ? [fullId(i.Deleted)] : []))
+                };
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/execute.ts
+
+const DEFAULT_CONCURRENCY = 8;
+/** blockedBy of the steps never attempted because the engine stopped answering. */
+const ENGINE_LOST = '(engine lost)';
+async function execute(plan, remover, options) {
+    const clock = options.clock ?? Date.now;
+    const started = clock();
+    const results = new Map();
+    let engineLost;
+    if (options.dryRun) {
+        for (const s of plan.steps)
+            results.set(s.id, { step: s.id, status: 'planned' });
+    }
+    else {
+        await options.beforeExecute?.();
+        engineLost = await runGraph(plan.steps, remover, results, options, clock);
+    }
+    const outcome = summarise(plan, results, options.dryRun, clock() - started);
+    if (engineLost !== undefined)
+        outcome.engineLost = engineLost;
+    return outcome;
+}
+async function runGraph(steps, remover, results, options, clock) {
+    const byId = new Map(steps.map((s) => [s.id, s]));
+    const waitingOn = new Map(steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length]));
+    const dependents = new Map();
+    for (const s of steps) {
+        for (const d of s.dependsOn)
+            dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+    }
+    // Images the engine has reported deleted, so that a later delete by ID knows it has nothing to do.
+    const deletedIds = new Set();
+    let engineLost;
+    const ready = steps.filter((s) => waitingOn.get(s.id) === 0).map((s) => s.id);
+    const total = steps.length;
+    const every = options.progressEvery ?? 100;
+    const everyMs = options.progressMs ?? 5000;
+    let lastReport = { count: 0, at: clock() };
+    const settle = (id, result) => {
+        results.set(id, result);
+        const ok = result.status === 'done' || result.status === 'gone';
+        for (const next of dependents.get(id) ?? []) {
+            if (results.has(next))
+                continue;
+            if (!ok) {
+                // Whatever waits on a failed step cannot succeed; say why and pass it on.
+                settle(next, { step: next, status: 'blocked', blockedBy: id });
+                continue;
+            }
+            const left = waitingOn.get(next) - 1;
+            waitingOn.set(next, left);
+            if (left === 0)
+                ready.push(next);
+        }
+        const now = clock();
+        if (results.size - lastReport.count >= every || now - lastReport.at >= everyMs) {
+            lastReport = { count: results.size, at: now };
+            options.onProgress?.(results.size, total);
+        }
+    };
+    const runStep = async (step) => {
+        const t0 = clock();
+        const timed = (r) => ({
+            step: step.id,
+            ...r,
+            ms: clock() - t0
+        });
+        if (step.kind === 'delete-image' && deletedIds.has(step.image)) {
+            return timed({ status: 'done', message: 'deleted with its last reference or child' });
+        }
+        try {
+            if (step.kind === 'remove-container') {
+                await remover.removeContainer(step.container);
+                return timed({ status: 'done' });
+            }
+            if (step.kind === 'delete-image') {
+                // A delete by ID also removes the references of one repository. Something may have
+                // tagged the image since the plan was made: never take such a reference with it.
+                const refs = await remover.imageReferences(step.image);
+                if (refs === undefined)
+                    return timed({ status: 'gone', httpStatus: 404 });
+                if (refs.length > 0) {
+                    return timed({
+                        status: 'failed',
+                        httpStatus: 409,
+                        message: `tagged since the plan was made, as ${refs.join(', ')}; not deleted by ID, which would remove that too`
+                    });
+                }
+            }
+            const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
+            r.deleted.forEach((d) => deletedIds.add(d));
+            return timed({ status: 'done', deleted: r.deleted });
+        }
+        catch (e) {
+            const err = e instanceof EngineError ? e : new EngineError(String(e));
+            // 404: somebody (or an earlier step) already did it.
+            if (err.status === 404)
+                return timed({ status: 'gone', httpStatus: 404, message: err.message });
+            // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
+            if (err.status === undefined)
+                engineLost ??= err.message;
+            else if (await goneAfterAll(step, err, remover)) {
+                return timed({
+                    status: 'gone',
+                    httpStatus: err.status,
+                    message: `${err.message}; then found gone: another process removed it`
+                });
+            }
+            return timed({ status: 'failed', httpStatus: err.status, message: err.message });
+        }
+    };
+    const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
+    const inFlight = new Set();
+    let next = 0;
+    while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
+        while (next < ready.length && inFlight.size < limit && engineLost === undefined) {
+            const step = byId.get(ready[next++]);
+            const p = runStep(step).then((r) => {
+                inFlight.delete(p);
+                settle(step.id, r);
+            });
+            inFlight.add(p);
+        }
+        if (inFlight.size > 0)
+            await Promise.race(inFlight);
+    }
+    if (engineLost !== undefined) {
+        for (const s of steps) {
+            if (results.has(s.id))
+                continue;
+            // An image whose last reference went before the engine did is gone all the same.
+            const deleted = s.kind === 'delete-image' && deletedIds.has(s.image);
+            results.set(s.id, deleted
+                ? { step: s.id, status: 'done', message: 'deleted with its last reference or child' }
+                : { step: s.id, status: 'blocked', blockedBy: ENGINE_LOST });
+        }
+    }
+    options.onProgress?.(results.size, total);
+    return engineLost;
+}
+/**
+ * A run beside ours (another job on a shared engine) may remove the same thing at the same moment,
+ * and the engine then answers with "removal … already in progress" (409) or a 500 about a missing
+ * image or layer, not 404. Look again: if the thing is gone, the step's goal is met.
+ */
+async function goneAfterAll(step, err, remover) {
+    const tries = /in progress/i.test(err.message) ? 10 : 1;
+    for (let n = 0; n < tries; n++) {
+        if (n > 0)
+            await new Promise((r) => setTimeout(r, 100));
+        try {
+            const gone = step.kind === 'remove-container'
+                ? !(await remover.containerExists(step.container))
+                : (await remover.imageReferences(step.kind === 'untag' ? step.reference : step.image)) ===
+                    undefined;
+            if (gone)
+                return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    return false;
+}
+function targetOf(step) {
+    if (step.kind === 'remove-container')
+        return step.name;
+    if (step.kind === 'untag')
+        return step.reference;
+    return step.image;
+}
+function summarise(plan, results, dryRun, ms) {
+    const succeeded = (id) => {
+        const s = results.get(id)?.status;
+        return s === 'done' || s === 'gone' || s === 'planned';
+    };
+    const skipped = [...plan.skipped];
+    let failures = 0;
+    const stepOf = new Map();
+    for (const step of plan.steps) {
+        if (step.kind !== 'untag')
+            stepOf.set(step.kind === 'delete-image' ? step.image : step.container, step.id);
+        const r = results.get(step.id);
+        if (!r || succeeded(step.id))
+            continue;
+        failures++;
+        const reason = r.blockedBy === ENGINE_LOST
+            ? { kind: 'engine-lost' }
+            : r.status === 'blocked'
+                ? { kind: 'blocked-by-failed-step', step: r.blockedBy ?? '' }
+                : { kind: 'removal-failed', status: r.httpStatus, message: r.message ?? 'unknown error' };
+        skipped.push({ target: targetOf(step), reason });
+    }
+    return {
+        dryRun,
+        deletedImages: plan.deleteImages.filter((i) => succeeded(stepOf.get(i.id) ?? '')),
+        untagged: plan.steps.flatMap((s) => s.kind === 'untag' && succeeded(s.id) ? [s.reference, ...s.digests] : []),
+        removedContainers: plan.removeContainers.filter((c) => succeeded(stepOf.get(c.id) ?? '')),
+        skipped,
+        results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'blocked' }),
+        failures,
+        ms
+    };
+}
+
+;// CONCATENATED MODULE: ./src/size.ts
+// Sizes for until-free: decimal units (kB, MB, GB, TB) and binary ones (KiB, MiB, GiB, TiB), or a
+// percentage of the disk.
+class SizeError extends Error {
+}
+const UNITS = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 2 ** 10,
+    mib: 2 ** 20,
+    gib: 2 ** 30,
+    tib: 2 ** 40
+};
+function parseSize(text) {
+    const value = text.trim();
+    const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
+    if (percent) {
+        const p = Number(percent[1]);
+        if (p <= 0 || p > 100)
+            throw new SizeError('a percentage of the disk is more than 0 and at most 100');
+        return { percent: p };
+    }
+    const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(value);
+    if (!m) {
+        throw new SizeError(/^\d+(\.\d+)?$/.test(value) ? 'the unit is missing' : 'it is neither a size nor a percentage');
+    }
+    const unit = UNITS[m[2].toLowerCase()];
+    if (unit === undefined)
+        throw new SizeError(`"${m[2].slice(0, 8)}" is not a unit`);
+    const bytes = Math.floor(Number(m[1]) * unit);
+    if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+        throw new SizeError('the size must be more than 0 bytes and less than 9 PB');
+    }
+    return { bytes };
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // The one place where raw inputs become typed settings. Nothing here touches the engine, so a
 // bad input stops the run before anything is removed.
+
+
 
 
 
@@ -70108,7 +70234,8 @@ const EXAMPLE = {
     image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
     container: 'use patterns such as ci-* or build-{api,web}',
     exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
-    size: 'use a size such as 20GB, 500MiB or 25%'
+    size: 'use a size such as 20GB, 500MiB or 25%',
+    folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache'
 };
 // Beyond what JSON escapes: C1 controls, line/paragraph separators (newlines to some log viewers),
 // and invisible or bidi formatting characters that could make a message read differently.
@@ -70249,12 +70376,34 @@ function dockerHost(name, value) {
         throw invalid(name, value, `${problem}; ${EXAMPLE.dockerHost}`);
     return value;
 }
+/** A folder path, resolved against the workspace as the runner resolves paths. */
+function ledgerDir(name, value, env) {
+    if (value === '') {
+        const cache = env.RUNNER_TOOL_CACHE;
+        return cache ? external_node_path_default().join(cache, 'docker-reclaim') : undefined;
+    }
+    if (HAS_UNSAFE.test(value)) {
+        throw invalid(name, value, `it contains control characters; ${EXAMPLE.folder}`);
+    }
+    const dir = external_node_path_default().resolve(value);
+    let stat;
+    try {
+        stat = external_node_fs_default().statSync(dir);
+    }
+    catch {
+        // Made on first use.
+    }
+    if (stat && !stat.isDirectory()) {
+        throw invalid(name, value, `${dir} is a file, not a folder; ${EXAMPLE.folder}`);
+    }
+    return dir;
+}
 /**
  * Reads and checks every input in action.yml order and throws InputError at the first problem.
  * An empty input means its action.yml default, so a step that passes '' behaves like one that
  * leaves the input out.
  */
-function getSettings(read = (n) => core/* getInput */.V4(n)) {
+function getSettings(read = (n) => core/* getInput */.V4(n), env = process.env) {
     const get = (name) => read(name).trim();
     const images = patterns(constants/* Input */.pd.Images, get(constants/* Input */.pd.Images), 'image');
     const exclude = patterns(constants/* Input */.pd.Exclude, get(constants/* Input */.pd.Exclude), 'exclude');
@@ -70270,6 +70419,7 @@ function getSettings(read = (n) => core/* getInput */.V4(n)) {
     const summary = inputs_boolean(constants/* Input */.pd.Summary, get(constants/* Input */.pd.Summary), true);
     const host = dockerHost(constants/* Input */.pd.DockerHost, get(constants/* Input */.pd.DockerHost));
     const engineTimeoutMs = positive(constants/* Input */.pd.EngineTimeout, get(constants/* Input */.pd.EngineTimeout), DEFAULT_TIMEOUT_MS);
+    const ledger = ledgerDir(constants/* Input */.pd.LedgerDir, get(constants/* Input */.pd.LedgerDir), env);
     return {
         policy: {
             images,
@@ -70286,7 +70436,167 @@ function getSettings(read = (n) => core/* getInput */.V4(n)) {
         summary,
         engineTimeoutMs,
         ...(host === undefined ? {} : { dockerHost: host }),
-        ...(untilFree === undefined ? {} : { untilFree })
+        ...(untilFree === undefined ? {} : { untilFree }),
+        ...(ledger === undefined ? {} : { ledgerDir: ledger })
+    };
+}
+
+;// CONCATENATED MODULE: ./src/ledger.ts
+// The ledger: what docker-reclaim has learnt about each image on one engine and can no longer
+// learn from it: when it first saw the image, and the arrival events it read before the daemon's
+// 256-event buffer moved on. One small JSON file per engine, on the runner's own disk.
+
+
+
+const LOCK_WAIT_MS = 10_000;
+/** A lock older than this was left by a run that died. */
+const LOCK_STALE_MS = 30_000;
+function ledgerFile(dir, engine) {
+    const key = (0,external_node_crypto_.createHash)('sha256')
+        .update(`${engine.id}\n${engine.root}\n${engine.address}`)
+        .digest('hex')
+        .slice(0, 16);
+    return external_node_path_default().join(dir, `ledger-${key}.json`);
+}
+/** The entries in `file`; a missing file is an empty ledger, an unreadable one a problem to report. */
+function readLedger(file) {
+    let text;
+    try {
+        text = external_node_fs_default().readFileSync(file, 'utf8');
+    }
+    catch (e) {
+        const code = e.code;
+        return code === 'ENOENT'
+            ? { entries: new Map() }
+            : { entries: new Map(), problem: `cannot read ${file} (${code ?? 'error'})` };
+    }
+    try {
+        const data = JSON.parse(text);
+        if (data?.version !== 1 || typeof data.images !== 'object' || data.images === null) {
+            return { entries: new Map(), problem: `${file} is not a docker-reclaim ledger` };
+        }
+        const entries = new Map();
+        for (const [id, entry] of Object.entries(data.images)) {
+            if (typeof entry?.firstSeen === 'number')
+                entries.set(id, entry);
+        }
+        return { entries };
+    }
+    catch {
+        return { entries: new Map(), problem: `${file} is not valid JSON` };
+    }
+}
+/**
+ * The ledger after a run that listed `inventory` at `seenAt`: every listed image is known from
+ * then at the latest, with its latest arrival event; images that were listed before and are not
+ * now are gone, and so are those the run deleted. Entries that another run added after this
+ * run's listing stay.
+ */
+function mergeLedger(current, inventory, seenAt, deleted) {
+    const next = new Map();
+    const listed = new Set();
+    for (const image of inventory.images) {
+        if (deleted.has(image.id))
+            continue;
+        listed.add(image.id);
+        const before = current.get(image.id);
+        const event = image.arrival?.event;
+        const entry = { firstSeen: Math.min(before?.firstSeen ?? seenAt, seenAt) };
+        const arrived = [before?.arrived, event && { time: event.time, action: event.action }]
+            .filter((a) => a !== undefined)
+            .sort((a, b) => b.time - a.time)[0];
+        if (arrived)
+            entry.arrived = arrived;
+        next.set(image.id, entry);
+    }
+    for (const [id, entry] of current) {
+        if (!listed.has(id) && !deleted.has(id) && entry.firstSeen > seenAt)
+            next.set(id, entry);
+    }
+    return next;
+}
+/**
+ * Rewrites the ledger under a lock, so that two runs sharing it never lose each other's records,
+ * and through a rename, so that a reader never sees half a file.
+ */
+async function updateLedger(file, engine, update, clock = Date.now) {
+    external_node_fs_default().mkdirSync(external_node_path_default().dirname(file), { recursive: true });
+    const lock = `${file}.lock`;
+    await acquire(lock, clock);
+    try {
+        const { entries } = readLedger(file);
+        const data = {
+            version: 1,
+            engine,
+            images: Object.fromEntries(update(entries))
+        };
+        const tmp = `${file}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
+        external_node_fs_default().writeFileSync(tmp, `${JSON.stringify(data)}\n`);
+        external_node_fs_default().renameSync(tmp, file);
+    }
+    finally {
+        removeIfThere(lock);
+    }
+}
+function removeIfThere(file) {
+    try {
+        external_node_fs_default().unlinkSync(file);
+    }
+    catch (e) {
+        if (e.code !== 'ENOENT')
+            throw e;
+    }
+}
+async function acquire(lock, clock) {
+    const deadline = clock() + LOCK_WAIT_MS;
+    for (;;) {
+        try {
+            external_node_fs_default().writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+            return;
+        }
+        catch (e) {
+            if (e.code !== 'EEXIST')
+                throw e;
+        }
+        try {
+            if (clock() - external_node_fs_default().statSync(lock).mtimeMs > LOCK_STALE_MS) {
+                removeIfThere(lock);
+                continue;
+            }
+        }
+        catch {
+            continue; // released meanwhile
+        }
+        if (clock() > deadline) {
+            throw new Error(`${lock} has been held by another run for over ${LOCK_WAIT_MS / 1000} s`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+}
+/**
+ * The inventory with each image's arrival records: the latest arrival event, from this run's
+ * events or from the ledger, and the ledger's first sight of it.
+ */
+function withArrivalRecords(inventory, events, ledger) {
+    return {
+        ...inventory,
+        images: inventory.images.map((image) => {
+            const entry = ledger.get(image.id);
+            const now = events.get(image.id);
+            const kept = entry?.arrived;
+            const event = now && (!kept || now.time >= kept.time)
+                ? { ...now, earlierRun: false }
+                : kept && { ...kept, earlierRun: true };
+            if (!event && !entry)
+                return image;
+            return {
+                ...image,
+                arrival: {
+                    ...(event ? { event } : {}),
+                    ...(entry ? { firstSeen: entry.firstSeen } : {})
+                }
+            };
+        })
     };
 }
 
@@ -70328,6 +70638,7 @@ function decideImages(index, references, containers) {
             size: image.size,
             basisTime: age.time,
             basis: age.basis,
+            ageRecord: age.record,
             prunedParent: prunable,
             freedBytes: 0
         });
@@ -70339,18 +70650,47 @@ function decideImages(index, references, containers) {
 }
 
 ;// CONCATENATED MODULE: ./src/plan/age.ts
-function ageTime(image, containers, basis) {
+// Age bases: what an image's age is measured from, and which record decided it.
+
+/**
+ * When the image arrived here, or was last named here: the latest of the engine's tag time and
+ * the arrival events. With neither, the ledger's first sight of it, and without that, `now`: an
+ * image is never dated by its build, which may be years before it was pulled (or 1970, for
+ * reproducible builds).
+ */
+function arrivalTime(image, now) {
+    const event = image.arrival?.event;
+    if (image.lastTagTime !== undefined && (!event || image.lastTagTime >= event.time)) {
+        return { time: image.lastTagTime, basis: 'tagged', record: { kind: 'tag-time' } };
+    }
+    if (event) {
+        const { time, action, earlierRun } = event;
+        return { time, basis: 'tagged', record: { kind: 'event', action, earlierRun } };
+    }
+    const firstSeen = image.arrival?.firstSeen;
+    if (firstSeen !== undefined && firstSeen <= now) {
+        return { time: firstSeen, basis: 'tagged', record: { kind: 'first-seen', earlierRun: true } };
+    }
+    return { time: now, basis: 'tagged', record: { kind: 'first-seen', earlierRun: false } };
+}
+function ageTime(image, containers, basis, now) {
     if (basis === 'created')
-        return { time: image.created, basis };
-    const tagged = image.lastTagTime !== undefined
-        ? { time: image.lastTagTime, basis: 'tagged' }
-        : { time: image.created, basis: 'created' };
+        return { time: image.created, basis, record: { kind: 'created' } };
+    const arrived = arrivalTime(image, now);
     if (basis === 'tagged')
-        return tagged;
-    let last = tagged.time;
-    for (const c of containers)
-        last = Math.max(last, c.created, c.startedAt ?? 0, c.finishedAt ?? 0);
-    return last > tagged.time ? { time: last, basis: 'last-used' } : tagged;
+        return arrived;
+    let latest = arrived;
+    for (const c of containers) {
+        const used = Math.max(c.created, c.startedAt ?? 0, c.finishedAt ?? 0);
+        if (used > latest.time) {
+            latest = {
+                time: used,
+                basis: 'last-used',
+                record: { kind: 'container', container: displayName(c) }
+            };
+        }
+    }
+    return latest;
 }
 
 ;// CONCATENATED MODULE: ./src/plan/index-inventory.ts
@@ -70364,7 +70704,7 @@ function push(map, key, value) {
         map.set(key, [value]);
 }
 const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-function indexInventory(snapshot, basis) {
+function indexInventory(snapshot, basis, now) {
     // The engine lists in no stable order.
     const inventory = {
         ...snapshot,
@@ -70390,7 +70730,7 @@ function indexInventory(snapshot, basis) {
         ageOf(image) {
             let age = ages.get(image.id);
             if (!age) {
-                age = ageTime(image, containersOf.get(image.id) ?? [], basis);
+                age = ageTime(image, containersOf.get(image.id) ?? [], basis, now);
                 ages.set(image.id, age);
             }
             return age;
@@ -70469,18 +70809,26 @@ function compileMatchers(policy) {
 }
 /**
  * Whether an image with these references could be deleted under this policy: one a pattern
- * selects, or one without references (dangling, or an untagged parent pruned with its children).
+ * selects, or one without a tag (dangling, or an untagged parent pruned with its children).
  * The inventory reader fetches layer sizes only for these.
  */
 function mayFree(policy) {
     const selected = referenceMatcher(imagePatterns(policy.images));
-    return (refs) => refs.length === 0 || refs.some((r) => selected(r) !== undefined);
+    return (refs) => refs.every((r) => r.includes('@')) || refs.some((r) => selected(r) !== undefined);
 }
 
 ;// CONCATENATED MODULE: ./src/plan/references.ts
 
 
 const isDigest = (ref) => ref.includes('@');
+/**
+ * Dangling as Docker means it (`docker images -f dangling=true`, `docker image prune`): no tag. An
+ * image a pull left with only its digest is dangling; an untagged parent of another image is not,
+ * it goes with its last child.
+ */
+function isDangling(image, index) {
+    return image.tags.length === 0 && (image.digests.length > 0 || !index.childrenOf.has(image.id));
+}
 /** References that take a tag-less repository's digests with them are not separate choices. */
 function independentRefs(i) {
     if (i.digests.length === 0)
@@ -70496,11 +70844,13 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
         const refs = independentRefs(image);
         const stays = { untag: [], remaining: refs, candidate: false };
         of.set(image.id, stays);
-        const selected = refs.filter((r) => match.selectedBy(r) !== undefined);
-        const isDangling = image.tags.length === 0 && image.digests.length === 0 && !index.childrenOf.has(image.id);
-        if (selected.length === 0 && !(isDangling && policy.dangling))
+        const byPattern = refs.filter((r) => match.selectedBy(r) !== undefined);
+        const dangling = policy.dangling && isDangling(image, index);
+        if (byPattern.length === 0 && !dangling)
             continue;
-        const targets = selected.length > 0 ? selected : [image.id];
+        // A dangling image loses every reference it has: the digests a pull left behind.
+        const selected = dangling ? refs : byPattern;
+        const targets = byPattern.length > 0 ? byPattern : [image.id];
         const skipAll = (reason) => targets.forEach((t) => skip(t, reason));
         const used = index.containersOf.get(image.id) ?? [];
         const running = used.find((c) => !isStopped(c.state));
@@ -70518,7 +70868,8 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
                 kind: 'too-young',
                 ageMs: now - age.time,
                 minMs: policy.olderThanMs,
-                basis: age.basis
+                basis: age.basis,
+                record: age.record
             });
             continue;
         }
@@ -70565,7 +70916,7 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
             continue;
         }
         const unselected = used.find((c) => !containers.removable.has(c.id));
-        if (isDangling && unselected) {
+        if (byPattern.length === 0 && unselected) {
             // Dangling images are only taken when no container uses them, unless `containers` takes those.
             skip(image.id, { kind: 'used-by-unselected-container', container: displayName(unselected) });
             continue;
@@ -70711,6 +71062,7 @@ prunedParents) {
 // Phase 6, steps: the selection as a dependency graph the executor can run without a refusal.
 
 
+
 const containerStepId = (id) => `container:${id}`;
 const imageStepId = (id) => `image:${id}`;
 const untagStepId = (ref) => `untag:${ref}`;
@@ -70741,18 +71093,26 @@ function buildSteps(index, selection) {
     const untagOnly = [];
     for (const id of index.childrenFirst) {
         const untags = selection.untags.get(id) ?? [];
+        if (untags.length === 0 && !deleted.has(id))
+            continue;
+        const carriers = digestCarriers(images.get(id), untags);
+        const untagStep = (ref, dependsOn) => {
+            const carried = carriers.get(ref);
+            return {
+                id: untagStepId(ref),
+                kind: 'untag',
+                reference: ref,
+                image: id,
+                digests: carried?.digests ?? [],
+                dependsOn: [...new Set([...(carried?.after ?? []).map(untagStepId), ...dependsOn])]
+            };
+        };
         if (!deleted.has(id)) {
             // Untagging one of several references, or the last one of a parent kept by its children,
             // leaves the image in place and is refused by nothing.
             for (const ref of untags) {
-                steps.push({
-                    id: untagStepId(ref),
-                    kind: 'untag',
-                    reference: ref,
-                    image: id,
-                    dependsOn: []
-                });
-                untagOnly.push(ref);
+                steps.push(untagStep(ref, []));
+                untagOnly.push(ref, ...(carriers.get(ref)?.digests ?? []));
             }
             continue;
         }
@@ -70766,18 +71126,38 @@ function buildSteps(index, selection) {
         const earlier = refs.slice(0, -1).map(untagStepId);
         refs.forEach((ref, n) => {
             const last = n === refs.length - 1;
-            steps.push({
-                id: untagStepId(ref),
-                kind: 'untag',
-                reference: ref,
-                image: id,
-                dependsOn: last ? [...earlier, ...holders] : []
-            });
+            steps.push(untagStep(ref, last ? [...earlier, ...holders] : []));
         });
         const lastUntag = refs.length > 0 ? [untagStepId(refs[refs.length - 1])] : holders;
         steps.push({ id: imageStepId(id), kind: 'delete-image', image: id, dependsOn: lastUntag });
     }
     return { steps, removeContainers, untagOnly };
+}
+/**
+ * The engine removes a repository's digests with the last tag of that repository on the image.
+ * The tag that sorts last of those untagged carries them, after the others, so that the digests
+ * that go are known from the plan alone: a dry run lists them, and a failed untag keeps them.
+ */
+function digestCarriers(image, untags) {
+    const carriers = new Map();
+    if (image.digests.length === 0)
+        return carriers;
+    const going = new Set(untags);
+    const byRepo = new Map();
+    for (const tag of image.tags) {
+        const repo = repositoryOf(tag);
+        byRepo.set(repo, [...(byRepo.get(repo) ?? []), tag]);
+    }
+    for (const [repo, tags] of byRepo) {
+        if (!tags.every((t) => going.has(t)))
+            continue;
+        const digests = image.digests.filter((d) => repositoryOf(d) === repo);
+        if (digests.length === 0)
+            continue;
+        const ordered = untagOrder(tags);
+        carriers.set(ordered[ordered.length - 1], { digests, after: ordered.slice(0, -1) });
+    }
+    return carriers;
 }
 
 ;// CONCATENATED MODULE: ./src/plan/until-free.ts
@@ -70865,7 +71245,7 @@ function narrowUntilFree(index, policy, selection) {
 
 
 function planner_plan(snapshot, policy, now) {
-    const index = indexInventory(snapshot, policy.ageBasis);
+    const index = indexInventory(snapshot, policy.ageBasis, now);
     const match = compileMatchers(policy);
     const containers = decideContainers(index, policy, match, now);
     const keptByRank = rankKeepLatest(index, policy, match);
@@ -70934,6 +71314,35 @@ function formatBytes(bytes) {
 function shortId(id) {
     return id.replace(/^sha256:/, '').slice(0, 12);
 }
+const ARRIVED = {
+    pull: 'pulled',
+    load: 'loaded',
+    tag: 'tagged',
+    import: 'imported',
+    commit: 'committed',
+    build: 'built'
+};
+/** An age with the record it was read from: `3h since it was pulled (events)`. */
+function describeAge(ageMs, basis, record) {
+    const age = formatDuration(ageMs);
+    if (basis === 'stopped')
+        return `stopped ${age} ago`;
+    switch (record?.kind) {
+        case undefined:
+        case 'created':
+            return `${age} old by ${basis}`;
+        case 'tag-time':
+            return `${age} since it was tagged here (the engine's tag time)`;
+        case 'event':
+            return `${age} since it was ${ARRIVED[record.action]} (events${record.earlierRun ? ', kept by an earlier run' : ''})`;
+        case 'first-seen':
+            return record.earlierRun
+                ? `first seen by docker-reclaim ${age} ago`
+                : 'first seen by docker-reclaim just now (no record of its arrival)';
+        case 'container':
+            return `${age} since container ${record.container} used it`;
+    }
+}
 function describeReason(r) {
     switch (r.kind) {
         case 'excluded':
@@ -70946,11 +71355,8 @@ function describeReason(r) {
         case 'in-use-by-running-container':
             return `in use by running container ${r.container} (${r.state})`;
         case 'too-young': {
-            const age = formatDuration(r.ageMs);
-            const min = formatDuration(r.minMs);
-            return r.basis === 'stopped'
-                ? `too young: stopped ${age} ago, minimum ${min}`
-                : `too young: ${age} old by ${r.basis}, minimum ${min}`;
+            const min = `minimum ${formatDuration(r.minMs)}`;
+            return `too young: ${describeAge(r.ageMs, r.basis, r.record)}, ${min}`;
         }
         case 'kept-by-keep-latest':
             return `kept by keep-latest (#${r.rank} of ${r.keep} newest)`;
@@ -71222,7 +71628,8 @@ function headline(outcome, space, dry) {
     const parts = [
         amount,
         plural(outcome.deletedImages.length, 'image'),
-        plural(outcome.untagged.length, 'tag'),
+        // Digest references are counted with their images and tags, not as tags of their own.
+        plural(outcome.untagged.filter((r) => !r.includes('@')).length, 'tag'),
         plural(outcome.removedContainers.length, 'container')
     ];
     if (space.disk) {
@@ -71442,6 +71849,9 @@ function writeReport(dir, data) {
 
 
 
+
+
+
 async function main() {
     const started = Date.now();
     core/* info */.pq(`docker-reclaim ${constants/* VERSION */.xv} on Node ${process.version}`);
@@ -71465,17 +71875,26 @@ async function main() {
         throw e;
     }
     const docker = conn.docker;
-    const { inventory, root, totalsBefore } = await core/* group */.Os('Read inventory', async () => {
-        const [inv, where, totals] = await Promise.all([
+    const { inventory, root, totalsBefore, ledger } = await core/* group */.Os('Read inventory', async () => {
+        const info = (await docker.info());
+        const [listed, where, totals, events] = await Promise.all([
             readInventory(docker, mayFree(settings.policy)),
-            engineDisk(conn),
-            settings.dryRun ? undefined : spaceTotals(docker)
+            engineDisk(conn, info.DockerRootDir),
+            settings.dryRun ? undefined : spaceTotals(docker),
+            recentEvents(docker, info, settings.engineTimeoutMs)
         ]);
         if (where.disk)
-            inv.disk = where.disk;
-        core/* info */.pq(`${inv.images.length} images, ${inv.containers.length} containers` +
+            listed.disk = where.disk;
+        core/* info */.pq(`${listed.images.length} images, ${listed.containers.length} containers` +
             (where.disk ? `; ${formatBytes(where.disk.freeBytes)} free on ${where.root}` : ''));
-        return { inventory: inv, root: where.root, totalsBefore: totals };
+        const ledger = openLedger(settings.ledgerDir, {
+            // Podman (the one engine that names its Buildah) makes up a new ID at every start.
+            id: info.BuildahVersion === undefined ? (info.ID ?? '') : '',
+            root: info.DockerRootDir ?? '',
+            address: conn.address
+        });
+        const inv = withArrivalRecords(listed, latestArrivals(events, listed.images), ledger?.entries ?? new Map());
+        return { inventory: inv, root: where.root, totalsBefore: totals, ledger };
     });
     const policy = { ...settings.policy };
     if (settings.untilFree) {
@@ -71496,6 +71915,9 @@ async function main() {
         dryRun: settings.dryRun,
         onProgress: (done, total) => core/* info */.pq(`${done}/${total} steps done`)
     }));
+    if (ledger) {
+        await core/* group */.Os('Ledger', () => recordLedger(ledger, inventory, plan.now, outcome));
+    }
     const space = await core/* group */.Os('Measure', () => measure(docker, inventory, plan, outcome, totalsBefore, started));
     const reportPath = await core/* group */.Os('Report', async () => {
         const path = writeReport(reportDir(), {
@@ -71531,6 +71953,54 @@ async function main() {
         else {
             lines.forEach((l) => core/* warning */.$e(l));
         }
+    }
+}
+/** Reading a few hundred events takes milliseconds; a slow answer must not hold the run. */
+const EVENTS_WAIT_MS = 30_000;
+/**
+ * The engine's buffered events, for when images arrived. Without them ages are only less exact,
+ * so a failure to read them is a warning.
+ */
+async function recentEvents(docker, info, timeoutMs) {
+    const engineNow = Date.parse(info.SystemTime ?? '');
+    const waitMs = Math.min(timeoutMs, EVENTS_WAIT_MS);
+    try {
+        const { events, complete } = await readEvents(docker, Number.isFinite(engineNow) ? engineNow : Date.now(), waitMs);
+        core/* info */.pq(`${events.length} recent engine events` +
+            (events.length >= EVENT_BUFFER
+                ? ` (the engine keeps only its last ${EVENT_BUFFER}: arrivals before the oldest are known only to the ledger)`
+                : ''));
+        if (!complete) {
+            core/* warning */.$e(`The engine's recent events did not arrive within ${formatDuration(waitMs)}; ages use the ${events.length} that did, the tag time and the ledger.`);
+        }
+        return events;
+    }
+    catch (e) {
+        core/* warning */.$e(`Could not read the engine's recent events (${describeError(e)}); image ages rely on the tag time and the ledger only.`);
+        return [];
+    }
+}
+function openLedger(dir, engine) {
+    if (dir === undefined) {
+        core/* info */.pq('No ledger (no ledger-dir and no RUNNER_TOOL_CACHE): images without a tag time or a recent event count from now.');
+        return undefined;
+    }
+    const file = ledgerFile(dir, engine);
+    const { entries, problem } = readLedger(file);
+    if (problem)
+        core/* warning */.$e(`Ledger: ${problem}; starting it again.`);
+    core/* info */.pq(`Ledger ${file}: ${entries.size} images known`);
+    return { file, engine, entries };
+}
+/** Records what this run saw; a ledger that cannot be written costs ages, never removals. */
+async function recordLedger(ledger, inventory, seenAt, outcome) {
+    const deleted = new Set(outcome.dryRun ? [] : outcome.deletedImages.map((i) => i.id));
+    try {
+        await updateLedger(ledger.file, ledger.engine, (current) => mergeLedger(current, inventory, seenAt, deleted));
+        core/* info */.pq(`Ledger ${ledger.file} updated`);
+    }
+    catch (e) {
+        core/* warning */.$e(`Could not update the ledger ${ledger.file} (${describeError(e)}); images first seen now will count from the next run that can.`);
     }
 }
 /** Predicted against measured: the engine's delete responses, /system/df, and the disk itself. */

@@ -16,6 +16,9 @@ const INPUTS = {
   images: '**',
   exclude: 'base:stable',
   'older-than': '30d',
+  // The images below arrive by `docker load` a moment before the run, so by arrival every one is
+  // minutes old; the demo dates them by their build instead.
+  'age-basis': 'created',
   'keep-latest': '1',
   dangling: 'true',
   containers: 'job-*'
@@ -37,7 +40,7 @@ await ensurePrerequisites();
 const engine = await startEngine({ name: 'demo' });
 try {
   console.log(`Private engine at ${engine.host}`);
-  // Pulled-style images dated years back (no tag time), as if fetched long ago.
+  // Images built years ago (no tag time), loaded now.
   await loadImages(engine, [
     { tags: ['web:1'], created: '2022-03-01T00:00:00Z', bytes: 200_000 },
     { tags: ['web:2'], created: '2023-03-01T00:00:00Z', bytes: 200_000 },

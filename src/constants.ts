@@ -17,7 +17,8 @@ export const Input = {
   FailOnError: 'fail-on-error',
   Summary: 'summary',
   DockerHost: 'docker-host',
-  EngineTimeout: 'engine-timeout'
+  EngineTimeout: 'engine-timeout',
+  LedgerDir: 'ledger-dir'
 } as const;
 
 export const Output = {

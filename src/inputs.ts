@@ -1,5 +1,7 @@
 // The one place where raw inputs become typed settings. Nothing here touches the engine, so a
 // bad input stops the run before anything is removed.
+import fs from 'node:fs';
+import path from 'node:path';
 import * as core from '@actions/core';
 import { Input } from './constants.js';
 import { DurationError, parseDuration } from './duration.js';
@@ -18,6 +20,8 @@ export interface Settings {
   engineTimeoutMs: number;
   /** until-free as written; a percentage becomes bytes once the disk is known. */
   untilFree?: SizeTarget;
+  /** Where the ledger lives: ledger-dir, else the runner's tool cache; none without either. */
+  ledgerDir?: string;
 }
 
 /** A problem with an input; the message is written for the workflow author. */
@@ -42,7 +46,8 @@ const EXAMPLE = {
   image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
   container: 'use patterns such as ci-* or build-{api,web}',
   exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
-  size: 'use a size such as 20GB, 500MiB or 25%'
+  size: 'use a size such as 20GB, 500MiB or 25%',
+  folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache'
 } as const;
 
 // Beyond what JSON escapes: C1 controls, line/paragraph separators (newlines to some log viewers),
@@ -186,12 +191,37 @@ function dockerHost(name: InputName, value: string): string | undefined {
   return value;
 }
 
+/** A folder path, resolved against the workspace as the runner resolves paths. */
+function ledgerDir(name: InputName, value: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (value === '') {
+    const cache = env.RUNNER_TOOL_CACHE;
+    return cache ? path.join(cache, 'docker-reclaim') : undefined;
+  }
+  if (HAS_UNSAFE.test(value)) {
+    throw invalid(name, value, `it contains control characters; ${EXAMPLE.folder}`);
+  }
+  const dir = path.resolve(value);
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    // Made on first use.
+  }
+  if (stat && !stat.isDirectory()) {
+    throw invalid(name, value, `${dir} is a file, not a folder; ${EXAMPLE.folder}`);
+  }
+  return dir;
+}
+
 /**
  * Reads and checks every input in action.yml order and throws InputError at the first problem.
  * An empty input means its action.yml default, so a step that passes '' behaves like one that
  * leaves the input out.
  */
-export function getSettings(read: (name: string) => string = (n) => core.getInput(n)): Settings {
+export function getSettings(
+  read: (name: string) => string = (n) => core.getInput(n),
+  env: NodeJS.ProcessEnv = process.env
+): Settings {
   const get = (name: InputName) => read(name).trim();
   const images = patterns(Input.Images, get(Input.Images), 'image');
   const exclude = patterns(Input.Exclude, get(Input.Exclude), 'exclude');
@@ -211,6 +241,7 @@ export function getSettings(read: (name: string) => string = (n) => core.getInpu
     get(Input.EngineTimeout),
     DEFAULT_TIMEOUT_MS
   );
+  const ledger = ledgerDir(Input.LedgerDir, get(Input.LedgerDir), env);
   return {
     policy: {
       images,
@@ -227,6 +258,7 @@ export function getSettings(read: (name: string) => string = (n) => core.getInpu
     summary,
     engineTimeoutMs,
     ...(host === undefined ? {} : { dockerHost: host }),
-    ...(untilFree === undefined ? {} : { untilFree })
+    ...(untilFree === undefined ? {} : { untilFree }),
+    ...(ledger === undefined ? {} : { ledgerDir: ledger })
   };
 }

@@ -2,15 +2,26 @@
 import * as core from '@actions/core';
 import type Docker from 'dockerode';
 import { Input, VERSION } from './constants.js';
-import { connect, ping, EngineUnreachable } from './engine/connect.js';
+import { connect, describeError, ping, EngineUnreachable } from './engine/connect.js';
 import { engineDisk, spaceTotals, statDisk } from './engine/disk.js';
+import { EVENT_BUFFER, latestArrivals, readEvents, type EngineEvent } from './engine/events.js';
 import { readInventory } from './engine/inventory.js';
 import { dockerRemover } from './engine/remove.js';
 import { execute } from './execute.js';
 import { getSettings, InputError, type Settings } from './inputs.js';
+import {
+  ledgerFile,
+  mergeLedger,
+  readLedger,
+  updateLedger,
+  withArrivalRecords,
+  type EngineIdentity,
+  type LedgerEntries
+} from './ledger.js';
 import { containerStepId, mayFree, plan as makePlan } from './plan/planner.js';
 import { measuredFromResponses } from './plan/space.js';
-import type { Inventory, Outcome, Plan, SpaceReport, Step } from './plan/types.js';
+import type { ImageId, Inventory, Outcome, Plan, SpaceReport, Step } from './plan/types.js';
+import { formatDuration } from './duration.js';
 import { formatBytes } from './report/bytes.js';
 import { describeReason } from './report/reason.js';
 import { outputValues, setOutputs } from './report/outputs.js';
@@ -38,18 +49,31 @@ export async function main(): Promise<void> {
   }
   const docker = conn.docker;
 
-  const { inventory, root, totalsBefore } = await core.group('Read inventory', async () => {
-    const [inv, where, totals] = await Promise.all([
+  const { inventory, root, totalsBefore, ledger } = await core.group('Read inventory', async () => {
+    const info = (await docker.info()) as EngineInfo;
+    const [listed, where, totals, events] = await Promise.all([
       readInventory(docker, mayFree(settings.policy)),
-      engineDisk(conn),
-      settings.dryRun ? undefined : spaceTotals(docker)
+      engineDisk(conn, info.DockerRootDir),
+      settings.dryRun ? undefined : spaceTotals(docker),
+      recentEvents(docker, info, settings.engineTimeoutMs)
     ]);
-    if (where.disk) inv.disk = where.disk;
+    if (where.disk) listed.disk = where.disk;
     core.info(
-      `${inv.images.length} images, ${inv.containers.length} containers` +
+      `${listed.images.length} images, ${listed.containers.length} containers` +
         (where.disk ? `; ${formatBytes(where.disk.freeBytes)} free on ${where.root}` : '')
     );
-    return { inventory: inv, root: where.root, totalsBefore: totals };
+    const ledger = openLedger(settings.ledgerDir, {
+      // Podman (the one engine that names its Buildah) makes up a new ID at every start.
+      id: info.BuildahVersion === undefined ? (info.ID ?? '') : '',
+      root: info.DockerRootDir ?? '',
+      address: conn.address
+    });
+    const inv = withArrivalRecords(
+      listed,
+      latestArrivals(events, listed.images),
+      ledger?.entries ?? new Map()
+    );
+    return { inventory: inv, root: where.root, totalsBefore: totals, ledger };
   });
 
   const policy = { ...settings.policy };
@@ -77,6 +101,10 @@ export async function main(): Promise<void> {
       onProgress: (done, total) => core.info(`${done}/${total} steps done`)
     })
   );
+
+  if (ledger) {
+    await core.group('Ledger', () => recordLedger(ledger, inventory, plan.now, outcome));
+  }
 
   const space = await core.group('Measure', () =>
     measure(docker, inventory, plan, outcome, totalsBefore, started)
@@ -123,6 +151,95 @@ export async function main(): Promise<void> {
     } else {
       lines.forEach((l) => core.warning(l));
     }
+  }
+}
+
+/** Reading a few hundred events takes milliseconds; a slow answer must not hold the run. */
+const EVENTS_WAIT_MS = 30_000;
+
+interface EngineInfo {
+  ID?: string;
+  DockerRootDir?: string;
+  /** The engine's clock, RFC 3339. */
+  SystemTime?: string;
+  /** Podman only. */
+  BuildahVersion?: string;
+}
+
+/**
+ * The engine's buffered events, for when images arrived. Without them ages are only less exact,
+ * so a failure to read them is a warning.
+ */
+async function recentEvents(
+  docker: Docker,
+  info: EngineInfo,
+  timeoutMs: number
+): Promise<EngineEvent[]> {
+  const engineNow = Date.parse(info.SystemTime ?? '');
+  const waitMs = Math.min(timeoutMs, EVENTS_WAIT_MS);
+  try {
+    const { events, complete } = await readEvents(
+      docker,
+      Number.isFinite(engineNow) ? engineNow : Date.now(),
+      waitMs
+    );
+    core.info(
+      `${events.length} recent engine events` +
+        (events.length >= EVENT_BUFFER
+          ? ` (the engine keeps only its last ${EVENT_BUFFER}: arrivals before the oldest are known only to the ledger)`
+          : '')
+    );
+    if (!complete) {
+      core.warning(
+        `The engine's recent events did not arrive within ${formatDuration(waitMs)}; ages use the ${events.length} that did, the tag time and the ledger.`
+      );
+    }
+    return events;
+  } catch (e) {
+    core.warning(
+      `Could not read the engine's recent events (${describeError(e)}); image ages rely on the tag time and the ledger only.`
+    );
+    return [];
+  }
+}
+
+interface OpenLedger {
+  file: string;
+  engine: EngineIdentity;
+  entries: LedgerEntries;
+}
+
+function openLedger(dir: string | undefined, engine: EngineIdentity): OpenLedger | undefined {
+  if (dir === undefined) {
+    core.info(
+      'No ledger (no ledger-dir and no RUNNER_TOOL_CACHE): images without a tag time or a recent event count from now.'
+    );
+    return undefined;
+  }
+  const file = ledgerFile(dir, engine);
+  const { entries, problem } = readLedger(file);
+  if (problem) core.warning(`Ledger: ${problem}; starting it again.`);
+  core.info(`Ledger ${file}: ${entries.size} images known`);
+  return { file, engine, entries };
+}
+
+/** Records what this run saw; a ledger that cannot be written costs ages, never removals. */
+async function recordLedger(
+  ledger: OpenLedger,
+  inventory: Inventory,
+  seenAt: number,
+  outcome: Outcome
+): Promise<void> {
+  const deleted = new Set<ImageId>(outcome.dryRun ? [] : outcome.deletedImages.map((i) => i.id));
+  try {
+    await updateLedger(ledger.file, ledger.engine, (current) =>
+      mergeLedger(current, inventory, seenAt, deleted)
+    );
+    core.info(`Ledger ${ledger.file} updated`);
+  } catch (e) {
+    core.warning(
+      `Could not update the ledger ${ledger.file} (${describeError(e)}); images first seen now will count from the next run that can.`
+    );
   }
 }
 

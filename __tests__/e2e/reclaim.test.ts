@@ -14,7 +14,11 @@ import {
   type Engine,
   type EngineKind
 } from '../../scripts/lib/engine.mjs';
-import { ensureNode24, runAction, type ActionRun } from '../../scripts/lib/action.mjs';
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureNode24, runAction, shiftLedger, type ActionRun } from '../../scripts/lib/action.mjs';
+
+const DAY = 86_400_000;
 
 const ENGINES: [string, EngineKind][] = [
   ['dockerd', 'docker'],
@@ -55,6 +59,10 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
   const tagsOf = async (id: string) =>
     (await inventory(engine)).images.find((i) => i.id === id)?.tags ?? null;
   const imageIds = async () => (await inventory(engine)).images.map((i) => i.id);
+  const referencesOf = async (id: string) => {
+    const i = (await inventory(engine)).images.find((x) => x.id === id)!;
+    return [...i.tags, ...i.digests].sort();
+  };
 
   const NODES: [string, () => string][] = [
     ['Node 20', () => process.execPath],
@@ -84,14 +92,14 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
 
     it('deletes an image tagged in two repositories by untagging each name', async () => {
       const id = await buildImage(engine, { tag: 'one/app:1', extraTags: ['two/app:1'] });
+      const before = await referencesOf(id);
       const run = await reclaim({ images: 'one/app, two/app' });
       expect(run.code).toBe(0);
       expect(await imageIds()).not.toContain(id);
       expect(json(run, 'deleted-images')).toEqual([id]);
-      expect((json(run, 'untagged') as string[]).sort()).toEqual([
-        ref('one/app:1'),
-        ref('two/app:1')
-      ]);
+      // Every reference it had, the digests Podman lists for a tagged image included.
+      expect(before.filter((r) => !r.includes('@'))).toEqual([ref('one/app:1'), ref('two/app:1')]);
+      expect((json(run, 'untagged') as string[]).sort()).toEqual(before);
       expect(run.summary).toContain(id.slice(7, 19));
       expect(run.summary).toMatch(/ · 1 image · /);
     });
@@ -133,10 +141,11 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
 
     it('only untags a selected tag whose image has an unselected tag', async () => {
       const id = await buildImage(engine, { tag: 'sel/app:1', extraTags: ['keep/app:1'] });
+      const selDigests = (await referencesOf(id)).filter((r) => r.startsWith(`${ref('sel/app')}@`));
       const run = await reclaim({ images: 'sel/**' });
       expect(run.code).toBe(0);
       expect(await tagsOf(id)).toEqual([ref('keep/app:1')]);
-      expect(json(run, 'untagged')).toEqual([ref('sel/app:1')]);
+      expect(json(run, 'untagged')).toEqual([ref('sel/app:1'), ...selDigests]);
       expect(json(run, 'deleted-images')).toEqual([]);
       expect(skippedReasons(run)).toContainEqual(
         expect.stringContaining(`still tagged as ${ref('keep/app:1')}`)
@@ -230,9 +239,10 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
     });
   });
 
-  describe('age bases on images loaded with dates years back', () => {
+  describe('age bases on images loaded with dates years back, sixty days ago', () => {
     const YEARS_AGO = '2019-06-01T00:00:00Z';
     let ids: Record<string, string>;
+    let toolCache: string;
     beforeEach(async () => {
       await resetEngine(engine);
       const [old, retagged, used] = await loadImages(engine, [
@@ -240,48 +250,62 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
         { tags: ['age/retagged:1'], created: YEARS_AGO },
         { tags: ['age/used:1'], created: YEARS_AGO }
       ]);
+      ids = { old: old!, retagged: retagged!, used: used! };
+      // A run sees them arrive and records them in its ledger; sixty days pass, and the engine's
+      // events of the loads are long gone.
+      toolCache = await mkdtemp(join(engine.dir, 'tool-cache-'));
+      const seen = await runAction({
+        inputs: { 'dry-run': 'true' },
+        env: { DOCKER_HOST: engine.host, RUNNER_TOOL_CACHE: toolCache },
+        tmpDir: engine.dir
+      });
+      expect(seen.code).toBe(0);
+      await shiftLedger(toolCache, -60 * DAY);
+      await engine.restart();
+      // Now one is tagged again and a container is made from another.
       await tag(engine, 'age/retagged:1', 'age/retagged:now');
       await runContainer(engine, { image: 'age/used:1', name: 'fresh-job', state: 'created' });
-      ids = { old: old!, retagged: retagged!, used: used! };
-    }, 60_000);
+    }, 120_000);
 
-    // Podman records no tag time: Metadata.LastTagTime stays 0001-01-01 after a tag, and neither its
-    // libpod API nor its storage keeps one (only NamesHistory, without times). So there `tagged`
-    // falls back to `created`, as action.yml says it does for images never tagged by the engine,
-    // and the retagged image is as old as the others.
-    const AGE_CASES: [basis: string, onDockerd: string[], onPodman: string[]][] = [
-      ['created', ['old', 'retagged', 'used'], ['old', 'retagged', 'used']],
-      ['tagged', ['old', 'used'], ['old', 'retagged', 'used']],
-      ['last-used', ['old'], ['old', 'retagged']]
+    // The retag counts from the engine's tag time on dockerd and from its tag event on Podman,
+    // which keeps no tag time; a load counts from the ledger's first sight on both.
+    const AGE_CASES: [basis: string, deleted: string[]][] = [
+      ['created', ['old', 'retagged', 'used']],
+      ['tagged', ['old', 'used']],
+      ['last-used', ['old']]
     ];
-    it.each(
-      AGE_CASES.map(([basis, onDockerd, onPodman]): [string, string[]] => [
-        basis,
-        kind === 'podman' ? onPodman : onDockerd
-      ])
-    )('with age-basis %s, older-than 30d deletes %j', async (basis, expected) => {
+    it.each(AGE_CASES)('with age-basis %s, older-than 30d deletes %j', async (basis, expected) => {
       const run = await runAction({
         inputs: { images: 'age/**', 'older-than': '30d', 'age-basis': basis },
-        env: { DOCKER_HOST: engine.host },
+        env: { DOCKER_HOST: engine.host, RUNNER_TOOL_CACHE: toolCache },
         tmpDir: engine.dir
       });
       expect(run.code).toBe(0);
       const deleted = json(run, 'deleted-images') as string[];
-      expect(deleted.sort()).toEqual(expected.map((k) => ids[k]).sort());
+      const keyOf = (id: string) => Object.keys(ids).find((k) => ids[k] === id) ?? id;
+      // With the reasons, so that a difference says which record decided.
+      expect({ deleted: deleted.map(keyOf).sort(), why: skippedReasons(run) }).toEqual({
+        deleted: [...expected].sort(),
+        why: expect.anything()
+      });
       const left = await imageIds();
       for (const [k, id] of Object.entries(ids))
         expect([k, left.includes(id)]).toEqual([k, !expected.includes(k)]);
-      if (kind === 'podman' && basis === 'tagged') {
-        // Deleted by the fallback, and the report says so.
-        const plan = (run.report as { plan: { deleteImages: { id: string; basis: string }[] } })
-          .plan;
-        expect(plan.deleteImages.find((i) => i.id === ids.retagged)?.basis).toBe('created');
+      const plan = (run.report as { plan: { deleteImages: { id: string; ageRecord: unknown }[] } })
+        .plan;
+      if (basis !== 'created') {
+        // dockerd's load event, which the first run kept; Podman's names only the archive.
+        expect(plan.deleteImages.find((i) => i.id === ids.old)?.ageRecord).toEqual(
+          kind === 'docker'
+            ? { kind: 'event', action: 'load', earlierRun: true }
+            : { kind: 'first-seen', earlierRun: true }
+        );
       }
       if (!expected.includes('retagged')) {
         expect(skippedReasons(run)).toContainEqual(
           expect.stringMatching(
             new RegExp(
-              `^${escape(ref('age/retagged:1', 'load'))}: too young: .* by tagged, minimum 30d`
+              `^${escape(ref('age/retagged:1', 'load'))}: too young: .* since it was tagged .*minimum 30d`
             )
           )
         );
@@ -300,7 +324,13 @@ describe.each(ENGINES)('on %s', (_engineLabel, kind) => {
         { tags: ['keep/b:2'], created: '2020-01-01T00:00:00Z' }
       ]);
       const run = await runAction({
-        inputs: { images: 'keep/**', 'keep-latest': '1', 'older-than': '1d' },
+        // Ranked by their build dates: they all arrived with one load a moment ago.
+        inputs: {
+          images: 'keep/**',
+          'keep-latest': '1',
+          'older-than': '1d',
+          'age-basis': 'created'
+        },
         env: { DOCKER_HOST: engine.host },
         tmpDir: engine.dir
       });

@@ -393,3 +393,21 @@ describe('engine-timeout', () => {
     expect(() => getSettings(read(value))).toThrow(/Input "engine-timeout"/);
   });
 });
+
+describe('ledger-dir', () => {
+  const read = (value: string) => (name: string) => (name === 'ledger-dir' ? value : '');
+  it('empty means docker-reclaim in the runner tool cache, and no ledger without one', () => {
+    expect(getSettings(read(''), { RUNNER_TOOL_CACHE: '/opt/hostedtoolcache' }).ledgerDir).toBe(
+      '/opt/hostedtoolcache/docker-reclaim'
+    );
+    expect('ledgerDir' in getSettings(read(''), {})).toBe(false);
+  });
+  it('a relative folder is taken from the working directory, as the runner takes paths', () => {
+    expect(getSettings(read('cache/ledger'), {}).ledgerDir).toBe(`${process.cwd()}/cache/ledger`);
+  });
+  it('a path that names a file is refused by name, with an example', () => {
+    expect(() => getSettings(read('package.json'), {})).toThrow(
+      /^Input "ledger-dir" has an invalid value "package\.json": .*package\.json is a file, not a folder; use a folder such as /
+    );
+  });
+});

@@ -80,3 +80,9 @@ export function runAction(options?: RunActionOptions): Promise<ActionRun>;
 
 /** Path of a Node 24 binary, fetched once with npm pack into .cache/node24. */
 export function ensureNode24(): Promise<string>;
+
+/**
+ * Moves every time in the ledgers under a tool cache by `ms` (negative: into the past), as if that
+ * much time had passed since the runs that wrote them.
+ */
+export function shiftLedger(toolCache: string, ms: number): Promise<void>;

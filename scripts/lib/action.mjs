@@ -2,7 +2,7 @@
 // INPUT_* variables with action.yml's defaults, and file commands read back afterwards.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -267,4 +267,24 @@ export async function ensureNode24() {
     await rm(work, { recursive: true, force: true });
   }
   return bin;
+}
+
+/**
+ * Moves every time in the ledgers under a tool cache by `ms` (negative: into the past), as if that
+ * much time had passed since the runs that wrote them.
+ * @param {string} toolCache RUNNER_TOOL_CACHE of those runs
+ * @param {number} ms
+ */
+export async function shiftLedger(toolCache, ms) {
+  const dir = join(toolCache, 'docker-reclaim');
+  for (const name of await readdir(dir)) {
+    if (!/^ledger-[0-9a-f]+\.json$/.test(name)) continue;
+    const file = join(dir, name);
+    const ledger = JSON.parse(await readFile(file, 'utf8'));
+    for (const entry of Object.values(ledger.images)) {
+      entry.firstSeen += ms;
+      if (entry.arrived) entry.arrived.time += ms;
+    }
+    await writeFile(file, JSON.stringify(ledger));
+  }
 }

@@ -56,8 +56,8 @@ export interface Engine {
 }
 
 /**
- * Checks for dockerd, the docker CLI, podman, openssl, a static /bin/busybox and tar; installs them
- * with apt as root.
+ * Checks for dockerd, the docker CLI, podman, openssl, docker-registry, a static /bin/busybox and tar;
+ * installs them with apt as root.
  */
 export function ensurePrerequisites(): Promise<void>;
 
@@ -77,6 +77,23 @@ export interface EngineOptions {
   name?: string;
 }
 
+export interface PodmanOptions extends EngineOptions {
+  /** Registries (`127.0.0.1:PORT`) that Podman may reach over plain HTTP. */
+  insecureRegistries?: string[];
+}
+
+/** A private registry: Debian's docker-registry on 127.0.0.1. */
+export interface Registry {
+  /** `127.0.0.1:PORT`, the first part of the references pushed there. */
+  readonly host: string;
+  readonly dir: string;
+  /** Stops the registry and removes its storage. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts Debian's docker-registry on a free 127.0.0.1 port with storage in a fresh temporary directory. */
+export function startRegistry(options?: EngineOptions): Promise<Registry>;
+
 export interface DockerdOptions extends EngineOptions {
   /** Put the data root on a tmpfs of this size (e.g. '64m'): a small disk of its own. Needs root. */
   dataSize?: string;
@@ -95,7 +112,7 @@ export function startEngine(options?: DockerdOptions): Promise<Engine>;
  * locks, events and configuration, in a private mount namespace so that nothing lands in the
  * machine's /run, /var/lib/containers or /dev/shm) and waits until it answers /_ping.
  */
-export function startPodman(options?: EngineOptions): Promise<Engine>;
+export function startPodman(options?: PodmanOptions): Promise<Engine>;
 
 /** startEngine or startPodman. */
 export function startEngineOfKind(kind: EngineKind, options?: EngineOptions): Promise<Engine>;

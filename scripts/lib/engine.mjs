@@ -20,7 +20,7 @@ import { join, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const APT_PACKAGES = ['docker.io', 'busybox-static', 'tar', 'podman', 'openssl'];
+const APT_PACKAGES = ['docker.io', 'docker-registry', 'busybox-static', 'tar', 'podman', 'openssl'];
 const BUSYBOX = '/bin/busybox';
 const DOCKER = process.env.DOCKER_CLI ?? 'docker';
 const PING_TIMEOUT_MS = 30_000;
@@ -84,12 +84,13 @@ function missingPrerequisites() {
   if (!which('tar')) missing.push('tar');
   if (!which('podman')) missing.push('podman');
   if (!which('openssl')) missing.push('openssl');
+  if (!which('docker-registry')) missing.push('docker-registry');
   return missing;
 }
 
 /**
- * Makes sure dockerd, the docker CLI, podman, openssl, a static busybox and tar exist, installing them
- * with apt as root.
+ * Makes sure dockerd, the docker CLI, podman, openssl, Debian's docker-registry, a static busybox and
+ * tar exist, installing them with apt as root.
  */
 export async function ensurePrerequisites() {
   let missing = missingPrerequisites();
@@ -488,7 +489,7 @@ const PODMAN_NAMESPACE_SCRIPT =
  * under it need `--ulimit nofile=1024:1024 --ulimit nproc=1024:1024` here; runContainer adds them.
  * @param {{ name?: string }} [options]
  */
-export async function startPodman({ name = 'podman' } = {}) {
+export async function startPodman({ name = 'podman', insecureRegistries = [] } = {}) {
   const podman = which('podman');
   const unshare = which('unshare');
   if (!podman) throw new Error('podman not found: call ensurePrerequisites() first');
@@ -530,8 +531,22 @@ export async function startPodman({ name = 'podman' } = {}) {
       '\n'
     )
   );
+  // Plain-HTTP registries on loopback (the tests' private registry), and no search registries.
+  await writeFile(
+    join(dir, 'registries.conf'),
+    [
+      'unqualified-search-registries = []',
+      ...insecureRegistries.flatMap((r) => [
+        '[[registry]]',
+        `location = ${q(r)}`,
+        'insecure = true'
+      ]),
+      ''
+    ].join('\n')
+  );
   const daemonEnv = {
     ...process.env,
+    CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
     CONTAINERS_CONF: join(dir, 'containers.conf'),
     CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
     XDG_RUNTIME_DIR: join(dir, 'xdg'),
@@ -562,6 +577,76 @@ export async function startPodman({ name = 'podman' } = {}) {
     args,
     daemonEnv
   });
+}
+
+/**
+ * Starts Debian's docker-registry (distribution 2.8) on a free 127.0.0.1 port, storing in a fresh
+ * temporary directory. dockerd pushes and pulls to loopback registries over plain HTTP by default;
+ * Podman needs it listed in `insecureRegistries`.
+ * @param {{ name?: string }} [options]
+ */
+export async function startRegistry({ name = 'registry' } = {}) {
+  const bin = which('docker-registry');
+  if (!bin) throw new Error('docker-registry not found: call ensurePrerequisites() first');
+  const dir = await engineDir('drr', name);
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const config = join(dir, 'config.yml');
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: ${host}`,
+      ''
+    ].join('\n')
+  );
+  const logFile = join(dir, 'registry.log');
+  const fd = openSync(logFile, 'a');
+  const child = spawn(bin, ['serve', config], { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  child.unref();
+  const watchdog = startWatchdog(dir);
+  const up = () =>
+    new Promise((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/v2/', timeout: 1000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+  const deadline = Date.now() + PING_TIMEOUT_MS;
+  while (!(await up())) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      watchdog.kill('SIGKILL');
+      cleanupDir(dir);
+      throw new Error(`private registry did not answer on ${host}:\n${logTail(logFile)}`);
+    }
+    await sleep(100);
+  }
+  let stopping;
+  return {
+    host,
+    dir,
+    stop() {
+      stopping ??= (async () => {
+        watchdog.kill('SIGKILL');
+        child.kill('SIGTERM');
+        cleanupDir(dir);
+      })();
+      return stopping;
+    }
+  };
 }
 
 /** Starts a private engine of the given kind: 'docker' (dockerd) or 'podman'. */

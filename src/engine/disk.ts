@@ -14,9 +14,10 @@ export async function statDisk(path: string): Promise<Disk> {
  * The filesystem behind the engine's DockerRootDir, if the engine runs on this machine: a unix
  * socket here and its root directory visible here.
  */
-export async function engineDisk(conn: Connection): Promise<{ root?: string; disk?: Disk }> {
-  const info = (await conn.docker.info()) as { DockerRootDir?: string };
-  const root = info.DockerRootDir;
+export async function engineDisk(
+  conn: Connection,
+  root: string | undefined
+): Promise<{ root?: string; disk?: Disk }> {
   if (!conn.local || !root || !fs.existsSync(root)) return { root };
   return { root, disk: await statDisk(root) };
 }
