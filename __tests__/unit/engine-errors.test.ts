@@ -176,8 +176,9 @@ describe('connect: TLS failures are certificate problems that name DOCKER_CERT_P
   const conn = (docker: Docker, certPath?: string): Connection => ({
     docker,
     address: 'tcp://10.0.0.2:2376',
+    from: 'the docker-host input',
     local: false,
-    certPath
+    ...(certPath === undefined ? {} : { tls: { dir: certPath, from: 'DOCKER_CERT_PATH' } })
   });
 
   it('ping names the address and the certificate problem', async () => {

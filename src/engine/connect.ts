@@ -1,24 +1,29 @@
-// Connecting to the engine: one address, resolved the way the docker CLI resolves it.
+// Connecting to the engine that endpoint.ts chose, and proving that it answers.
 import fs from 'node:fs';
-import os from 'node:os';
+import https from 'node:https';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { formatDuration } from '../duration.js';
+import { chooseEndpoint, DEFAULT_HOST, type TlsFiles } from './endpoint.js';
+import { EngineUnreachable } from './errors.js';
 
-export const DEFAULT_HOST = 'unix:///var/run/docker.sock';
+export { EngineUnreachable } from './errors.js';
+
 // A hung engine must not hold the job: every call gives up after this long without an answer.
 export const DEFAULT_TIMEOUT_MS = 120_000;
 
-export class EngineUnreachable extends Error {}
+export { DEFAULT_HOST };
 
 export interface Connection {
   docker: Docker;
   /** The address tried, for messages (never any credentials). */
   address: string;
+  /** How the address was chosen: `DOCKER_HOST`, `context "x" (DOCKER_CONTEXT)`, … */
+  from: string;
   /** True when the engine's files are on this machine (a unix socket). */
   local: boolean;
-  /** With TLS: the folder ca.pem, cert.pem and key.pem were read from (DOCKER_CERT_PATH). */
-  certPath?: string;
+  /** With TLS: the folder ca.pem, cert.pem and key.pem were read from, and what named it. */
+  tls?: { dir: string; from: string };
   /** How long one call may go unanswered (engine-timeout). */
   timeoutMs?: number;
 }
@@ -28,26 +33,27 @@ export function connect(
   env = process.env,
   timeoutMs = DEFAULT_TIMEOUT_MS
 ): Connection {
-  const address = hostInput || env.DOCKER_HOST || DEFAULT_HOST;
+  const endpoint = chooseEndpoint(hostInput, env);
+  const { address, from } = endpoint;
   const url = parseAddress(address);
   if (url.protocol === 'unix:' || url.protocol === 'npipe:') {
     // The path as written: URL parsing would drop the "." of //./pipe/docker_engine.
     const socketPath = address.slice(url.protocol.length + 2);
     if (socketPath === '') {
       throw new EngineUnreachable(
-        `The engine address ${JSON.stringify(address)} names no socket: use unix:///var/run/docker.sock or npipe:////./pipe/docker_engine.`
+        `The engine address ${JSON.stringify(address)} (from ${from}) names no socket: use unix:///var/run/docker.sock or npipe:////./pipe/docker_engine.`
       );
     }
     return {
       docker: new Docker({ socketPath, timeout: timeoutMs }),
       address,
+      from,
       local: url.protocol === 'unix:',
       timeoutMs
     };
   }
   const port = url.port || (url.protocol === 'ssh:' ? '22' : '2375');
-  // The docker CLI takes any non-empty DOCKER_TLS_VERIFY as "on"; 2376 is the TLS port by convention.
-  const tls = Boolean(env.DOCKER_TLS_VERIFY) || port === '2376';
+  const tls = url.protocol === 'ssh:' ? undefined : endpoint.tls;
   const opts: Docker.DockerOptions = {
     host: url.hostname,
     port,
@@ -55,12 +61,24 @@ export function connect(
     timeout: timeoutMs
   };
   if (url.protocol === 'ssh:') opts.username = url.username || undefined;
-  if (!tls || url.protocol === 'ssh:') {
-    return { docker: new Docker(opts), address, local: false, timeoutMs };
-  }
-  const certPath = env.DOCKER_CERT_PATH || path.join(os.homedir(), '.docker');
-  Object.assign(opts, readCertificates(address, certPath));
-  return { docker: new Docker(opts), address, local: false, certPath, timeoutMs };
+  if (!tls) return { docker: new Docker(opts), address, from, local: false, timeoutMs };
+  const files = readCertificates(address, tls);
+  if (tls.verify) Object.assign(opts, files);
+  // DOCKER_TLS without DOCKER_TLS_VERIFY, or a context with SkipTLSVerify: TLS, but the engine's
+  // certificate is not checked, as the docker CLI does it.
+  else
+    (opts as { agent?: https.Agent }).agent = new https.Agent({
+      ...files,
+      rejectUnauthorized: false
+    });
+  return {
+    docker: new Docker(opts),
+    address,
+    from,
+    local: false,
+    tls: { dir: tls.dir, from: tls.from },
+    timeoutMs
+  };
 }
 
 function parseAddress(address: string): URL {
@@ -75,18 +93,26 @@ function parseAddress(address: string): URL {
   );
 }
 
-function readCertificates(address: string, dir: string) {
-  const read = (file: string) => {
+function readCertificates(address: string, tls: TlsFiles) {
+  const read = (file: string | undefined) => {
+    if (file === undefined) return undefined;
     try {
-      return fs.readFileSync(path.join(dir, file));
+      return fs.readFileSync(file);
     } catch (e) {
       // Name the file, never its contents.
       throw new EngineUnreachable(
-        `Cannot reach the engine at ${address}: TLS is on (DOCKER_TLS_VERIFY) but ${path.join(dir, file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}). Set DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.`
+        `Cannot reach the engine at ${address}: TLS is on but ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}). ${certAdvice(tls.from)}`
       );
     }
   };
-  return { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+  const files = { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) };
+  return Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined));
+}
+
+function certAdvice(from: string): string {
+  return from === 'DOCKER_CERT_PATH'
+    ? 'Set DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.'
+    : `Give the ${from} its TLS files again (docker context create … --docker "host=…,ca=…,cert=…,key=…").`;
 }
 
 /** One cheap call that proves the engine answers, with a message that says where we looked. */
@@ -101,15 +127,16 @@ export async function ping(conn: Connection): Promise<void> {
         `The Docker engine at ${conn.address} accepted the connection but did not answer within ${formatDuration(conn.timeoutMs)} (engine-timeout). It may be hung or overloaded; check the engine, or raise engine-timeout.`
       );
     }
-    const tls = conn.certPath === undefined ? undefined : describeTlsError(e, conn.certPath);
+    const tls = conn.tls && describeTlsError(e, conn.tls.dir, conn.tls.from);
     if (tls)
       throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}: ${tls}`);
     const message = describeError(e);
     const hint = /HTTP request to an HTTPS server/i.test(message)
       ? 'The engine expects TLS there: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.'
       : "Set the docker-host input or DOCKER_HOST to the engine's address.";
+    const chosen = conn.from === 'the docker-host input' ? '' : ` (chosen by ${conn.from})`;
     throw new EngineUnreachable(
-      `Cannot reach the Docker engine at ${conn.address}: ${sentence(message)}. ${hint}`
+      `Cannot reach the Docker engine at ${conn.address}${chosen}: ${sentence(message)}. ${hint}`
     );
   }
 }
@@ -140,11 +167,18 @@ const UNTRUSTED_SERVER = new Set([
  * A TLS failure said as a certificate problem that names DOCKER_CERT_PATH; undefined when `e` is no
  * TLS failure. Built from the error's code and OpenSSL's reason only: never from file contents.
  */
-export function describeTlsError(e: unknown, certPath: string): string | undefined {
+export function describeTlsError(
+  e: unknown,
+  certPath: string,
+  from = 'DOCKER_CERT_PATH'
+): string | undefined {
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err?.code === 'string' ? err.code : '';
   const message = typeof err?.message === 'string' ? err.message : '';
-  const check = `Check DOCKER_CERT_PATH (${certPath}): it must hold ca.pem, cert.pem and key.pem for this engine.`;
+  const check =
+    from === 'DOCKER_CERT_PATH'
+      ? `Check DOCKER_CERT_PATH (${certPath}): it must hold ca.pem, cert.pem and key.pem for this engine.`
+      : `Check the TLS files of the ${from} (${certPath}): ca.pem, cert.pem and key.pem for this engine.`;
   if (UNTRUSTED_SERVER.has(code)) {
     return `TLS certificate problem: the engine's certificate is not trusted (${sentence(message, code)}, ${code}). It must be signed by the CA in ${path.join(certPath, 'ca.pem')} and name the host of the address. ${check}`;
   }
