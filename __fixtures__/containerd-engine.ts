@@ -23,7 +23,7 @@
 // There are no parent chains: the containerd store has no `Parent` except a label that only the
 // legacy builder and `docker commit` set, which this fake does not model (it refuses inventories
 // with a parent).
-import type { Remover, RemoveResult } from '../src/engine/remove.js';
+import type { ContainerNow, ImageNow, Remover, RemoveResult } from '../src/engine/remove.js';
 import { EngineError } from '../src/engine/remove.js';
 import type {
   ImageId,
@@ -213,21 +213,25 @@ export class ContainerdEngine implements Remover {
     this.containers.delete(id);
   }
 
-  /** image_inspect.go: the names (RepoTags) of the records that target the image. */
-  async imageReferences(nameOrId: string): Promise<string[] | undefined> {
+  /** image_inspect.go: the image a name or ID resolves to, with the names (RepoTags) of its records. */
+  async inspectImage(nameOrId: string): Promise<ImageNow | undefined> {
     this.calls.push(`inspect ${nameOrId}`);
+    this.beforeCall?.(`inspect ${nameOrId}`);
     const target = this.content.has(nameOrId as ImageId)
       ? (nameOrId as ImageId)
       : this.records.get(nameOf(normalizeName(nameOrId)))?.target;
     if (target === undefined) return undefined;
-    return this.recordsOf(target)
+    const references = this.recordsOf(target)
       .filter((r) => !isDangling(r))
       .map((r) => familiar(r.name));
+    return { id: target, references };
   }
 
-  async containerExists(id: string): Promise<boolean> {
+  async inspectContainer(id: string): Promise<ContainerNow | undefined> {
     this.calls.push(`inspect ${id}`);
-    return this.containers.has(id);
+    this.beforeCall?.(`inspect ${id}`);
+    const c = this.containers.get(id);
+    return c ? { state: c.state, image: c.image } : undefined;
   }
 
   /** image_delete.go ImageService.ImageDelete with force=false, prune=true, no platforms. */

@@ -1,6 +1,6 @@
 // An in-memory engine that refuses deletions the way Docker's classic image store does
 // (moby daemon/images/image_delete.go), so planner + executor can be checked without a daemon.
-import type { Remover, RemoveResult } from '../src/engine/remove.js';
+import type { ContainerNow, ImageNow, Remover, RemoveResult } from '../src/engine/remove.js';
 import { EngineError } from '../src/engine/remove.js';
 import { parseReference } from '../src/plan/patterns.js';
 import type { ImageId, Inventory, InventoryContainer, InventoryImage } from '../src/plan/types.js';
@@ -38,18 +38,20 @@ export class FakeEngine implements Remover {
     this.containers.delete(id);
   }
 
-  async imageReferences(nameOrId: string): Promise<string[] | undefined> {
+  async inspectImage(nameOrId: string): Promise<ImageNow | undefined> {
     this.calls.push(`inspect ${nameOrId}`);
     this.beforeCall?.(`inspect ${nameOrId}`);
     const image =
       this.images.get(nameOrId) ??
       [...this.images.values()].find((i) => refsOf(i).includes(nameOrId));
-    return image ? refsOf(image) : undefined;
+    return image ? { id: image.id, references: refsOf(image) } : undefined;
   }
 
-  async containerExists(id: string): Promise<boolean> {
+  async inspectContainer(id: string): Promise<ContainerNow | undefined> {
     this.calls.push(`inspect ${id}`);
-    return this.containers.has(id);
+    this.beforeCall?.(`inspect ${id}`);
+    const c = this.containers.get(id);
+    return c ? { state: c.state, image: c.image } : undefined;
   }
 
   async removeImage(name: string): Promise<RemoveResult> {

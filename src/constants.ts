@@ -18,7 +18,8 @@ export const Input = {
   Summary: 'summary',
   DockerHost: 'docker-host',
   EngineTimeout: 'engine-timeout',
-  LedgerDir: 'ledger-dir'
+  LedgerDir: 'ledger-dir',
+  EngineDataRoot: 'engine-data-root'
 } as const;
 
 export const Output = {

@@ -1,8 +1,12 @@
 // The executor: runs a plan's steps through a Remover, each as soon as the steps it depends on
-// have succeeded, a bounded number at a time. The only code that removes anything.
+// have succeeded, a bounded number at a time. The only code that removes anything. Right before
+// each call it checks that the step's precondition still holds: between the plan and the call, a
+// tag may have moved to a new build or a container may have started.
 import type { Remover } from './engine/remove.js';
 import { EngineError } from './engine/remove.js';
-import type { Outcome, Plan, Reason, Skip, Step, StepResult } from './plan/types.js';
+import { isStopped } from './plan/containers.js';
+import type { Outcome, Plan, Reason, Skip, Step, StepId, StepResult } from './plan/types.js';
+import { shortId } from './report/reason.js';
 
 export interface ExecuteOptions {
   dryRun: boolean;
@@ -17,8 +21,13 @@ export interface ExecuteOptions {
 }
 
 const DEFAULT_CONCURRENCY = 8;
-/** blockedBy of the steps never attempted because the engine stopped answering. */
-const ENGINE_LOST = '(engine lost)';
+
+/** A result before the executor stamps it with its step and duration. */
+type Finding =
+  | { status: 'done'; deleted: string[]; message?: string }
+  | { status: 'gone'; httpStatus?: number; message?: string }
+  | { status: 'changed'; message: string }
+  | { status: 'failed'; httpStatus?: number; message: string; internal?: boolean };
 
 export async function execute(
   plan: Plan,
@@ -27,7 +36,7 @@ export async function execute(
 ): Promise<Outcome> {
   const clock = options.clock ?? Date.now;
   const started = clock();
-  const results = new Map<string, StepResult>();
+  const results = new Map<StepId, StepResult>();
   let engineLost: string | undefined;
   if (options.dryRun) {
     for (const s of plan.steps) results.set(s.id, { step: s.id, status: 'planned' });
@@ -40,10 +49,13 @@ export async function execute(
   return outcome;
 }
 
+const succeeded = (r: StepResult | undefined) =>
+  r?.status === 'done' || r?.status === 'gone' || r?.status === 'planned';
+
 async function runGraph(
   steps: Step[],
   remover: Remover,
-  results: Map<string, StepResult>,
+  results: Map<StepId, StepResult>,
   options: ExecuteOptions,
   clock: () => number
 ): Promise<string | undefined> {
@@ -51,7 +63,7 @@ async function runGraph(
   const waitingOn = new Map(
     steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length])
   );
-  const dependents = new Map<string, string[]>();
+  const dependents = new Map<StepId, StepId[]>();
   for (const s of steps) {
     for (const d of s.dependsOn) dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
   }
@@ -64,14 +76,14 @@ async function runGraph(
   const everyMs = options.progressMs ?? 5000;
   let lastReport = { count: 0, at: clock() };
 
-  const settle = (id: string, result: StepResult) => {
+  /** Records a result and releases (or, when it did not succeed, blocks) what waits on it. */
+  const record = (id: StepId, result: StepResult) => {
     results.set(id, result);
-    const ok = result.status === 'done' || result.status === 'gone';
     for (const next of dependents.get(id) ?? []) {
       if (results.has(next)) continue;
-      if (!ok) {
-        // Whatever waits on a failed step cannot succeed; say why and pass it on.
-        settle(next, { step: next, status: 'blocked', blockedBy: id });
+      if (!succeeded(result)) {
+        // Whatever waits on a step that did not happen cannot succeed; say why and pass it on.
+        record(next, { step: next, status: 'blocked', blockedBy: id });
         continue;
       }
       const left = waitingOn.get(next)! - 1;
@@ -87,50 +99,42 @@ async function runGraph(
 
   const runStep = async (step: Step): Promise<StepResult> => {
     const t0 = clock();
-    const timed = (r: Omit<StepResult, 'step' | 'ms'>): StepResult => ({
-      step: step.id,
-      ...r,
-      ms: clock() - t0
-    });
+    const finding = await attempt(step);
+    return { step: step.id, ...finding, ms: clock() - t0 } as StepResult;
+  };
+
+  const attempt = async (step: Step): Promise<Finding> => {
     if (step.kind === 'delete-image' && deletedIds.has(step.image)) {
-      return timed({ status: 'done', message: 'deleted with its last reference or child' });
+      return { status: 'done', deleted: [], message: 'deleted with its last reference or child' };
     }
     try {
+      const changed = await precondition(step, remover);
+      if (changed) return changed;
       if (step.kind === 'remove-container') {
         await remover.removeContainer(step.container);
-        return timed({ status: 'done' });
-      }
-      if (step.kind === 'delete-image') {
-        // A delete by ID also removes the references of one repository. Something may have
-        // tagged the image since the plan was made: never take such a reference with it.
-        const refs = await remover.imageReferences(step.image);
-        if (refs === undefined) return timed({ status: 'gone', httpStatus: 404 });
-        if (refs.length > 0) {
-          return timed({
-            status: 'failed',
-            httpStatus: 409,
-            message: `tagged since the plan was made, as ${refs.join(', ')}; not deleted by ID, which would remove that too`
-          });
-        }
+        return { status: 'done', deleted: [] };
       }
       const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
       r.deleted.forEach((d) => deletedIds.add(d));
-      return timed({ status: 'done', deleted: r.deleted });
+      return { status: 'done', deleted: r.deleted };
     } catch (e) {
-      const err = e instanceof EngineError ? e : new EngineError(String(e));
-      // 404: somebody (or an earlier step) already did it.
-      if (err.status === 404)
-        return timed({ status: 'gone', httpStatus: 404, message: err.message });
-      // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
-      if (err.status === undefined) engineLost ??= err.message;
-      else if (await goneAfterAll(step, err, remover)) {
-        return timed({
-          status: 'gone',
-          httpStatus: err.status,
-          message: `${err.message}; then found gone: another process removed it`
-        });
+      if (!(e instanceof EngineError)) {
+        // Not the engine's doing: say so, rather than blame it.
+        const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        return { status: 'failed', message, internal: true };
       }
-      return timed({ status: 'failed', httpStatus: err.status, message: err.message });
+      // 404: somebody (or an earlier step) already did it.
+      if (e.status === 404) return { status: 'gone', httpStatus: 404, message: e.message };
+      // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
+      if (e.transport) engineLost ??= e.message;
+      else if (await goneAfterAll(step, e, remover)) {
+        return {
+          status: 'gone',
+          httpStatus: e.status,
+          message: `${e.message}; then found gone: another process removed it`
+        };
+      }
+      return { status: 'failed', httpStatus: e.status, message: e.message };
     }
   };
 
@@ -142,7 +146,7 @@ async function runGraph(
       const step = byId.get(ready[next++]!)!;
       const p: Promise<void> = runStep(step).then((r) => {
         inFlight.delete(p);
-        settle(step.id, r);
+        record(step.id, r);
       });
       inFlight.add(p);
     }
@@ -156,13 +160,65 @@ async function runGraph(
       results.set(
         s.id,
         deleted
-          ? { step: s.id, status: 'done', message: 'deleted with its last reference or child' }
-          : { step: s.id, status: 'blocked', blockedBy: ENGINE_LOST }
+          ? {
+              step: s.id,
+              status: 'done',
+              ms: 0,
+              deleted: [],
+              message: 'deleted with its last reference or child'
+            }
+          : { step: s.id, status: 'not-attempted' }
       );
     }
   }
   options.onProgress?.(results.size, total);
   return engineLost;
+}
+
+/** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
+async function precondition(step: Step, remover: Remover): Promise<Finding | undefined> {
+  switch (step.requires.kind) {
+    case 'stopped': {
+      if (step.kind !== 'remove-container') return undefined;
+      const now = await remover.inspectContainer(step.container);
+      if (!now)
+        return { status: 'gone', httpStatus: 404, message: 'the container no longer exists' };
+      // Another run removing it is no start: the call then finds it gone, or in progress.
+      if (!isStopped(now.state) && now.state !== 'removing') {
+        return {
+          status: 'changed',
+          message: `${step.name} is ${now.state} now, not stopped: it stays, and so does its image`
+        };
+      }
+      return undefined;
+    }
+    case 'names-image': {
+      if (step.kind !== 'untag') return undefined;
+      const now = await remover.inspectImage(step.reference);
+      if (!now)
+        return { status: 'gone', httpStatus: 404, message: `${step.reference} no longer exists` };
+      if (now.id !== step.requires.image) {
+        return {
+          status: 'changed',
+          message: `${step.reference} now names ${shortId(now.id)}, not the planned image ${shortId(step.requires.image)}: it stays`
+        };
+      }
+      return undefined;
+    }
+    case 'unreferenced': {
+      if (step.kind !== 'delete-image') return undefined;
+      // A delete by ID also removes the references of one repository: never one added since.
+      const now = await remover.inspectImage(step.image);
+      if (!now) return { status: 'gone', httpStatus: 404, message: 'the image no longer exists' };
+      if (now.references.length > 0) {
+        return {
+          status: 'changed',
+          message: `tagged since the plan was made, as ${now.references.join(', ')}; not deleted by ID, which would remove that too`
+        };
+      }
+      return undefined;
+    }
+  }
 }
 
 /**
@@ -175,12 +231,12 @@ async function goneAfterAll(step: Step, err: EngineError, remover: Remover): Pro
   for (let n = 0; n < tries; n++) {
     if (n > 0) await new Promise((r) => setTimeout(r, 100));
     try {
-      const gone =
+      const now =
         step.kind === 'remove-container'
-          ? !(await remover.containerExists(step.container))
-          : (await remover.imageReferences(step.kind === 'untag' ? step.reference : step.image)) ===
-            undefined;
-      if (gone) return true;
+          ? await remover.inspectContainer(step.container)
+          : await remover.inspectImage(step.kind === 'untag' ? step.reference : step.image);
+      // An untagged reference that names another image now is gone from the planned one.
+      if (!now || (step.kind === 'untag' && 'id' in now && now.id !== step.image)) return true;
     } catch {
       return false;
     }
@@ -194,43 +250,60 @@ function targetOf(step: Step): string {
   return step.image;
 }
 
+/** Why a step that did not happen stays, following a block back to the step that caused it. */
+function reasonOf(result: StepResult, results: ReadonlyMap<StepId, StepResult>): Reason {
+  switch (result.status) {
+    case 'not-attempted':
+      return { kind: 'engine-lost' };
+    case 'changed':
+      return { kind: 'changed-since-plan', message: result.message };
+    case 'failed':
+      return result.internal
+        ? { kind: 'internal-error', message: result.message }
+        : { kind: 'removal-failed', status: result.httpStatus, message: result.message };
+    case 'blocked': {
+      let cause: StepResult | undefined = result;
+      while (cause?.status === 'blocked') cause = results.get(cause.blockedBy);
+      return cause?.status === 'not-attempted'
+        ? { kind: 'engine-lost' }
+        : {
+            kind: 'blocked-by-failed-step',
+            step: result.blockedBy,
+            ...(cause?.status === 'changed' ? { changed: true } : {})
+          };
+    }
+    default:
+      throw new Error(`a ${result.status} step has no reason to be kept`);
+  }
+}
+
 function summarise(
   plan: Plan,
-  results: Map<string, StepResult>,
+  results: ReadonlyMap<StepId, StepResult>,
   dryRun: boolean,
   ms: number
 ): Outcome {
-  const succeeded = (id: string) => {
-    const s = results.get(id)?.status;
-    return s === 'done' || s === 'gone' || s === 'planned';
-  };
+  const ok = (id: StepId | undefined) => id !== undefined && succeeded(results.get(id));
   const skipped: Skip[] = [...plan.skipped];
-  let failures = 0;
-  const stepOf = new Map<string, string>();
+  const stepOf = new Map<string, StepId>();
   for (const step of plan.steps) {
     if (step.kind !== 'untag')
       stepOf.set(step.kind === 'delete-image' ? step.image : step.container, step.id);
     const r = results.get(step.id);
-    if (!r || succeeded(step.id)) continue;
-    failures++;
-    const reason: Reason =
-      r.blockedBy === ENGINE_LOST
-        ? { kind: 'engine-lost' }
-        : r.status === 'blocked'
-          ? { kind: 'blocked-by-failed-step', step: r.blockedBy ?? '' }
-          : { kind: 'removal-failed', status: r.httpStatus, message: r.message ?? 'unknown error' };
-    skipped.push({ target: targetOf(step), reason });
+    if (!r || succeeded(r)) continue;
+    skipped.push({ target: targetOf(step), reason: reasonOf(r, results) });
   }
   return {
     dryRun,
-    deletedImages: plan.deleteImages.filter((i) => succeeded(stepOf.get(i.id) ?? '')),
+    deletedImages: plan.deleteImages.filter((i) => ok(stepOf.get(i.id))),
     untagged: plan.steps.flatMap((s) =>
-      s.kind === 'untag' && succeeded(s.id) ? [s.reference, ...s.digests] : []
+      s.kind === 'untag' && ok(s.id) ? [s.reference, ...s.digests] : []
     ),
-    removedContainers: plan.removeContainers.filter((c) => succeeded(stepOf.get(c.id) ?? '')),
+    removedContainers: plan.removeContainers.filter((c) => ok(stepOf.get(c.id))),
     skipped,
-    results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'blocked' }),
-    failures,
+    results: plan.steps.map(
+      (s) => results.get(s.id) ?? { step: s.id, status: 'not-attempted' as const }
+    ),
     ms
   };
 }

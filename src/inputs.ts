@@ -22,6 +22,8 @@ export interface Settings {
   untilFree?: SizeTarget;
   /** Where the ledger lives: ledger-dir, else the runner's tool cache; none without either. */
   ledgerDir?: string;
+  /** Where this machine sees the engine's data root (engine-data-root), for until-free. */
+  engineDataRoot?: string;
 }
 
 /** A problem with an input; the message is written for the workflow author. */
@@ -47,7 +49,9 @@ const EXAMPLE = {
   container: 'use patterns such as ci-* or build-{api,web}',
   exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
   size: 'use a size such as 20GB, 500MiB or 25%',
-  folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache'
+  folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache',
+  dataRoot:
+    "use the folder where this machine sees the engine's data root, such as /mnt/dind-data, or leave it empty"
 } as const;
 
 // Beyond what JSON escapes: C1 controls, line/paragraph separators (newlines to some log viewers),
@@ -191,6 +195,18 @@ function dockerHost(name: InputName, value: string): string | undefined {
   return value;
 }
 
+/**
+ * An absolute folder path, or undefined when empty. Whether it holds the engine's data is checked
+ * once the engine is known.
+ */
+function dataRoot(name: InputName, value: string): string | undefined {
+  if (value === '') return undefined;
+  if (HAS_UNSAFE.test(value) || !path.isAbsolute(value)) {
+    throw invalid(name, value, `it must be an absolute path; ${EXAMPLE.dataRoot}`);
+  }
+  return path.normalize(value);
+}
+
 /** A folder path, resolved against the workspace as the runner resolves paths. */
 function ledgerDir(name: InputName, value: string, env: NodeJS.ProcessEnv): string | undefined {
   if (value === '') {
@@ -242,6 +258,7 @@ export function getSettings(
     DEFAULT_TIMEOUT_MS
   );
   const ledger = ledgerDir(Input.LedgerDir, get(Input.LedgerDir), env);
+  const engineDataRoot = dataRoot(Input.EngineDataRoot, get(Input.EngineDataRoot));
   return {
     policy: {
       images,
@@ -259,6 +276,7 @@ export function getSettings(
     engineTimeoutMs,
     ...(host === undefined ? {} : { dockerHost: host }),
     ...(untilFree === undefined ? {} : { untilFree }),
-    ...(ledger === undefined ? {} : { ledgerDir: ledger })
+    ...(ledger === undefined ? {} : { ledgerDir: ledger }),
+    ...(engineDataRoot === undefined ? {} : { engineDataRoot })
   };
 }

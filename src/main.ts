@@ -3,7 +3,7 @@ import * as core from '@actions/core';
 import type Docker from 'dockerode';
 import { Input, VERSION } from './constants.js';
 import { connect, describeError, ping, EngineUnreachable } from './engine/connect.js';
-import { engineDisk, spaceTotals, statDisk } from './engine/disk.js';
+import { engineDisk, spaceTotals, statDisk, type StorageInfo } from './engine/disk.js';
 import { EVENT_BUFFER, latestArrivals, readEvents, type EngineEvent } from './engine/events.js';
 import { readInventory } from './engine/inventory.js';
 import { dockerRemover } from './engine/remove.js';
@@ -18,12 +18,12 @@ import {
   type EngineIdentity,
   type LedgerEntries
 } from './ledger.js';
-import { containerStepId, mayFree, plan as makePlan } from './plan/planner.js';
+import { mayFree, plan as makePlan, stepId } from './plan/planner.js';
 import { measuredFromResponses } from './plan/space.js';
 import type { ImageId, Inventory, Outcome, Plan, SpaceReport, Step } from './plan/types.js';
 import { formatDuration } from './duration.js';
 import { formatBytes } from './report/bytes.js';
-import { describeReason } from './report/reason.js';
+import { describeReason, isFailure } from './report/reason.js';
 import { outputValues, setOutputs } from './report/outputs.js';
 import { renderSummary } from './report/summary.js';
 import { reportDir, writeReport } from './report/json.js';
@@ -42,25 +42,32 @@ export async function main(): Promise<void> {
   let conn;
   try {
     conn = connect(settings.dockerHost, process.env, settings.engineTimeoutMs);
-    await core.group(`Connect to ${conn.address}`, () => ping(conn!));
+    await core.group(`Connect to ${conn.address} (${conn.from})`, () => ping(conn!));
   } catch (e) {
     if (e instanceof EngineUnreachable) return core.setFailed(e.message);
     throw e;
   }
   const docker = conn.docker;
 
-  const { inventory, root, totalsBefore, ledger } = await core.group('Read inventory', async () => {
+  const { inventory, disk, totalsBefore, ledger } = await core.group('Read inventory', async () => {
     const info = (await docker.info()) as EngineInfo;
-    const [listed, where, totals, events] = await Promise.all([
+    const [listed, totals, events] = await Promise.all([
       readInventory(docker, mayFree(settings.policy)),
-      engineDisk(conn, info.DockerRootDir),
       settings.dryRun ? undefined : spaceTotals(docker),
       recentEvents(docker, info, settings.engineTimeoutMs)
     ]);
-    if (where.disk) listed.disk = where.disk;
+    // A few of the engine's own objects are enough to show that a path holds its data.
+    const objects = {
+      imageIds: listed.images.slice(0, 50).map((i) => i.id),
+      containerIds: listed.containers.slice(0, 50).map((c) => c.id)
+    };
+    const disk = (await engineDisk(conn, info, objects, settings.engineDataRoot)).found;
+    if ('disk' in disk) listed.disk = disk.disk;
+    core.info(`${listed.images.length} images, ${listed.containers.length} containers`);
     core.info(
-      `${listed.images.length} images, ${listed.containers.length} containers` +
-        (where.disk ? `; ${formatBytes(where.disk.freeBytes)} free on ${where.root}` : '')
+      'disk' in disk
+        ? `${formatBytes(disk.disk.freeBytes)} free on ${disk.disk.path}, the engine's data disk: ${disk.how}`
+        : `The engine's data disk is not measured: ${disk.refusal}`
     );
     const ledger = openLedger(settings.ledgerDir, {
       // Podman (the one engine that names its Buildah) makes up a new ID at every start.
@@ -73,20 +80,20 @@ export async function main(): Promise<void> {
       latestArrivals(events, listed.images),
       ledger?.entries ?? new Map()
     );
-    return { inventory: inv, root: where.root, totalsBefore: totals, ledger };
+    return { inventory: inv, disk, totalsBefore: totals, ledger };
   });
 
   const policy = { ...settings.policy };
   if (settings.untilFree) {
-    if (!inventory.disk) {
+    if (!('disk' in disk)) {
       return core.setFailed(
-        `Input "${Input.UntilFree}" needs an engine on this machine, to measure its disk: the engine at ${conn.address} keeps its data at ${root ?? 'an unknown path'}, which is not on this machine. Leave until-free empty to remove every candidate.`
+        `Input "${Input.UntilFree}" needs the engine's data disk on this machine, and none can be shown: ${disk.refusal}. Name where this machine sees the engine's data root with ${Input.EngineDataRoot} (for example /mnt/dind-data), or leave ${Input.UntilFree} empty to remove every candidate.`
       );
     }
     policy.untilFreeBytes =
       'bytes' in settings.untilFree
         ? settings.untilFree.bytes
-        : Math.ceil((inventory.disk.totalBytes * settings.untilFree.percent) / 100);
+        : Math.ceil((disk.disk.totalBytes * settings.untilFree.percent) / 100);
   }
 
   const plan = await core.group('Plan', async () => {
@@ -110,21 +117,35 @@ export async function main(): Promise<void> {
     measure(docker, inventory, plan, outcome, totalsBefore, started)
   );
 
+  // The removals are done: from here on, nothing that fails may fail the step.
   const reportPath = await core.group('Report', async () => {
-    const path = writeReport(reportDir(), {
-      version: VERSION,
-      settings,
-      inventorySize: { images: inventory.images.length, containers: inventory.containers.length },
-      plan,
-      outcome,
-      space
-    });
-    core.info(`Report: ${path}`);
-    setOutputs(outputValues(outcome, path, space));
+    let path: string | undefined;
+    try {
+      path = writeReport(reportDir(), {
+        version: VERSION,
+        settings,
+        inventorySize: { images: inventory.images.length, containers: inventory.containers.length },
+        plan,
+        outcome,
+        space
+      });
+      core.info(`Report: ${path}`);
+    } catch (e) {
+      core.warning(
+        `Could not write the JSON report in ${reportDir()} (${describeError(e)}); the outputs and the summary say what happened.`
+      );
+    }
+    setOutputs(outputValues(outcome, path ?? '', space));
     if (settings.summary) {
-      await core.summary
-        .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now, space }))
-        .write();
+      try {
+        await core.summary
+          .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now, space }))
+          .write();
+      } catch (e) {
+        core.warning(
+          `Could not write the job summary (${describeError(e)}); the outputs${path ? ' and the report' : ''} say what happened.`
+        );
+      }
     }
     return path;
   });
@@ -132,7 +153,7 @@ export async function main(): Promise<void> {
   if (outcome.engineLost !== undefined) {
     const done = outcome.results.filter((r) => r.status === 'done' || r.status === 'gone').length;
     return core.setFailed(
-      `Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done; the report lists each one: ${reportPath}. Run the step again once the engine answers to finish the rest.`
+      `Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done${reportPath ? `; the report lists each one: ${reportPath}` : ''}. Run the step again once the engine answers to finish the rest.`
     );
   }
 
@@ -141,13 +162,11 @@ export async function main(): Promise<void> {
   core.info(
     `${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers: ${formatBytes(bytes)}${settings.dryRun ? ' predicted' : ''}; kept ${outcome.skipped.length}.`
   );
-  if (outcome.failures > 0) {
-    const failed = outcome.skipped.filter(
-      (s) => s.reason.kind === 'removal-failed' || s.reason.kind === 'blocked-by-failed-step'
-    );
+  const failed = outcome.skipped.filter((s) => isFailure(s.reason));
+  if (failed.length > 0) {
     const lines = failed.map((s) => `${s.target}: ${describeReason(s.reason)}`);
     if (settings.failOnError) {
-      core.setFailed(`${outcome.failures} planned removals did not happen:\n${lines.join('\n')}`);
+      core.setFailed(`${failed.length} planned removals did not happen:\n${lines.join('\n')}`);
     } else {
       lines.forEach((l) => core.warning(l));
     }
@@ -157,9 +176,8 @@ export async function main(): Promise<void> {
 /** Reading a few hundred events takes milliseconds; a slow answer must not hold the run. */
 const EVENTS_WAIT_MS = 30_000;
 
-interface EngineInfo {
+interface EngineInfo extends StorageInfo {
   ID?: string;
-  DockerRootDir?: string;
   /** The engine's clock, RFC 3339. */
   SystemTime?: string;
   /** Podman only. */
@@ -262,18 +280,18 @@ async function measure(
   if (disk)
     space.disk = { path: disk.path, totalBytes: disk.totalBytes, freeBefore: disk.freeBytes };
   if (!outcome.dryRun) {
-    const deletedEntries = outcome.results.flatMap((r) => r.deleted ?? []);
+    const deletedEntries = outcome.results.flatMap((r) => (r.status === 'done' ? r.deleted : []));
     // A container that was already gone (404) freed nothing now.
     const status = new Map(outcome.results.map((r) => [r.step, r.status]));
     const removed = new Set<string>(
       outcome.removedContainers
-        .filter((c) => status.get(containerStepId(c.id)) === 'done')
+        .filter((c) => status.get(stepId.container(c.id)) === 'done')
         .map((c) => c.id)
     );
     const fromResponses = measuredFromResponses(inventory, deletedEntries, removed);
     const [totalsAfter, diskAfter] = await Promise.all([
       totalsBefore === undefined ? undefined : spaceTotals(docker),
-      disk ? statDisk(disk.path) : undefined
+      disk ? statDisk(disk.path).catch(() => undefined) : undefined
     ]);
     if (totalsBefore !== undefined && totalsAfter !== undefined) {
       space.systemDfBytes = totalsBefore - totalsAfter;

@@ -20,6 +20,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/engine/connect.js';
 import { getSettings, InputError } from '../../src/inputs.js';
+import type { Skip } from '../../src/plan/types.js';
+import { isFailure } from '../../src/report/reason.js';
 import {
   compileImagePattern,
   compileNamePattern,
@@ -153,7 +155,9 @@ const PLAUSIBLE: Record<string, string[]> = {
     'ssh://user@host',
     'npipe:////./pipe/docker_engine'
   ],
-  'engine-timeout': ['30s', '2m', '1s']
+  'engine-timeout': ['30s', '2m', '1s'],
+  'ledger-dir': ['ledger', 'cache/docker-reclaim'],
+  'engine-data-root': ['/nonexistent/docker', '/proc/1/root/var/lib/docker']
 };
 
 const nulFree = (s: string) => s.replace(/\0/g, '');
@@ -507,6 +511,13 @@ describe('the bundled action with one hostile input', () => {
 
   /** undefined when the bundled action may run with this value; else why not. */
   function unsafeToRun(name: string, value: string): string | undefined {
+    // A relative folder lands in the run's own workspace; an absolute one anywhere on this machine.
+    if (name === 'ledger-dir') {
+      const v = value.trim();
+      return path.isAbsolute(v) || v.split(/[\\/]/).includes('..')
+        ? 'would write a ledger outside the run’s workspace'
+        : undefined;
+    }
     if (name !== 'docker-host') return undefined;
     try {
       getSettings((n) => (n === name ? value : (DEFAULTS[n] ?? '')));
@@ -632,8 +643,9 @@ describe('the bundled action with one hostile input', () => {
           accepted++;
           problems.push(...removalProblems(name, value, before, after));
           // Whatever it planned, the engine accepted: no refusal, nothing blocked.
-          const failures = (run.report as { outcome?: { failures?: number } } | undefined)?.outcome
-            ?.failures;
+          const kept = (run.report as { outcome?: { skipped?: Skip[] } } | undefined)?.outcome
+            ?.skipped;
+          const failures = kept?.filter((k) => isFailure(k.reason)).length;
           if (failures !== 0) problems.push(`the report counts ${failures} failed steps`);
         } else {
           // docker-host: a well-formed address of an engine that is not there fails when connecting,

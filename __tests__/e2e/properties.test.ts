@@ -51,6 +51,7 @@ import {
   type Engine,
   type ImageSpec
 } from '../../scripts/lib/engine.mjs';
+import { deletedBy, fieldsOf } from '../../__fixtures__/outcome.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -405,7 +406,7 @@ function problemsOf(
     bump(stats.statuses, r.status);
     if (r.status !== 'done' && r.status !== 'gone') {
       problems.push(
-        `(a) step ${r.step} ${r.status}${r.httpStatus ? ` (HTTP ${r.httpStatus})` : ''}: ${r.message ?? r.blockedBy ?? ''}`
+        `(a) step ${r.step} ${r.status}${fieldsOf(r).httpStatus ? ` (HTTP ${fieldsOf(r).httpStatus})` : ''}: ${fieldsOf(r).message ?? fieldsOf(r).blockedBy ?? ''}`
       );
     }
   }
@@ -445,7 +446,7 @@ function problemsOf(
     // The engine's own word: the images its DELETE answers list as Deleted (layers aside).
     ...sameSet(
       "(b) images in the engine's Deleted answers",
-      outcome.results.flatMap((r) => r.deleted ?? []).filter((id) => before.images.has(id)),
+      outcome.results.flatMap((r) => deletedBy(r)).filter((id) => before.images.has(id)),
       p.deleteImages.map((i) => i.id)
     )
   );
@@ -571,7 +572,8 @@ function problemsOf(
 function describeCase(b: Built, p: Plan, outcome: Outcome, before: Snap): string {
   const steps = p.steps.map((s) => {
     const r = outcome.results.find((x) => x.step === s.id);
-    return `  ${s.id} <- [${s.dependsOn.join(', ')}]: ${r?.status}${r?.message ? ` ${r.message}` : ''}`;
+    const message = r && fieldsOf(r).message;
+    return `  ${s.id} <- [${s.dependsOn.join(', ')}]: ${r?.status}${message ? ` ${message}` : ''}`;
   });
   const images = b.imageIds.map((id, i) => `  #${i} ${id} ${JSON.stringify(b.spec.images[i])}`);
   const containers = b.containerIds.map(

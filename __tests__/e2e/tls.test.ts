@@ -205,7 +205,9 @@ describe('an engine at tcp://127.0.0.1:PORT with --tlsverify', () => {
     const before = await inventory(engine);
     const run = await reclaimOverTls(certPaths.good, { images: '**', 'until-free': '1GB' });
     expect(run.code).not.toBe(0);
-    expect(errorLine(run)).toContain('Input "until-free" needs an engine on this machine');
+    expect(errorLine(run)).toContain(
+      'Input "until-free" needs the engine\'s data disk on this machine, and none can be shown'
+    );
     expect(errorLine(run)).toContain(engine.tcpHost!);
     expect(await inventory(engine)).toEqual(before);
   });

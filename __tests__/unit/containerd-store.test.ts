@@ -22,6 +22,7 @@ import type {
 import { ContainerdEngine, familiar, normalizeName } from '../../__fixtures__/containerd-engine.js';
 import { DAY, NOW, container, policy } from '../../__fixtures__/inventory.js';
 import { expectPlannedImagesAndContainers } from '../../__fixtures__/end-state.js';
+import { deletedBy, failures, fieldsOf } from '../../__fixtures__/outcome.js';
 
 // --- Images as this store names them.
 
@@ -89,11 +90,11 @@ describe('on the containerd image store (Docker 29)', () => {
       const o = await execute(plan(inv([a]), policy({ images: ['app'] }), NOW), engine, {
         dryRun: false
       });
-      expect(o.failures).toBe(0);
+      expect(failures(o)).toBe(0);
       expect(result(o, 'untag:app:1')).toMatchObject({ status: 'done', deleted: [a.id] });
       expect(o.deletedImages.map((i) => i.id)).toEqual([a.id]);
       // The executor sends no delete by ID for an image its last untag deleted.
-      expect(engine.calls).toEqual(['rmi app:1']);
+      expect(engine.calls).toEqual(['inspect app:1', 'rmi app:1']);
       expect(engine.snapshot().images).toEqual([]);
     });
 
@@ -134,11 +135,15 @@ describe('on the containerd image store (Docker 29)', () => {
         dryRun: false,
         concurrency: 1
       });
-      expect(o.failures).toBe(0);
-      expect(engine.calls.sort()).toEqual(['rmi app:1', 'rmi app:2', 'rmi lib/x:1']);
-      const deletedBy = o.results.filter((r) => (r.deleted ?? []).length > 0);
-      expect(deletedBy).toHaveLength(1);
-      expect(deletedBy[0]!.deleted).toEqual([a.id]);
+      expect(failures(o)).toBe(0);
+      expect(engine.calls.filter((c) => c.startsWith('rmi')).sort()).toEqual([
+        'rmi app:1',
+        'rmi app:2',
+        'rmi lib/x:1'
+      ]);
+      const deleting = o.results.filter((r) => deletedBy(r).length > 0);
+      expect(deleting).toHaveLength(1);
+      expect(deletedBy(deleting[0]!)).toEqual([a.id]);
       // The digests that `docker images` derives from the names go with them, and are listed.
       expect([...o.untagged].sort()).toEqual(
         ['app:1', 'app:2', `app@${a.id}`, 'lib/x:1', `lib/x@${a.id}`].sort()
@@ -162,7 +167,7 @@ describe('on the containerd image store (Docker 29)', () => {
       expect(p.steps.map((s) => s.id)).toEqual(['untag:app:1']);
       const engine = new ContainerdEngine(inv([a], [c]));
       const o = await execute(p, engine, { dryRun: false });
-      expect(o.failures).toBe(0);
+      expect(failures(o)).toBe(0);
       expect(result(o, 'untag:app:1')).toMatchObject({ status: 'done', deleted: [] });
       const after = engine.snapshot();
       expect(after.images.map((i) => i.tags)).toEqual([['app:2']]);
@@ -210,8 +215,8 @@ describe('on the containerd image store (Docker 29)', () => {
       expect(p.steps.find((s) => s.id === 'untag:app:1')!.dependsOn).toContain(`container:${c.id}`);
       const engine = new ContainerdEngine(inv([a], [c]));
       const o = await execute(p, engine, { dryRun: false });
-      expect(o.failures).toBe(0);
-      expect(engine.calls).toEqual([`rm ${c.id}`, 'rmi app:1']);
+      expect(failures(o)).toBe(0);
+      expect(engine.calls).toEqual([`inspect ${c.id}`, `rm ${c.id}`, 'inspect app:1', 'rmi app:1']);
       expect(engine.snapshot()).toMatchObject({ images: [], containers: [] });
     });
 
@@ -227,8 +232,13 @@ describe('on the containerd image store (Docker 29)', () => {
       const engine = new ContainerdEngine(inv([d], [c]));
       const p = plan(inv([d], [c]), policy({ dangling: true, containers: ['job-*'] }), NOW);
       const o = await execute(p, engine, { dryRun: false });
-      expect(o.failures).toBe(0);
-      expect(engine.calls).toEqual([`rm ${c.id}`, `inspect ${d.id}`, `rmi ${d.id}`]);
+      expect(failures(o)).toBe(0);
+      expect(engine.calls).toEqual([
+        `inspect ${c.id}`,
+        `rm ${c.id}`,
+        `inspect ${d.id}`,
+        `rmi ${d.id}`
+      ]);
       expect(result(o, `image:${d.id}`)).toMatchObject({ status: 'done', deleted: [d.id] });
     });
 
@@ -261,9 +271,9 @@ describe('on the containerd image store (Docker 29)', () => {
           engine.content.clear();
         }
       });
-      expect(o.failures).toBe(0);
+      expect(failures(o)).toBe(0);
       expect(o.results.map((r) => r.status)).toEqual(['gone', 'gone', 'gone']);
-      expect(o.results.every((r) => r.httpStatus === 404)).toBe(true);
+      expect(o.results.every((r) => fieldsOf(r).httpStatus === 404)).toBe(true);
     });
 
     it('a name someone else removed first is gone, and the last name still deletes the image', async () => {
@@ -277,10 +287,10 @@ describe('on the containerd image store (Docker 29)', () => {
           await engine.removeImage('app:1');
         }
       });
-      expect(o.failures).toBe(0);
+      expect(failures(o)).toBe(0);
       expect(result(o, 'untag:app:1')).toMatchObject({
         status: 'gone',
-        message: 'No such image: app:1'
+        message: 'app:1 no longer exists'
       });
       expect(result(o, 'untag:app:2')).toMatchObject({ status: 'done', deleted: [a.id] });
       expect(engine.snapshot().images).toEqual([]);
@@ -296,7 +306,7 @@ describe('on the containerd image store (Docker 29)', () => {
           engine.containers.delete(c.id);
         }
       });
-      expect(o.failures).toBe(0);
+      expect(failures(o)).toBe(0);
       expect(result(o, `container:${c.id}`)).toMatchObject({ status: 'gone', httpStatus: 404 });
       expect(o.deletedImages.map((i) => i.id)).toEqual([a.id]);
     });
@@ -319,7 +329,7 @@ describe('on the containerd image store (Docker 29)', () => {
       expect(p.deleteImages.map((i) => i.id)).toEqual([a.id]);
       const engine = new ContainerdEngine(inv([a], [c]));
       const o = await execute(p, engine, { dryRun: false });
-      expect(o.failures).toBe(0);
+      expect(failures(o)).toBe(0);
       expect(result(o, 'untag:app:1')).toMatchObject({ status: 'done', deleted: [a.id] });
       expect(engine.snapshot()).toMatchObject({ images: [], containers: [] });
     });
@@ -484,7 +494,7 @@ describe('plans on generated containerd-store states', () => {
           // parents.
           for (const r of outcome.results) {
             const s = p.steps.find((x) => x.id === r.step)!;
-            const ids = r.deleted ?? [];
+            const ids = deletedBy(r);
             expect(ids.length).toBeLessThanOrEqual(1);
             if (s.kind !== 'remove-container') expect(ids.filter((d) => d !== s.image)).toEqual([]);
           }

@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import type Docker from 'dockerode';
 import { describeTlsError, ping, type Connection } from '../../src/engine/connect.js';
 import { dockerRemover, EngineError, fullId, wrap } from '../../src/engine/remove.js';
+import { isTransportFailure } from '../../src/engine/errors.js';
 
 const HEX = 'f4789be2d0bd7611e1dea3ab9a34f4caadab36f0458296386cd32bb99a5bcb53';
 
@@ -224,5 +225,44 @@ describe('engine addresses', () => {
     const { connect } = await import('../../src/engine/connect.js');
     expect(() => connect('npipe://', {})).toThrow(/names no socket/);
     expect(() => connect('unix://', {})).toThrow(/names no socket/);
+  });
+});
+
+describe('what counts as losing the engine', () => {
+  it('a refused, cut or timed-out connection is a transport failure', () => {
+    for (const code of [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'EPIPE',
+      'ENOENT',
+      'ETIMEDOUT',
+      'ERR_SSL_WRONG_VERSION_NUMBER'
+    ]) {
+      expect([code, isTransportFailure(Object.assign(new Error('x'), { code }))]).toEqual([
+        code,
+        true
+      ]);
+    }
+    expect(isTransportFailure(new Error('socket hang up'))).toBe(true);
+  });
+
+  it('an answer with a status, or a bug in docker-reclaim, is not', () => {
+    expect(isTransportFailure(httpError(500, 'boom'))).toBe(false);
+    expect(
+      isTransportFailure(new TypeError("Cannot read properties of undefined (reading 'Id')"))
+    ).toBe(false);
+    expect(isTransportFailure(new RangeError('Invalid array length'))).toBe(false);
+  });
+
+  it('wrap keeps a status, marks a transport failure, and lets anything else through as it is', () => {
+    expect(wrap(httpError(409, 'conflict'))).toMatchObject({ status: 409, transport: false });
+    expect(
+      wrap(Object.assign(new Error('connect ECONNREFUSED /x.sock'), { code: 'ECONNREFUSED' }))
+    ).toMatchObject({
+      status: undefined,
+      transport: true
+    });
+    const bug = new TypeError('x is not a function');
+    expect(() => wrap(bug)).toThrow(bug);
   });
 });

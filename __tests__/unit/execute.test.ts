@@ -1,10 +1,27 @@
 import { describe, expect, it } from '@jest/globals';
 import { execute } from '../../src/execute.js';
-import { EngineError } from '../../src/engine/remove.js';
+import { EngineError, type Remover } from '../../src/engine/remove.js';
 import { plan } from '../../src/plan/planner.js';
-import type { Inventory } from '../../src/plan/types.js';
+import type { Inventory, InventoryImage } from '../../src/plan/types.js';
 import { FakeEngine } from '../../__fixtures__/fake-engine.js';
 import { NOW, container, image, policy } from '../../__fixtures__/inventory.js';
+import { failures } from '../../__fixtures__/outcome.js';
+
+/** A Remover for these images whose precondition checks pass; `over` replaces any call. */
+function stubRemover(images: InventoryImage[], over: Partial<Remover>): Remover {
+  const named = (ref: string) => images.find((i) => i.id === ref || refsOf(i).includes(ref));
+  return {
+    removeContainer: async () => {},
+    removeImage: async () => ({ untagged: [], deleted: [] }),
+    inspectImage: async (ref) => {
+      const i = named(ref);
+      return i && { id: i.id, references: i.id === ref ? [] : refsOf(i) };
+    },
+    inspectContainer: async () => ({ state: 'exited', image: '' }),
+    ...over
+  };
+}
+const refsOf = (i: InventoryImage): string[] => [...i.tags, ...i.digests];
 
 describe('the executor', () => {
   it('in a dry run calls nothing and reports the plan as its outcome', async () => {
@@ -27,7 +44,7 @@ describe('the executor', () => {
     const engine = new FakeEngine(inv);
     engine.images.clear(); // someone else got there first
     const o = await execute(p, engine, { dryRun: false });
-    expect(o.failures).toBe(0);
+    expect(failures(o)).toBe(0);
     expect(o.results.map((r) => r.status)).toEqual(['gone', 'gone']);
     expect(o.deletedImages.map((i) => i.id)).toEqual([a.id]);
   });
@@ -39,19 +56,16 @@ describe('the executor', () => {
     const inv: Inventory = { images: [a, b], containers: [c] };
     const p = plan(inv, policy({ images: ['**'] }), NOW);
     const engine = new FakeEngine(inv);
-    // A race: the container is started between planning and execution.
-    const o = await execute(p, engine, {
-      dryRun: false,
-      beforeExecute: async () => {
-        engine.containers.get(c.id)!.state = 'running';
-      }
-    });
+    engine.removeContainer = async () => {
+      throw new EngineError('conflict: the engine says no', 409);
+    };
+    const o = await execute(p, engine, { dryRun: false });
     expect(o.deletedImages.map((i) => i.id)).toEqual([b.id]);
     expect(engine.images.has(a.id)).toBe(true);
-    expect(o.failures).toBe(3);
+    expect(failures(o)).toBe(3);
     expect(o.skipped).toContainEqual({
       target: 'job',
-      reason: { kind: 'removal-failed', status: 409, message: expect.stringContaining('running') }
+      reason: { kind: 'removal-failed', status: 409, message: 'conflict: the engine says no' }
     });
     expect(o.skipped).toContainEqual({
       target: 'app:1',
@@ -77,33 +91,32 @@ describe('the executor', () => {
     expect(o.skipped).toContainEqual({
       target: d.id,
       reason: {
-        kind: 'removal-failed',
-        status: 409,
+        kind: 'changed-since-plan',
         message: expect.stringContaining('tagged since the plan was made, as someone/else:1')
       }
     });
+    expect(failures(o)).toBe(0);
   });
 
   it('stops at the first step the engine does not answer, and marks the rest not attempted', async () => {
     const imgs = Array.from({ length: 10 }, (_, n) => image([`app:${n}`]));
     const inv: Inventory = { images: imgs, containers: [] };
     let calls = 0;
-    const remover = {
-      removeContainer: async () => {},
-      imageReferences: async () => [],
-      containerExists: async () => true,
+    const remover = stubRemover(imgs, {
       removeImage: async (): Promise<never> => {
         calls++;
-        throw new EngineError('connect ECONNREFUSED /run/docker.sock');
+        throw new EngineError('connect ECONNREFUSED /run/docker.sock', undefined, true);
       }
-    };
+    });
     const o = await execute(plan(inv, policy({ images: ['app'] }), NOW), remover, {
       dryRun: false,
       concurrency: 2
     });
     expect(o.engineLost).toContain('ECONNREFUSED');
     expect(calls).toBe(2);
-    expect(o.results.every((r) => r.status === 'failed' || r.status === 'blocked')).toBe(true);
+    expect(o.results.every((r) => ['failed', 'blocked', 'not-attempted'].includes(r.status))).toBe(
+      true
+    );
     expect(o.skipped.filter((s) => s.reason.kind === 'engine-lost').length).toBeGreaterThan(0);
   });
 
@@ -112,7 +125,7 @@ describe('the executor', () => {
     const inv: Inventory = { images: [a], containers: [] };
     const engine = new FakeEngine(inv);
     await execute(plan(inv, policy({ images: ['app'] }), NOW), engine, { dryRun: false });
-    expect(engine.calls).toEqual(['rmi app:1']);
+    expect(engine.calls).toEqual(['inspect app:1', 'rmi app:1']);
   });
 
   it('keeps at most `concurrency` calls in flight', async () => {
@@ -120,10 +133,7 @@ describe('the executor', () => {
     const inv: Inventory = { images: imgs, containers: [] };
     let inFlight = 0;
     let peak = 0;
-    const remover = {
-      removeContainer: async () => {},
-      imageReferences: async () => [],
-      containerExists: async () => true,
+    const remover = stubRemover(imgs, {
       removeImage: async (name: string) => {
         inFlight++;
         peak = Math.max(peak, inFlight);
@@ -132,7 +142,7 @@ describe('the executor', () => {
         const img = imgs.find((i) => i.tags.includes(name as never));
         return { untagged: [name], deleted: img ? [img.id] : [] };
       }
-    };
+    });
     const o = await execute(plan(inv, policy({ images: ['app'] }), NOW), remover, {
       dryRun: false,
       concurrency: 3
@@ -154,22 +164,115 @@ describe('the executor', () => {
     expect(seen).toEqual([2, 4, 5]);
   });
 
-  it('turns an unexpected exception from the engine into a failed step', async () => {
+  it('turns an engine error without a status into a failed step', async () => {
     const a = image(['app:1']);
     const inv: Inventory = { images: [a], containers: [] };
-    const remover = {
-      removeContainer: async () => {},
-      imageReferences: async () => [],
-      containerExists: async () => true,
+    const remover = stubRemover([a], {
       removeImage: async (): Promise<never> => {
-        throw new EngineError('socket hang up');
+        throw new EngineError('unexpected answer');
       }
-    };
+    });
     const o = await execute(plan(inv, policy({ images: ['app'] }), NOW), remover, {
       dryRun: false
     });
     expect(o.results.map((r) => r.status)).toEqual(['failed', 'blocked']);
     expect(o.deletedImages).toEqual([]);
+    expect(o.engineLost).toBeUndefined();
+  });
+
+  it('reports its own failure as its own, not as a lost engine, and goes on', async () => {
+    const imgs = [image(['app:1']), image(['app:2'])];
+    const inv: Inventory = { images: imgs, containers: [] };
+    const remover = stubRemover(imgs, {
+      removeImage: async (name: string) => {
+        if (name === 'app:1')
+          throw new TypeError("Cannot read properties of undefined (reading 'x')");
+        return { untagged: [name], deleted: [imgs[1]!.id] };
+      }
+    });
+    const o = await execute(plan(inv, policy({ images: ['app'] }), NOW), remover, {
+      dryRun: false
+    });
+    expect(o.engineLost).toBeUndefined();
+    expect(o.deletedImages.map((i) => i.id)).toEqual([imgs[1]!.id]);
+    expect(o.skipped).toContainEqual({
+      target: 'app:1',
+      reason: {
+        kind: 'internal-error',
+        message: "TypeError: Cannot read properties of undefined (reading 'x')"
+      }
+    });
+    expect(failures(o)).toBe(2);
+  });
+});
+
+describe('preconditions, checked right before each call', () => {
+  it('a tag moved to a new image after the plan is not taken from it', async () => {
+    const a = image(['app:1']);
+    const b = image(['app:2']);
+    const inv: Inventory = { images: [a, b], containers: [] };
+    const p = plan(inv, policy({ images: ['app:1'] }), NOW);
+    const engine = new FakeEngine(inv);
+    const o = await execute(p, engine, {
+      dryRun: false,
+      // A rebuild moves app:1 to b, the job's fresh image, whose only other name is app:2.
+      beforeExecute: async () => {
+        engine.images.get(a.id)!.tags = [];
+        engine.images.get(b.id)!.tags = ['app:1', 'app:2'] as never;
+      }
+    });
+    expect(engine.images.get(b.id)!.tags).toEqual(['app:1', 'app:2']);
+    expect(engine.calls.filter((c) => c.startsWith('rmi'))).toEqual([]);
+    expect(o.untagged).toEqual([]);
+    expect(o.skipped).toContainEqual({
+      target: 'app:1',
+      reason: {
+        kind: 'changed-since-plan',
+        message: `app:1 now names ${b.id.slice(0, 12)}, not the planned image ${a.id.slice(0, 12)}: it stays`
+      }
+    });
+    expect(o.skipped).toContainEqual({
+      target: a.id,
+      reason: { kind: 'blocked-by-failed-step', step: 'untag:app:1', changed: true }
+    });
+    expect(failures(o)).toBe(0);
+  });
+
+  it('a container started after the plan stays, and so do its image and tags', async () => {
+    const a = image(['app:1']);
+    const c = container(a, 'exited', { names: ['job'] });
+    const inv: Inventory = { images: [a], containers: [c] };
+    const engine = new FakeEngine(inv);
+    const o = await execute(plan(inv, policy({ images: ['app'] }), NOW), engine, {
+      dryRun: false,
+      beforeExecute: async () => {
+        engine.containers.get(c.id)!.state = 'running';
+      }
+    });
+    expect(engine.calls.filter((x) => !x.startsWith('inspect'))).toEqual([]);
+    expect(engine.images.get(a.id)!.tags).toEqual(['app:1']);
+    expect(o.skipped).toContainEqual({
+      target: 'job',
+      reason: {
+        kind: 'changed-since-plan',
+        message: 'job is running now, not stopped: it stays, and so does its image'
+      }
+    });
+    expect(failures(o)).toBe(0);
+  });
+
+  it('a reference that is gone before the call counts as done by someone else', async () => {
+    const a = image(['app:1', 'app:2']);
+    const inv: Inventory = { images: [a], containers: [] };
+    const engine = new FakeEngine(inv);
+    const o = await execute(plan(inv, policy({ images: ['app:1'] }), NOW), engine, {
+      dryRun: false,
+      beforeExecute: async () => {
+        engine.images.get(a.id)!.tags = ['app:2'] as never;
+      }
+    });
+    expect(o.results).toEqual([expect.objectContaining({ status: 'gone' })]);
+    expect(engine.calls).toEqual(['inspect app:1']);
   });
 });
 
@@ -185,7 +288,7 @@ describe('removals that race another run', () => {
       throw new EngineError(`removal of container ${id} is already in progress`, 409);
     };
     const o = await execute(plan(inv, policy({ images: ['app'] }), NOW), engine, { dryRun: false });
-    expect(o.failures).toBe(0);
+    expect(failures(o)).toBe(0);
     expect(o.results[0]).toMatchObject({ status: 'gone', httpStatus: 409 });
     expect(o.deletedImages.map((i) => i.id)).toEqual([a.id]);
   });

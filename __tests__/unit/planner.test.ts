@@ -341,7 +341,13 @@ describe('dangling images', () => {
     const d = image([]);
     const p = plan(inv([d]), policy({ dangling: true }), NOW);
     expect(p.steps).toEqual([
-      { id: imgStep(d.id), kind: 'delete-image', image: d.id, dependsOn: [] }
+      {
+        id: imgStep(d.id),
+        kind: 'delete-image',
+        image: d.id,
+        requires: { kind: 'unreferenced' },
+        dependsOn: []
+      }
     ]);
   });
 
@@ -532,6 +538,18 @@ describe('keep-latest', () => {
     const b = image(['app:2'], { ageDays: 1 });
     const p = plan(inv([a, b]), policy({ images: ['app'], keepLatest: 1 }), NOW);
     expect(p.deleteImages.map((i) => i.id)).toEqual([a.id]);
+  });
+});
+
+describe('each step carries its precondition', () => {
+  it('a container must still be stopped, a reference must still name the planned image, an image must have no reference left', () => {
+    const a = image(['app:1']);
+    const c = container(a, 'exited');
+    const d = image([]);
+    const p = plan(inv([a, d], [c]), policy({ images: ['app'], dangling: true }), NOW);
+    expect(step(p, `container:${c.id}`).requires).toEqual({ kind: 'stopped' });
+    expect(step(p, 'untag:app:1').requires).toEqual({ kind: 'names-image', image: a.id });
+    expect(step(p, imgStep(d.id)).requires).toEqual({ kind: 'unreferenced' });
   });
 });
 

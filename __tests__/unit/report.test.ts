@@ -212,6 +212,17 @@ describe('describeReason', () => {
     'removal-failed': [
       { kind: 'removal-failed', status: 409, message: 'conflict: unable to delete' },
       'removal failed (HTTP 409): conflict: unable to delete'
+    ],
+    'changed-since-plan': [
+      {
+        kind: 'changed-since-plan',
+        message: 'app:1 now names 3f2a00000000, not the planned image 1a2b00000000: it stays'
+      },
+      'changed since the plan: app:1 now names 3f2a00000000, not the planned image 1a2b00000000: it stays'
+    ],
+    'internal-error': [
+      { kind: 'internal-error', message: 'TypeError: x is undefined' },
+      'not done: docker-reclaim failed on it (TypeError: x is undefined); please report this'
     ]
   };
 
@@ -290,6 +301,10 @@ describe('describeReason', () => {
     ],
     [{ kind: 'removal-failed', message: 'socket hang up' }, 'removal failed: socket hang up'],
     [{ kind: 'blocked-by-failed-step', step: '' }, 'not attempted: a step it depends on failed'],
+    [
+      { kind: 'blocked-by-failed-step', step: 'untag:app:1', changed: true },
+      'not attempted: step untag:app:1 found things changed since the plan'
+    ],
     [{ kind: 'excluded', pattern: 'say "hi"' }, 'excluded by pattern "say \\"hi\\""']
   ] as [Reason, string][])('also describes %j', (reason, text) => {
     expect(describeReason(reason)).toBe(text);
@@ -383,7 +398,6 @@ describe('renderSummary', () => {
   it('raises failures above the fold, with the engine message', () => {
     const md = renderSummary(
       outcome({
-        failures: 2,
         skipped: [
           { target: 'app:1', reason: { kind: 'removal-failed', status: 409, message: 'conflict' } },
           { target: imageId(1), reason: { kind: 'blocked-by-failed-step', step: 'untag:app:1' } },
@@ -476,7 +490,6 @@ describe('renderSummary', () => {
       fc.property(text, text, text, text, (a, b, c, d) => {
         const md = renderSummary(
           outcome({
-            failures: 1,
             deletedImages: [planned(1, [a, b])],
             untagged: [ref(c)],
             removedContainers: [{ id: containerId(1), name: b, image: imageId(1), sizeRw: 0 }],
@@ -561,7 +574,6 @@ describe('renderSummary', () => {
   it('clips one enormous engine message instead of letting it fill the summary', () => {
     const md = renderSummary(
       outcome({
-        failures: 1,
         skipped: [
           {
             target: 'app:1',

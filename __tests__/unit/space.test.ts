@@ -251,6 +251,38 @@ describe('until-free', () => {
     expect(p.steps.map((s) => s.kind)).toEqual(['remove-container', 'untag', 'delete-image']);
   });
 
+  it('counts a layer of unknown size at what its image leaves unexplained, an upper bound, and says so', () => {
+    const { oldest, middle, newest } = lru();
+    const inv = {
+      ...inventoryOf([oldest, middle, newest], { a: 100, b: 100, c: 100 }),
+      disk: disk(0)
+    };
+    // The engine gave no size for the oldest image's layer: it counts at its image's 100 bytes,
+    // not as 0, which would make until-free take every candidate.
+    delete inv.layerSizes![oldest.layers![0]!];
+    const p = plan(inv, policy({ images: ['**'], untilFreeBytes: 90 }), NOW);
+    expect(p.deleteImages.map((i) => i.id)).toEqual([oldest.id]);
+    expect(p.target?.upperBound).toBe(true);
+    const exact = plan(
+      { ...inventoryOf([oldest, middle, newest], { a: 100, b: 100, c: 100 }), disk: disk(0) },
+      policy({ images: ['**'], untilFreeBytes: 90 }),
+      NOW
+    );
+    expect(exact.target?.upperBound).toBeUndefined();
+  });
+
+  it('counts an image whose layers the engine does not list (containerd store) at its size', () => {
+    const a = image(['a:1'], { created: NOW - 30 * DAY, size: 300 });
+    const b = image(['b:1'], { created: NOW - 10 * DAY, size: 300 });
+    const p = plan(
+      { images: [a, b], containers: [], disk: disk(0) },
+      policy({ images: ['**'], untilFreeBytes: 250 }),
+      NOW
+    );
+    expect(p.deleteImages.map((i) => i.id)).toEqual([a.id]);
+    expect(p.target?.upperBound).toBe(true);
+  });
+
   it.each([
     ['20GB', { bytes: 20e9 }],
     ['500MiB', { bytes: 500 * 2 ** 20 }],

@@ -63,7 +63,6 @@ const ctx = { address: 'unix:///var/run/docker.sock', now: NOW, space };
 
 /** One of every kind of row, with failures. */
 const sample = outcome({
-  failures: 1,
   deletedImages: [
     planned(1, ['ghcr.io/acme/api:pr-12', 'ghcr.io/acme/api:pr-12-abc'], { freedBytes: 1.9 * GB }),
     planned(2, ['node:20-bullseye'], {
@@ -352,7 +351,6 @@ describe('the summary rendered as GitHub-flavoured Markdown', () => {
         const { tables } = renderChecked(
           renderSummary(
             outcome({
-              failures: 1,
               deletedImages: [planned(1, [a, b]), planned(2, [d], { freedBytes: 5 })],
               untagged: [c as Reference],
               removedContainers: [{ id: containerId(1), name: b, image: imageId(1), sizeRw: 9 }],

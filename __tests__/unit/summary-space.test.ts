@@ -208,6 +208,17 @@ describe('until-free', () => {
     );
   });
 
+  it('says when unknown layer sizes were counted at most, so the disk may end short', () => {
+    const space = {
+      ...real,
+      target: { ...target, predictedFreeBytes: 21.3 * GB, alreadyMet: false, upperBound: true }
+    };
+    expect(renderSummary(big, ctx(space))).toContain(
+      "Some layers' sizes were unknown, so until-free counted each at its image's size, an upper bound: the disk may end short of the target, and a second run takes the rest."
+    );
+    expect(renderSummary(big, ctx(real))).not.toContain('upper bound');
+  });
+
   it('says nothing about until-free when it is not set', () => {
     expect(renderSummary(big, ctx(real))).not.toContain('until-free');
   });

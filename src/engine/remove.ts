@@ -1,6 +1,9 @@
 // The only calls that remove anything. Never with force: the engine's refusals are our safety net.
 import type Docker from 'dockerode';
 import { describeError } from './connect.js';
+import { EngineError, isTransportFailure } from './errors.js';
+
+export { EngineError } from './errors.js';
 
 export interface RemoveResult {
   /** References the engine reports as untagged. */
@@ -12,26 +15,27 @@ export interface RemoveResult {
   deleted: string[];
 }
 
+/** An image as a precondition check sees it. */
+export interface ImageNow {
+  id: string;
+  /** Its tag and digest references. */
+  references: string[];
+}
+
+/** A container as a precondition check sees it. */
+export interface ContainerNow {
+  state: string;
+  image: string;
+}
+
 export interface Remover {
   removeContainer(id: string): Promise<void>;
   /** DELETE /images/{name}: by reference it untags (and deletes the image with its last reference); by ID it deletes. */
   removeImage(nameOrId: string): Promise<RemoveResult>;
-  /** The image's tag and digest references now; undefined when it (or that reference) no longer exists. */
-  imageReferences(nameOrId: string): Promise<string[] | undefined>;
-  containerExists(id: string): Promise<boolean>;
-}
-
-/**
- * An engine refusal or transport failure; `status` is the HTTP status when the engine answered,
- * except that the refusals Podman answers with 500 carry 409, the status Docker gives them.
- */
-export class EngineError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number
-  ) {
-    super(message);
-  }
+  /** The image a reference or ID names now; undefined when it names none. */
+  inspectImage(nameOrId: string): Promise<ImageNow | undefined>;
+  /** The container now; undefined when it no longer exists. */
+  inspectContainer(id: string): Promise<ContainerNow | undefined>;
 }
 
 // Podman's Docker-compatible API answers some refusals to remove without force with 500, where
@@ -45,12 +49,16 @@ export function fullId(id: string): string {
   return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
 }
 
+/** An engine call's failure as an EngineError; anything that is neither is rethrown as it is. */
 export function wrap(e: unknown): EngineError {
+  if (e instanceof EngineError) return e;
   const raw = (e as { statusCode?: number }).statusCode;
+  const transport = isTransportFailure(e);
+  if (typeof raw !== 'number' && !transport) throw e;
   const message = describeError(e);
   let status = typeof raw === 'number' ? raw : undefined;
   if (status === 500 && PODMAN_CONFLICT.test(message)) status = 409;
-  return new EngineError(message, status);
+  return new EngineError(message, status, transport);
 }
 
 export function dockerRemover(docker: Docker): Remover {
@@ -62,22 +70,23 @@ export function dockerRemover(docker: Docker): Remover {
         throw wrap(e);
       }
     },
-    async containerExists(id) {
+    async inspectContainer(id) {
       try {
-        await docker.getContainer(id).inspect();
-        return true;
+        const info = await docker.getContainer(id).inspect();
+        return { state: info.State?.Status ?? '', image: fullId(info.Image ?? '') };
       } catch (e) {
         const err = wrap(e);
-        if (err.status === 404) return false;
+        if (err.status === 404) return undefined;
         throw err;
       }
     },
-    async imageReferences(id) {
+    async inspectImage(nameOrId) {
       try {
-        const info = await docker.getImage(id).inspect();
-        return [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter(
+        const info = await docker.getImage(nameOrId).inspect();
+        const references = [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter(
           (r) => !r.startsWith('<none>')
         );
+        return { id: fullId(info.Id), references };
       } catch (e) {
         const err = wrap(e);
         if (err.status === 404) return undefined;

@@ -12,7 +12,7 @@ import type { Inventory, Plan, Policy } from './types.js';
 import { narrowUntilFree } from './until-free.js';
 
 export { mayFree } from './matchers.js';
-export { containerStepId, imageStepId } from './steps.js';
+export { stepId } from './steps.js';
 
 export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   const index = indexInventory(snapshot, policy.ageBasis, now);

@@ -85,7 +85,10 @@ export interface Unit {
 
 /**
  * until-free: takes units least recently used first until the predicted bytes reach `need`.
- * Layers are counted as freed only when the last image holding them is taken.
+ * Layers are counted as freed only when the last image holding them is taken. A layer of unknown
+ * size counts at what its image leaves unexplained (its size less its known layers): an upper
+ * bound, so that unknown sizes never make until-free take every candidate. `upperBound` says
+ * when that happened.
  */
 export function chooseUntilFree(
   inventory: Inventory,
@@ -93,7 +96,7 @@ export function chooseUntilFree(
   need: number,
   /** Images the engine prunes once all of their children are gone, with those children. */
   prunedParents: ReadonlyMap<ImageId, readonly ImageId[]>
-): { images: Set<ImageId>; containers: Set<ContainerId>; bytes: number } {
+): { images: Set<ImageId>; containers: Set<ContainerId>; bytes: number; upperBound: boolean } {
   const holders = new Map<string, number>();
   for (const image of inventory.images) {
     image.layers?.forEach((l) => holders.set(l, (holders.get(l) ?? 0) + 1));
@@ -104,13 +107,24 @@ export function chooseUntilFree(
   const images = new Set<ImageId>();
   const containers = new Set<ContainerId>();
   let bytes = 0;
+  let upperBound = false;
   const takeImage = (id: ImageId) => {
     if (images.has(id)) return;
     images.add(id);
-    for (const l of byId.get(id)?.layers ?? []) {
+    const image = byId.get(id);
+    if (!image) return;
+    const known = (image.layers ?? []).reduce((sum, l) => sum + (sizes[l] ?? 0), 0);
+    let unknownFreed = image.layers === undefined;
+    for (const l of image.layers ?? []) {
       const left = holders.get(l)! - 1;
       holders.set(l, left);
-      if (left === 0) bytes += sizes[l] ?? 0;
+      if (left > 0) continue;
+      if (sizes[l] === undefined) unknownFreed = true;
+      else bytes += sizes[l]!;
+    }
+    if (unknownFreed) {
+      bytes += Math.max(0, image.size - known);
+      upperBound = true;
     }
   };
   const ordered = [...units].sort(
@@ -137,5 +151,5 @@ export function chooseUntilFree(
       takeImage(parent);
     }
   }
-  return { images, containers, bytes };
+  return { images, containers, bytes, upperBound };
 }

@@ -4,11 +4,22 @@ import type { Selection } from './images.js';
 import type { InventoryIndex } from './index-inventory.js';
 import { repositoryOf } from './patterns.js';
 import { untagOrder } from './references.js';
-import type { ContainerId, ImageId, InventoryImage, Plan, Reference, Step } from './types.js';
+import type {
+  ContainerId,
+  ImageId,
+  InventoryImage,
+  Plan,
+  Reference,
+  Step,
+  StepId
+} from './types.js';
 
-export const containerStepId = (id: ContainerId) => `container:${id}`;
-export const imageStepId = (id: ImageId) => `image:${id}`;
-export const untagStepId = (ref: Reference) => `untag:${ref}`;
+/** The one way to make a StepId: one constructor per step kind. */
+export const stepId = {
+  container: (id: ContainerId) => `container:${id}` as StepId,
+  untag: (ref: Reference) => `untag:${ref}` as StepId,
+  image: (id: ImageId) => `image:${id}` as StepId
+} as const;
 
 export function buildSteps(
   index: InventoryIndex,
@@ -22,17 +33,18 @@ export function buildSteps(
     if (!selection.containers.has(c.id)) continue;
     const name = displayName(c);
     steps.push({
-      id: containerStepId(c.id),
+      id: stepId.container(c.id),
       kind: 'remove-container',
       container: c.id,
       name,
       image: c.image,
+      requires: { kind: 'stopped' },
       dependsOn: []
     });
     removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
   }
   const containerSteps = (id: ImageId) =>
-    (containersOf.get(id) ?? []).map((c) => containerStepId(c.id));
+    (containersOf.get(id) ?? []).map((c) => stepId.container(c.id));
   const prunedAncestors = (id: ImageId): ImageId[] => {
     const parent = images.get(id)?.parent;
     return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
@@ -42,15 +54,16 @@ export function buildSteps(
     const untags = selection.untags.get(id) ?? [];
     if (untags.length === 0 && !deleted.has(id)) continue;
     const carriers = digestCarriers(images.get(id)!, untags);
-    const untagStep = (ref: Reference, dependsOn: string[]): Step => {
+    const untagStep = (ref: Reference, dependsOn: StepId[]): Step => {
       const carried = carriers.get(ref);
       return {
-        id: untagStepId(ref),
+        id: stepId.untag(ref),
         kind: 'untag',
         reference: ref,
         image: id,
         digests: carried?.digests ?? [],
-        dependsOn: [...new Set([...(carried?.after ?? []).map(untagStepId), ...dependsOn])]
+        requires: { kind: 'names-image', image: id },
+        dependsOn: [...new Set([...(carried?.after ?? []).map(stepId.untag), ...dependsOn])]
       };
     };
     if (!deleted.has(id)) {
@@ -64,18 +77,24 @@ export function buildSteps(
     }
     const holders = [
       ...containerSteps(id),
-      ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(imageStepId),
+      ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(stepId.image),
       // The engine prunes untagged parents with their child, so their containers must be gone first.
       ...prunedAncestors(id).flatMap(containerSteps)
     ];
     const refs = untagOrder(untags);
-    const earlier = refs.slice(0, -1).map(untagStepId);
+    const earlier = refs.slice(0, -1).map(stepId.untag);
     refs.forEach((ref, n) => {
       const last = n === refs.length - 1;
       steps.push(untagStep(ref, last ? [...earlier, ...holders] : []));
     });
-    const lastUntag = refs.length > 0 ? [untagStepId(refs[refs.length - 1]!)] : holders;
-    steps.push({ id: imageStepId(id), kind: 'delete-image', image: id, dependsOn: lastUntag });
+    const lastUntag = refs.length > 0 ? [stepId.untag(refs[refs.length - 1]!)] : holders;
+    steps.push({
+      id: stepId.image(id),
+      kind: 'delete-image',
+      image: id,
+      requires: { kind: 'unreferenced' },
+      dependsOn: lastUntag
+    });
   }
   return { steps, removeContainers, untagOnly };
 }

@@ -131,10 +131,15 @@ export type Reason =
   | { kind: 'held-by-kept-container'; container: string; because: Reason }
   | { kind: 'used-by-unselected-container'; container: string }
   | { kind: 'parent-of-kept-image'; child: ImageId }
-  | { kind: 'blocked-by-failed-step'; step: string }
+  /** Not attempted: a step it waits on failed, or found things changed (`changed`). */
+  | { kind: 'blocked-by-failed-step'; step: string; changed?: boolean }
   /** Not attempted: the engine stopped answering during the run. */
   | { kind: 'engine-lost' }
   | { kind: 'removal-failed'; status?: number; message: string }
+  /** The step's precondition no longer held: the tag moved, the container started, … */
+  | { kind: 'changed-since-plan'; message: string }
+  /** docker-reclaim itself failed on this step: a bug to report, not the engine's doing. */
+  | { kind: 'internal-error'; message: string }
   /** until-free: the disk reaches its target without this. */
   | { kind: 'free-space-target-met'; targetBytes: number };
 
@@ -144,25 +149,45 @@ export interface Skip {
   reason: Reason;
 }
 
+/** A step's ID, made only by `stepId` in steps.ts: one per container, reference and image. */
+export type StepId = string & { readonly __brand: 'StepId' };
+
+/** What must still hold right before a step's call; if it no longer does, the step is skipped. */
+export type Precondition =
+  /** The container still exists and is still stopped (created, exited or dead). */
+  | { kind: 'stopped' }
+  /** The reference still names the planned image. */
+  | { kind: 'names-image'; image: ImageId }
+  /** The image has no reference left: a delete by ID would remove one added since the plan. */
+  | { kind: 'unreferenced' };
+
 export type Step =
   | {
-      id: string;
+      id: StepId;
       kind: 'remove-container';
       container: ContainerId;
       name: string;
       image: ImageId;
-      dependsOn: string[];
+      requires: { kind: 'stopped' };
+      dependsOn: StepId[];
     }
   | {
-      id: string;
+      id: StepId;
       kind: 'untag';
       reference: Reference;
       image: ImageId;
       /** Digest references of its repository that the engine removes with it, the last tag there. */
       digests: Reference[];
-      dependsOn: string[];
+      requires: { kind: 'names-image'; image: ImageId };
+      dependsOn: StepId[];
     }
-  | { id: string; kind: 'delete-image'; image: ImageId; dependsOn: string[] };
+  | {
+      id: StepId;
+      kind: 'delete-image';
+      image: ImageId;
+      requires: { kind: 'unreferenced' };
+      dependsOn: StepId[];
+    };
 
 /** An image the plan deletes, with what the report shows about it. */
 export interface PlannedImage {
@@ -198,6 +223,8 @@ export interface FreeSpaceTarget {
   predictedFreeBytes: number;
   /** The disk already had the target free: nothing is planned. */
   alreadyMet: boolean;
+  /** Some layers' sizes were unknown and were counted at most, so the disk may end short. */
+  upperBound?: boolean;
 }
 
 export interface Plan {
@@ -213,41 +240,41 @@ export interface Plan {
   target?: FreeSpaceTarget;
 }
 
-export type StepStatus =
-  /** The engine did it. */
-  | 'done'
-  /** 404: somebody else did it first, or an earlier step did it as a side effect. */
-  | 'gone'
-  /** The engine refused or errored. */
-  | 'failed'
-  /** Not attempted because a step it depends on failed. */
-  | 'blocked'
-  /** Dry run: not attempted. */
-  | 'planned';
+/** What became of a step: a union on `status`, each case with what it needs. */
+export type StepResult =
+  /** The engine did it. `deleted`: the IDs it listed as Deleted (images and, on the classic store, layers). */
+  | { step: StepId; status: 'done'; ms: number; deleted: string[]; message?: string }
+  /** Somebody else did it first, or an earlier step did it as a side effect (404). */
+  | { step: StepId; status: 'gone'; ms: number; httpStatus?: number; message?: string }
+  /** Its precondition no longer held right before the call, so it was not made. */
+  | { step: StepId; status: 'changed'; ms: number; message: string }
+  /** The engine refused or errored; `internal` when docker-reclaim itself failed on it. */
+  | {
+      step: StepId;
+      status: 'failed';
+      ms: number;
+      httpStatus?: number;
+      message: string;
+      internal?: boolean;
+    }
+  /** Not attempted: a step it depends on did not happen. */
+  | { step: StepId; status: 'blocked'; blockedBy: StepId }
+  /** Not attempted: the engine stopped answering during the run. */
+  | { step: StepId; status: 'not-attempted' }
+  /** Dry run. */
+  | { step: StepId; status: 'planned' };
 
-export interface StepResult {
-  step: string;
-  status: StepStatus;
-  /** HTTP status of a failed call, if the engine answered. */
-  httpStatus?: number;
-  message?: string;
-  /** For a blocked step: the failed step it waited on. */
-  blockedBy?: string;
-  /** IDs the engine listed as `Deleted` (images and, on the classic store, layers). */
-  deleted?: string[];
-  ms?: number;
-}
+export type StepStatus = StepResult['status'];
 
-/** What happened, in the shape the outputs, summary and report need. */
+/** What happened, derived from the plan and the step results, in the shape the report needs. */
 export interface Outcome {
   dryRun: boolean;
   deletedImages: PlannedImage[];
   untagged: Reference[];
   removedContainers: Plan['removeContainers'];
+  /** Everything kept: the plan's reasons, then each step that did not happen and why. */
   skipped: Skip[];
   results: StepResult[];
-  /** Steps that failed or were blocked. */
-  failures: number;
   /** Set when the engine stopped answering mid-run: the transport error. */
   engineLost?: string;
   ms: number;

@@ -40,7 +40,7 @@ export function narrowUntilFree(
   const chosen =
     need > 0
       ? chooseUntilFree(inventory, units, need, prunedParents)
-      : { images: new Set<ImageId>(), containers: new Set<ContainerId>() };
+      : { images: new Set<ImageId>(), containers: new Set<ContainerId>(), upperBound: false };
 
   const reason: Reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
   const skipped: Skip[] = [];
@@ -67,7 +67,8 @@ export function narrowUntilFree(
       targetBytes: policy.untilFreeBytes,
       freeBytes,
       predictedFreeBytes: freeBytes,
-      alreadyMet: need <= 0
+      alreadyMet: need <= 0,
+      ...(chosen.upperBound ? { upperBound: true } : {})
     },
     skipped
   };

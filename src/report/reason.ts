@@ -38,6 +38,24 @@ function describeAge(ageMs: number, basis: AgeBasis | 'stopped', record?: AgeRec
   }
 }
 
+/**
+ * Whether a kept item is a failure: a removal the engine refused or docker-reclaim failed on, or
+ * one that could not be attempted because of such a failure or a lost engine. A step skipped
+ * because its precondition no longer held is not: the engine changed, nothing went wrong.
+ */
+export function isFailure(r: Reason): boolean {
+  switch (r.kind) {
+    case 'removal-failed':
+    case 'internal-error':
+    case 'engine-lost':
+      return true;
+    case 'blocked-by-failed-step':
+      return !r.changed;
+    default:
+      return false;
+  }
+}
+
 export function describeReason(r: Reason): string {
   switch (r.kind) {
     case 'excluded':
@@ -65,9 +83,14 @@ export function describeReason(r: Reason): string {
       return `parent of kept image ${shortId(r.child)}`;
     case 'blocked-by-failed-step':
       // The executor falls back to an empty step ID when it lost track of which one failed.
-      return r.step
-        ? `not attempted: step ${r.step} failed`
-        : 'not attempted: a step it depends on failed';
+      if (!r.step) return 'not attempted: a step it depends on failed';
+      return r.changed
+        ? `not attempted: step ${r.step} found things changed since the plan`
+        : `not attempted: step ${r.step} failed`;
+    case 'changed-since-plan':
+      return `changed since the plan: ${r.message}`;
+    case 'internal-error':
+      return `not done: docker-reclaim failed on it (${r.message}); please report this`;
     case 'engine-lost':
       return 'not attempted: the engine stopped answering during the run';
     case 'removal-failed':

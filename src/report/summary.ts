@@ -1,10 +1,10 @@
 // The job summary: GitHub-flavoured Markdown, every piece of engine or user text escaped.
 import { formatDuration } from '../duration.js';
-import type { Outcome, Reason, Skip, SpaceReport } from '../plan/types.js';
+import type { Outcome, Skip, SpaceReport } from '../plan/types.js';
 import { formatAge } from './age.js';
 import { formatBytes } from './bytes.js';
 import { renderPie, spaceSlices } from './chart.js';
-import { describeReason, shortId } from './reason.js';
+import { describeReason, isFailure, shortId } from './reason.js';
 
 /** GitHub refuses a step summary over 1 MiB; stay well under it. */
 export const SUMMARY_BUDGET = 900 * 1024;
@@ -97,8 +97,6 @@ function renderSection(s: Section, cap: number): string {
     : `${s.title}\n\n${table}\n`;
 }
 
-const isFailure = (r: Reason) => r.kind === 'removal-failed' || r.kind === 'blocked-by-failed-step';
-
 function skipRows(skips: Skip[]): string[] {
   return skips.map((s) =>
     row([isImageId(s.target) ? shortId(s.target) : s.target, describeReason(s.reason)])
@@ -180,6 +178,10 @@ function untilFree(outcome: Outcome, space: SpaceReport, dry: boolean): string {
       `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${count(n)} least recently used images`} ` +
       `needed to reach it (predicted free afterwards: ${formatBytes(t.predictedFreeBytes)}).`;
   }
+  if (t.upperBound) {
+    text +=
+      " Some layers' sizes were unknown, so until-free counted each at its image's size, an upper bound: the disk may end short of the target, and a second run takes the rest.";
+  }
   return `${text}\n\n`;
 }
 
@@ -207,8 +209,8 @@ export function renderSummary(outcome: Outcome, ctx: SummaryContext): string {
     head += '> [!NOTE]\n> Dry run: nothing was removed. This is what a real run would remove.\n\n';
   }
   head += headline(outcome, space, dry);
-  if (outcome.failures > 0) {
-    head += `> [!WARNING]\n> ${plural(outcome.failures, 'step')} failed or could not be attempted; see Failures below.\n\n`;
+  if (failed.length > 0) {
+    head += `> [!WARNING]\n> ${plural(failed.length, 'step')} failed or could not be attempted; see Failures below.\n\n`;
   }
   head += untilFree(outcome, space, dry);
   head += notes(space, dry);
