@@ -65359,7 +65359,8 @@ const Input = {
     Summary: 'summary',
     DockerHost: 'docker-host',
     EngineTimeout: 'engine-timeout',
-    LedgerDir: 'ledger-dir'
+    LedgerDir: 'ledger-dir',
+    EngineDataRoot: 'engine-data-root'
 };
 const Output = {
     DeletedImages: 'deleted-images',
@@ -65384,7 +65385,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _cjs_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7628);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4116);
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7242);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8727);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3638);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6661);
 // The one entry point: the runner runs dist/index.js for main and (if declared) post.
 
@@ -65416,7 +65417,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8727:
+/***/ 3638:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65432,9 +65433,9 @@ var constants = __nccwpck_require__(7242);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_namespaceObject);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
@@ -65597,37 +65598,204 @@ function formatDuration(ms) {
     return next && rest > 0 ? `${head} ${rest}${next[0]}` : head;
 }
 
-;// CONCATENATED MODULE: ./src/engine/connect.ts
-// Connecting to the engine: one address, resolved the way the docker CLI resolves it.
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./src/engine/errors.ts
+// What went wrong, told apart: the engine refused (an HTTP status), the engine could not be reached
+// (the transport failed or timed out), or docker-reclaim itself failed (a bug, never the engine's).
+/** The engine cannot be chosen or does not answer before the run; the message is for users. */
+class EngineUnreachable extends Error {
+}
+/**
+ * A failed engine call. `status` is the HTTP status when the engine answered, except that the
+ * refusals Podman answers with 500 carry 409, the status Docker gives them. `transport` is set when
+ * it did not answer at all.
+ */
+class EngineError extends Error {
+    status;
+    transport;
+    constructor(message, status, transport = false) {
+        super(message);
+        this.status = status;
+        this.transport = transport;
+    }
+}
+// Node's codes for a connection that could not be made, was cut, or was refused by TLS.
+const TRANSPORT_CODES = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ECONNABORTED',
+    'EPIPE',
+    'ENOENT',
+    'EACCES',
+    'ETIMEDOUT',
+    'EHOSTUNREACH',
+    'EHOSTDOWN',
+    'ENETUNREACH',
+    'ENETDOWN',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'ERR_SOCKET_CLOSED',
+    'UND_ERR_SOCKET'
+]);
+/**
+ * Whether `e` says the engine could not be reached: a socket error, a cut connection, or our own
+ * timeout (docker-modem destroys the request, which surfaces as "socket hang up").
+ */
+function isTransportFailure(e) {
+    const err = e;
+    if (typeof err?.statusCode === 'number')
+        return false;
+    const code = typeof err?.code === 'string' ? err.code : '';
+    if (TRANSPORT_CODES.has(code) ||
+        /^ERR_(SSL|TLS)_|^HPE_|^ERR_STREAM_PREMATURE_CLOSE$/.test(code)) {
+        return true;
+    }
+    // Any other errno-style code is the operating system's word on the socket.
+    if (/^E[A-Z]+$/.test(code))
+        return true;
+    return typeof err?.message === 'string' && /socket hang up|aborted/i.test(err.message);
+}
+
+;// CONCATENATED MODULE: ./src/engine/endpoint.ts
+// Which engine to talk to, chosen the way the docker CLI chooses: the docker-host input (where the
+// CLI has --host), then DOCKER_HOST, then DOCKER_CONTEXT, then the current context of the CLI's
+// config, then the default socket. TLS follows DOCKER_TLS_VERIFY, DOCKER_TLS and DOCKER_CERT_PATH,
+// or a context's own TLS files.
 
 
 
 
 
 const DEFAULT_HOST = 'unix:///var/run/docker.sock';
+const CERT_FILES = ['ca.pem', 'cert.pem', 'key.pem'];
+function chooseEndpoint(hostInput, env) {
+    if (hostInput)
+        return withEnvTls({ address: hostInput, from: 'the docker-host input' }, env);
+    if (env.DOCKER_HOST)
+        return withEnvTls({ address: env.DOCKER_HOST, from: 'DOCKER_HOST' }, env);
+    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    const named = env.DOCKER_CONTEXT
+        ? { name: env.DOCKER_CONTEXT, by: 'DOCKER_CONTEXT' }
+        : currentContext(configDir);
+    // The CLI's built-in context is the default socket with TLS from the environment.
+    if (!named || named.name === 'default') {
+        return withEnvTls({ address: DEFAULT_HOST, from: 'the default socket' }, env);
+    }
+    return fromContext(configDir, named.name, named.by);
+}
+/** `currentContext` in the CLI's config.json, if it names one. */
+function currentContext(configDir) {
+    const file = external_node_path_default().join(configDir, 'config.json');
+    let text;
+    try {
+        text = external_node_fs_default().readFileSync(file, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    let config;
+    try {
+        config = JSON.parse(text);
+    }
+    catch {
+        throw new EngineUnreachable(`Cannot choose the Docker engine: ${file} is not valid JSON, so its current context cannot be read. Fix the file, or set the docker-host input or DOCKER_HOST.`);
+    }
+    const name = config?.currentContext;
+    return typeof name === 'string' && name !== ''
+        ? { name, by: `currentContext in ${file}` }
+        : undefined;
+}
+/** The CLI's context store: the endpoint in meta/<sha256 of the name>/, TLS files in tls/<same>/docker/. */
+function fromContext(configDir, name, by) {
+    const id = (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex');
+    const metaFile = external_node_path_default().join(configDir, 'contexts', 'meta', id, 'meta.json');
+    const from = `context ${JSON.stringify(name)} (${by})`;
+    let meta;
+    try {
+        meta = JSON.parse(external_node_fs_default().readFileSync(metaFile, 'utf8'));
+    }
+    catch (e) {
+        const missing = e.code === 'ENOENT';
+        throw new EngineUnreachable(`Cannot choose the Docker engine: the ${from} ${missing ? 'does not exist' : 'cannot be read'} (${metaFile}). Create it with docker context create, or set the docker-host input or DOCKER_HOST.`);
+    }
+    const endpoint = meta?.Endpoints?.docker;
+    if (!endpoint?.Host) {
+        throw new EngineUnreachable(`Cannot choose the Docker engine: the ${from} has no Docker endpoint in ${metaFile}. Set the docker-host input or DOCKER_HOST instead.`);
+    }
+    const tlsDir = external_node_path_default().join(configDir, 'contexts', 'tls', id, 'docker');
+    const files = existingCertFiles(tlsDir);
+    const hasFiles = Object.keys(files).length > 0;
+    const result = { address: endpoint.Host, from };
+    if (isTcp(endpoint.Host) && (hasFiles || endpoint.SkipTLSVerify)) {
+        result.tls = {
+            dir: tlsDir,
+            ...files,
+            verify: !endpoint.SkipTLSVerify,
+            from: `context ${JSON.stringify(name)}`
+        };
+    }
+    return result;
+}
+/** DOCKER_TLS_VERIFY turns TLS on and checks the engine; DOCKER_TLS turns it on without the check. */
+function withEnvTls(endpoint, env) {
+    const verify = Boolean(env.DOCKER_TLS_VERIFY);
+    if (!isTcp(endpoint.address) || !(verify || env.DOCKER_TLS))
+        return endpoint;
+    const dir = env.DOCKER_CERT_PATH || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    // With the check on, every file is needed, and a missing one is reported by name when read.
+    const files = verify
+        ? Object.fromEntries(CERT_FILES.map((f) => [f.replace('.pem', ''), external_node_path_default().join(dir, f)]))
+        : existingCertFiles(dir);
+    return { ...endpoint, tls: { dir, ...files, verify, from: 'DOCKER_CERT_PATH' } };
+}
+function existingCertFiles(dir) {
+    const found = {};
+    for (const f of CERT_FILES) {
+        const file = external_node_path_default().join(dir, f);
+        if (external_node_fs_default().existsSync(file))
+            found[f.replace('.pem', '')] = file;
+    }
+    return found;
+}
+const isTcp = (address) => /^(tcp|https?):\/\//.test(address) || !address.includes('://');
+
+;// CONCATENATED MODULE: ./src/engine/connect.ts
+// Connecting to the engine that endpoint.ts chose, and proving that it answers.
+
+
+
+
+
+
+
+
 // A hung engine must not hold the job: every call gives up after this long without an answer.
 const DEFAULT_TIMEOUT_MS = 120_000;
-class EngineUnreachable extends Error {
-}
+
 function connect(hostInput, env = process.env, timeoutMs = DEFAULT_TIMEOUT_MS) {
-    const address = hostInput || env.DOCKER_HOST || DEFAULT_HOST;
+    const endpoint = chooseEndpoint(hostInput, env);
+    const { address, from } = endpoint;
     const url = parseAddress(address);
     if (url.protocol === 'unix:' || url.protocol === 'npipe:') {
         // The path as written: URL parsing would drop the "." of //./pipe/docker_engine.
         const socketPath = address.slice(url.protocol.length + 2);
         if (socketPath === '') {
-            throw new EngineUnreachable(`The engine address ${JSON.stringify(address)} names no socket: use unix:///var/run/docker.sock or npipe:////./pipe/docker_engine.`);
+            throw new EngineUnreachable(`The engine address ${JSON.stringify(address)} (from ${from}) names no socket: use unix:///var/run/docker.sock or npipe:////./pipe/docker_engine.`);
         }
         return {
             docker: new (docker_default())({ socketPath, timeout: timeoutMs }),
             address,
+            from,
             local: url.protocol === 'unix:',
             timeoutMs
         };
     }
     const port = url.port || (url.protocol === 'ssh:' ? '22' : '2375');
-    // The docker CLI takes any non-empty DOCKER_TLS_VERIFY as "on"; 2376 is the TLS port by convention.
-    const tls = Boolean(env.DOCKER_TLS_VERIFY) || port === '2376';
+    const tls = url.protocol === 'ssh:' ? undefined : endpoint.tls;
     const opts = {
         host: url.hostname,
         port,
@@ -65636,12 +65804,26 @@ function connect(hostInput, env = process.env, timeoutMs = DEFAULT_TIMEOUT_MS) {
     };
     if (url.protocol === 'ssh:')
         opts.username = url.username || undefined;
-    if (!tls || url.protocol === 'ssh:') {
-        return { docker: new (docker_default())(opts), address, local: false, timeoutMs };
-    }
-    const certPath = env.DOCKER_CERT_PATH || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    Object.assign(opts, readCertificates(address, certPath));
-    return { docker: new (docker_default())(opts), address, local: false, certPath, timeoutMs };
+    if (!tls)
+        return { docker: new (docker_default())(opts), address, from, local: false, timeoutMs };
+    const files = readCertificates(address, tls);
+    if (tls.verify)
+        Object.assign(opts, files);
+    // DOCKER_TLS without DOCKER_TLS_VERIFY, or a context with SkipTLSVerify: TLS, but the engine's
+    // certificate is not checked, as the docker CLI does it.
+    else
+        opts.agent = new (external_node_https_default()).Agent({
+            ...files,
+            rejectUnauthorized: false
+        });
+    return {
+        docker: new (docker_default())(opts),
+        address,
+        from,
+        local: false,
+        tls: { dir: tls.dir, from: tls.from },
+        timeoutMs
+    };
 }
 function parseAddress(address) {
     try {
@@ -65654,17 +65836,25 @@ function parseAddress(address) {
     }
     throw new EngineUnreachable(`The engine address ${JSON.stringify(address)} is not valid: use unix:///var/run/docker.sock or tcp://host:2376.`);
 }
-function readCertificates(address, dir) {
+function readCertificates(address, tls) {
     const read = (file) => {
+        if (file === undefined)
+            return undefined;
         try {
-            return external_node_fs_default().readFileSync(external_node_path_default().join(dir, file));
+            return external_node_fs_default().readFileSync(file);
         }
         catch (e) {
             // Name the file, never its contents.
-            throw new EngineUnreachable(`Cannot reach the engine at ${address}: TLS is on (DOCKER_TLS_VERIFY) but ${external_node_path_default().join(dir, file)} cannot be read (${e.code ?? 'error'}). Set DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.`);
+            throw new EngineUnreachable(`Cannot reach the engine at ${address}: TLS is on but ${file} cannot be read (${e.code ?? 'error'}). ${certAdvice(tls.from)}`);
         }
     };
-    return { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+    const files = { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) };
+    return Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined));
+}
+function certAdvice(from) {
+    return from === 'DOCKER_CERT_PATH'
+        ? 'Set DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.'
+        : `Give the ${from} its TLS files again (docker context create … --docker "host=…,ca=…,cert=…,key=…").`;
 }
 /** One cheap call that proves the engine answers, with a message that says where we looked. */
 async function ping(conn) {
@@ -65677,14 +65867,15 @@ async function ping(conn) {
         if (conn.timeoutMs !== undefined && Date.now() - started >= conn.timeoutMs * 0.95) {
             throw new EngineUnreachable(`The Docker engine at ${conn.address} accepted the connection but did not answer within ${formatDuration(conn.timeoutMs)} (engine-timeout). It may be hung or overloaded; check the engine, or raise engine-timeout.`);
         }
-        const tls = conn.certPath === undefined ? undefined : describeTlsError(e, conn.certPath);
+        const tls = conn.tls && describeTlsError(e, conn.tls.dir, conn.tls.from);
         if (tls)
             throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}: ${tls}`);
         const message = describeError(e);
         const hint = /HTTP request to an HTTPS server/i.test(message)
             ? 'The engine expects TLS there: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.'
             : "Set the docker-host input or DOCKER_HOST to the engine's address.";
-        throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}: ${sentence(message)}. ${hint}`);
+        const chosen = conn.from === 'the docker-host input' ? '' : ` (chosen by ${conn.from})`;
+        throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}${chosen}: ${sentence(message)}. ${hint}`);
     }
 }
 // Node's codes for a server certificate that does not verify against ca.pem (see
@@ -65712,11 +65903,13 @@ const UNTRUSTED_SERVER = new Set([
  * A TLS failure said as a certificate problem that names DOCKER_CERT_PATH; undefined when `e` is no
  * TLS failure. Built from the error's code and OpenSSL's reason only: never from file contents.
  */
-function describeTlsError(e, certPath) {
+function describeTlsError(e, certPath, from = 'DOCKER_CERT_PATH') {
     const err = e;
     const code = typeof err?.code === 'string' ? err.code : '';
     const message = typeof err?.message === 'string' ? err.message : '';
-    const check = `Check DOCKER_CERT_PATH (${certPath}): it must hold ca.pem, cert.pem and key.pem for this engine.`;
+    const check = from === 'DOCKER_CERT_PATH'
+        ? `Check DOCKER_CERT_PATH (${certPath}): it must hold ca.pem, cert.pem and key.pem for this engine.`
+        : `Check the TLS files of the ${from} (${certPath}): ca.pem, cert.pem and key.pem for this engine.`;
     if (UNTRUSTED_SERVER.has(code)) {
         return `TLS certificate problem: the engine's certificate is not trusted (${sentence(message, code)}, ${code}). It must be signed by the CA in ${external_node_path_default().join(certPath, 'ca.pem')} and name the host of the address. ${check}`;
     }
@@ -65759,20 +65952,167 @@ function describeError(e) {
 
 ;// CONCATENATED MODULE: ./src/engine/disk.ts
 // The engine's data disk and its own space totals, for predicting and measuring what a run frees.
+// A path with the engine's root name proves nothing: an engine in a mount namespace of its own (a
+// docker:dind sidecar) reports /var/lib/docker, and this machine may have a directory of that name
+// on another disk. So a disk is used only once it is shown to hold this engine's data.
 
-async function statDisk(path) {
-    const s = await external_node_fs_default().promises.statfs(path);
+
+async function statDisk(dir) {
+    const s = await external_node_fs_default().promises.statfs(dir);
     // bavail, not bfree: what a non-root writer (and the engine's quota-less default) can use.
-    return { path, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+    return { path: dir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+}
+// statfs f_type → the name the engine gives its backing filesystem (moby's graphdriver FsNames).
+const FILESYSTEMS = {
+    0xef53: 'extfs',
+    0x58465342: 'xfs',
+    0x9123683e: 'btrfs',
+    0x01021994: 'tmpfs',
+    0x794c7630: 'overlayfs',
+    0x2fc12fc1: 'zfs',
+    0x6969: 'nfs',
+    0x65735546: 'fuse',
+    0x858458f6: 'ramfs',
+    0x73717368: 'squashfs',
+    0x4d44: 'msdos',
+    0x5346544e: 'ntfs',
+    0xf2f52010: 'f2fs'
+};
+const backingFilesystem = (info) => info.DriverStatus?.find(([k]) => k === 'Backing Filesystem')?.[1];
+/** On Docker's containerd image store, image content lives in containerd's store, not the root. */
+function isContainerdStore(info) {
+    return Boolean(info.DriverStatus?.some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')));
+}
+/** Where the engine's image data is, as the engine names it (before any check). */
+function dataPaths(info) {
+    const root = info.DockerRootDir;
+    if (!root)
+        return [];
+    if (!isContainerdStore(info))
+        return [root];
+    // The daemon's own containerd, or the system's.
+    return [
+        external_node_path_default().join(root, 'containerd', 'daemon', 'io.containerd.content.v1.content'),
+        '/var/lib/containerd/io.containerd.content.v1.content'
+    ];
+}
+/** Files that only an engine holding these objects has under `dir`, on each store's layout. */
+function ownFiles(dir, info, objects) {
+    const hex = (id) => id.replace(/^sha256:/, '');
+    const driver = info.Driver ?? '';
+    if (isContainerdStore(info)) {
+        // The image ID is the manifest digest, a blob of the content store.
+        return objects.imageIds.map((id) => external_node_path_default().join(dir, 'blobs', 'sha256', hex(id)));
+    }
+    return [
+        ...objects.imageIds.flatMap((id) => [
+            external_node_path_default().join(dir, 'image', driver, 'imagedb', 'content', 'sha256', hex(id)),
+            // Podman (containers/storage).
+            external_node_path_default().join(dir, `${driver}-images`, hex(id))
+        ]),
+        ...objects.containerIds.flatMap((id) => [
+            external_node_path_default().join(dir, 'containers', id),
+            external_node_path_default().join(dir, `${driver}-containers`, id)
+        ])
+    ];
+}
+const ELSEWHERE = 'so it is another disk that merely has that name (is the engine in a container of its own, such as a docker:dind sidecar?)';
+/**
+ * Whether the facts show this engine's data. Where the path can be read, files that only this
+ * engine has decide; where it cannot, the filesystem type must be the one the engine reports, and
+ * the folder must have the layout of a live data root (a dozen subfolders).
+ */
+function judgeDataPath(facts, info) {
+    const { dir } = facts;
+    if (facts.listable && facts.lookedFor > 0) {
+        return facts.ownFile
+            ? { how: `it holds this engine's ${external_node_path_default().relative(dir, facts.ownFile)}` }
+            : {
+                refusal: `${dir} exists here but holds none of this engine's images or containers, ${ELSEWHERE}`
+            };
+    }
+    const claimed = backingFilesystem(info);
+    if (claimed && facts.filesystem && claimed !== facts.filesystem) {
+        return {
+            refusal: `${dir} is on a ${facts.filesystem} filesystem here, but the engine keeps its data on ${claimed}, ${ELSEWHERE}`
+        };
+    }
+    if (facts.links < 5) {
+        return {
+            refusal: `${dir} here has ${facts.links - 2} subfolders, which no live engine data root has`
+        };
+    }
+    if (!claimed || !facts.filesystem) {
+        return {
+            refusal: `${dir} cannot be read here${claimed ? '' : ' and the engine names no backing filesystem'}, so nothing shows that it holds this engine's data`
+        };
+    }
+    return {
+        how: `its filesystem (${facts.filesystem}) and layout match the engine's, though it cannot be read here`
+    };
+}
+/** Gathers the facts about `dir` and judges them; the disk's figures when it passes. */
+async function checkDataPath(dir, info, objects) {
+    let stat;
+    try {
+        stat = await external_node_fs_default().promises.stat(dir);
+    }
+    catch (e) {
+        return {
+            refusal: `${dir} does not exist on this machine (${e.code ?? 'error'})`
+        };
+    }
+    if (!stat.isDirectory())
+        return { refusal: `${dir} is not a folder on this machine` };
+    let listable = true;
+    try {
+        await external_node_fs_default().promises.readdir(dir);
+    }
+    catch {
+        listable = false;
+    }
+    const candidates = listable ? ownFiles(dir, info, objects) : [];
+    const facts = {
+        dir,
+        filesystem: FILESYSTEMS[(await external_node_fs_default().promises.statfs(dir)).type],
+        links: stat.nlink,
+        listable,
+        lookedFor: objects.imageIds.length + objects.containerIds.length,
+        ...(() => {
+            const found = candidates.find((f) => external_node_fs_default().existsSync(f));
+            return found ? { ownFile: found } : {};
+        })()
+    };
+    const verdict = judgeDataPath(facts, info);
+    return 'how' in verdict ? { disk: await statDisk(dir), how: verdict.how } : verdict;
 }
 /**
- * The filesystem behind the engine's DockerRootDir, if the engine runs on this machine: a unix
- * socket here and its root directory visible here.
+ * The disk that holds the engine's image data, when it can be shown: `explicit` (the
+ * engine-data-root input), else the paths the engine names, for an engine on this machine.
  */
-async function engineDisk(conn, root) {
-    if (!conn.local || !root || !external_node_fs_default().existsSync(root))
-        return { root };
-    return { root, disk: await statDisk(root) };
+async function engineDisk(conn, info, objects, explicit) {
+    const root = info.DockerRootDir;
+    if (explicit !== undefined)
+        return { root, found: await checkDataPath(explicit, info, objects) };
+    if (!conn.local) {
+        return {
+            root,
+            found: {
+                refusal: `the engine at ${conn.address} is not on this machine; it keeps its data at ${root ?? 'an unknown path'} on its own`
+            }
+        };
+    }
+    const candidates = dataPaths(info);
+    if (candidates.length === 0)
+        return { root, found: { refusal: 'the engine does not say where it keeps its data' } };
+    let first;
+    for (const dir of candidates) {
+        const found = await checkDataPath(dir, info, objects);
+        if ('disk' in found)
+            return { root, found };
+        first ??= found;
+    }
+    return { root, found: first };
 }
 /** /system/df's layer and writable-layer totals; undefined when the engine cannot say. */
 async function spaceTotals(docker) {
@@ -69569,8 +69909,6 @@ async function mapPool(items, limit, fn) {
     return out;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/engine/layers.ts
 // Layer identities and sizes on the classic store, from what the Engine API exposes.
 
@@ -69882,17 +70220,8 @@ function latestArrivals(events, images) {
 
 ;// CONCATENATED MODULE: ./src/engine/remove.ts
 
-/**
- * An engine refusal or transport failure; `status` is the HTTP status when the engine answered,
- * except that the refusals Podman answers with 500 carry 409, the status Docker gives them.
- */
-class EngineError extends Error {
-    status;
-    constructor(message, status) {
-        super(message);
-        this.status = status;
-    }
-}
+
+
 // Podman's Docker-compatible API answers some refusals to remove without force with 500, where
 // Docker answers 409: a running or paused container ("… cannot be removed without force: container
 // state improper") and an image deleted by ID that has several tags ("… by ID with more than one
@@ -69902,13 +70231,19 @@ const PODMAN_CONFLICT = /container state improper|please force removal/;
 function fullId(id) {
     return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
 }
+/** An engine call's failure as an EngineError; anything that is neither is rethrown as it is. */
 function wrap(e) {
+    if (e instanceof EngineError)
+        return e;
     const raw = e.statusCode;
+    const transport = isTransportFailure(e);
+    if (typeof raw !== 'number' && !transport)
+        throw e;
     const message = describeError(e);
     let status = typeof raw === 'number' ? raw : undefined;
     if (status === 500 && PODMAN_CONFLICT.test(message))
         status = 409;
-    return new EngineError(message, status);
+    return new EngineError(message, status, transport);
 }
 function dockerRemover(docker) {
     return {
@@ -69920,22 +70255,23 @@ function dockerRemover(docker) {
                 throw wrap(e);
             }
         },
-        async containerExists(id) {
+        async inspectContainer(id) {
             try {
-                await docker.getContainer(id).inspect();
-                return true;
+                const info = await docker.getContainer(id).inspect();
+                return { state: info.State?.Status ?? '', image: fullId(info.Image ?? '') };
             }
             catch (e) {
                 const err = wrap(e);
                 if (err.status === 404)
-                    return false;
+                    return undefined;
                 throw err;
             }
         },
-        async imageReferences(id) {
+        async inspectImage(nameOrId) {
             try {
-                const info = await docker.getImage(id).inspect();
-                return [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
+                const info = await docker.getImage(nameOrId).inspect();
+                const references = [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
+                return { id: fullId(info.Id), references };
             }
             catch (e) {
                 const err = wrap(e);
@@ -69961,11 +70297,138 @@ function dockerRemover(docker) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/bytes.ts
+// Sizes as `docker images` prints them: decimal units, one decimal place.
+const UNITS = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+function formatBytes(bytes) {
+    if (!Number.isFinite(bytes))
+        return String(bytes);
+    if (bytes < 0)
+        return `-${formatBytes(-bytes)}`;
+    if (Math.round(bytes) < 1000)
+        return `${Math.round(bytes)} B`;
+    // Decide the unit on the rounded figure, so 999,999 bytes reads `1.0 MB`, never `1000.0 kB`.
+    const tenths = (v) => Math.round(v * 10);
+    let value = bytes / 1000;
+    let i = 0;
+    while (i < UNITS.length - 1 && tenths(value) >= 10000) {
+        value /= 1000;
+        i++;
+    }
+    return `${(tenths(value) / 10).toFixed(1)} ${UNITS[i]}`;
+}
+
+;// CONCATENATED MODULE: ./src/report/reason.ts
+// One short sentence per Reason, shared by the summary and the `skipped` output.
+
+
+/** `1a2b3c4d5e6f` for `sha256:1a2b…`: what `docker images` shows. */
+function shortId(id) {
+    return id.replace(/^sha256:/, '').slice(0, 12);
+}
+const ARRIVED = {
+    pull: 'pulled',
+    load: 'loaded',
+    tag: 'tagged',
+    import: 'imported',
+    commit: 'committed',
+    build: 'built'
+};
+/** An age with the record it was read from: `3h since it was pulled (events)`. */
+function describeAge(ageMs, basis, record) {
+    const age = formatDuration(ageMs);
+    if (basis === 'stopped')
+        return `stopped ${age} ago`;
+    switch (record?.kind) {
+        case undefined:
+        case 'created':
+            return `${age} old by ${basis}`;
+        case 'tag-time':
+            return `${age} since it was tagged here (the engine's tag time)`;
+        case 'event':
+            return `${age} since it was ${ARRIVED[record.action]} (events${record.earlierRun ? ', kept by an earlier run' : ''})`;
+        case 'first-seen':
+            return record.earlierRun
+                ? `first seen by docker-reclaim ${age} ago`
+                : 'first seen by docker-reclaim just now (no record of its arrival)';
+        case 'container':
+            return `${age} since container ${record.container} used it`;
+    }
+}
+/**
+ * Whether a kept item is a failure: a removal the engine refused or docker-reclaim failed on, or
+ * one that could not be attempted because of such a failure or a lost engine. A step skipped
+ * because its precondition no longer held is not: the engine changed, nothing went wrong.
+ */
+function isFailure(r) {
+    switch (r.kind) {
+        case 'removal-failed':
+        case 'internal-error':
+        case 'engine-lost':
+            return true;
+        case 'blocked-by-failed-step':
+            return !r.changed;
+        default:
+            return false;
+    }
+}
+function describeReason(r) {
+    switch (r.kind) {
+        case 'excluded':
+            // Quoted as JSON so that a pattern with spaces or quotes still reads unambiguously.
+            return `excluded by pattern ${JSON.stringify(r.pattern)}`;
+        case 'runner-owned':
+            return 'owned by the Actions runner (a job or service container)';
+        case 'container-running':
+            return `${r.state}: only stopped containers are removed`;
+        case 'in-use-by-running-container':
+            return `in use by running container ${r.container} (${r.state})`;
+        case 'too-young': {
+            const min = `minimum ${formatDuration(r.minMs)}`;
+            return `too young: ${describeAge(r.ageMs, r.basis, r.record)}, ${min}`;
+        }
+        case 'kept-by-keep-latest':
+            return `kept by keep-latest (#${r.rank} of ${r.keep} newest)`;
+        case 'still-tagged':
+            return `image still tagged as ${r.references.join(', ')}`;
+        case 'held-by-kept-container':
+            return `held by container ${r.container}, which is kept: ${describeReason(r.because)}`;
+        case 'used-by-unselected-container':
+            return `used by container ${r.container}, which "containers" does not select`;
+        case 'parent-of-kept-image':
+            return `parent of kept image ${shortId(r.child)}`;
+        case 'blocked-by-failed-step':
+            // The executor falls back to an empty step ID when it lost track of which one failed.
+            if (!r.step)
+                return 'not attempted: a step it depends on failed';
+            return r.changed
+                ? `not attempted: step ${r.step} found things changed since the plan`
+                : `not attempted: step ${r.step} failed`;
+        case 'changed-since-plan':
+            return `changed since the plan: ${r.message}`;
+        case 'internal-error':
+            return `not done: docker-reclaim failed on it (${r.message}); please report this`;
+        case 'engine-lost':
+            return 'not attempted: the engine stopped answering during the run';
+        case 'removal-failed':
+            return r.status === undefined
+                ? `removal failed: ${r.message}`
+                : `removal failed (HTTP ${r.status}): ${r.message}`;
+        case 'free-space-target-met':
+            return `not needed: the disk reaches ${formatBytes(r.targetBytes)} free without it (until-free)`;
+        default: {
+            // A new Reason kind stops the build here until it has a sentence.
+            const unknown = r;
+            return `kept (${unknown.kind})`;
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/execute.ts
 
+
+
 const DEFAULT_CONCURRENCY = 8;
-/** blockedBy of the steps never attempted because the engine stopped answering. */
-const ENGINE_LOST = '(engine lost)';
 async function execute(plan, remover, options) {
     const clock = options.clock ?? Date.now;
     const started = clock();
@@ -69984,6 +70447,7 @@ async function execute(plan, remover, options) {
         outcome.engineLost = engineLost;
     return outcome;
 }
+const succeeded = (r) => r?.status === 'done' || r?.status === 'gone' || r?.status === 'planned';
 async function runGraph(steps, remover, results, options, clock) {
     const byId = new Map(steps.map((s) => [s.id, s]));
     const waitingOn = new Map(steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length]));
@@ -70000,15 +70464,15 @@ async function runGraph(steps, remover, results, options, clock) {
     const every = options.progressEvery ?? 100;
     const everyMs = options.progressMs ?? 5000;
     let lastReport = { count: 0, at: clock() };
-    const settle = (id, result) => {
+    /** Records a result and releases (or, when it did not succeed, blocks) what waits on it. */
+    const record = (id, result) => {
         results.set(id, result);
-        const ok = result.status === 'done' || result.status === 'gone';
         for (const next of dependents.get(id) ?? []) {
             if (results.has(next))
                 continue;
-            if (!ok) {
-                // Whatever waits on a failed step cannot succeed; say why and pass it on.
-                settle(next, { step: next, status: 'blocked', blockedBy: id });
+            if (!succeeded(result)) {
+                // Whatever waits on a step that did not happen cannot succeed; say why and pass it on.
+                record(next, { step: next, status: 'blocked', blockedBy: id });
                 continue;
             }
             const left = waitingOn.get(next) - 1;
@@ -70024,53 +70488,45 @@ async function runGraph(steps, remover, results, options, clock) {
     };
     const runStep = async (step) => {
         const t0 = clock();
-        const timed = (r) => ({
-            step: step.id,
-            ...r,
-            ms: clock() - t0
-        });
+        const finding = await attempt(step);
+        return { step: step.id, ...finding, ms: clock() - t0 };
+    };
+    const attempt = async (step) => {
         if (step.kind === 'delete-image' && deletedIds.has(step.image)) {
-            return timed({ status: 'done', message: 'deleted with its last reference or child' });
+            return { status: 'done', deleted: [], message: 'deleted with its last reference or child' };
         }
         try {
+            const changed = await precondition(step, remover);
+            if (changed)
+                return changed;
             if (step.kind === 'remove-container') {
                 await remover.removeContainer(step.container);
-                return timed({ status: 'done' });
-            }
-            if (step.kind === 'delete-image') {
-                // A delete by ID also removes the references of one repository. Something may have
-                // tagged the image since the plan was made: never take such a reference with it.
-                const refs = await remover.imageReferences(step.image);
-                if (refs === undefined)
-                    return timed({ status: 'gone', httpStatus: 404 });
-                if (refs.length > 0) {
-                    return timed({
-                        status: 'failed',
-                        httpStatus: 409,
-                        message: `tagged since the plan was made, as ${refs.join(', ')}; not deleted by ID, which would remove that too`
-                    });
-                }
+                return { status: 'done', deleted: [] };
             }
             const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
             r.deleted.forEach((d) => deletedIds.add(d));
-            return timed({ status: 'done', deleted: r.deleted });
+            return { status: 'done', deleted: r.deleted };
         }
         catch (e) {
-            const err = e instanceof EngineError ? e : new EngineError(String(e));
-            // 404: somebody (or an earlier step) already did it.
-            if (err.status === 404)
-                return timed({ status: 'gone', httpStatus: 404, message: err.message });
-            // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
-            if (err.status === undefined)
-                engineLost ??= err.message;
-            else if (await goneAfterAll(step, err, remover)) {
-                return timed({
-                    status: 'gone',
-                    httpStatus: err.status,
-                    message: `${err.message}; then found gone: another process removed it`
-                });
+            if (!(e instanceof EngineError)) {
+                // Not the engine's doing: say so, rather than blame it.
+                const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+                return { status: 'failed', message, internal: true };
             }
-            return timed({ status: 'failed', httpStatus: err.status, message: err.message });
+            // 404: somebody (or an earlier step) already did it.
+            if (e.status === 404)
+                return { status: 'gone', httpStatus: 404, message: e.message };
+            // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
+            if (e.transport)
+                engineLost ??= e.message;
+            else if (await goneAfterAll(step, e, remover)) {
+                return {
+                    status: 'gone',
+                    httpStatus: e.status,
+                    message: `${e.message}; then found gone: another process removed it`
+                };
+            }
+            return { status: 'failed', httpStatus: e.status, message: e.message };
         }
     };
     const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
@@ -70081,7 +70537,7 @@ async function runGraph(steps, remover, results, options, clock) {
             const step = byId.get(ready[next++]);
             const p = runStep(step).then((r) => {
                 inFlight.delete(p);
-                settle(step.id, r);
+                record(step.id, r);
             });
             inFlight.add(p);
         }
@@ -70095,12 +70551,67 @@ async function runGraph(steps, remover, results, options, clock) {
             // An image whose last reference went before the engine did is gone all the same.
             const deleted = s.kind === 'delete-image' && deletedIds.has(s.image);
             results.set(s.id, deleted
-                ? { step: s.id, status: 'done', message: 'deleted with its last reference or child' }
-                : { step: s.id, status: 'blocked', blockedBy: ENGINE_LOST });
+                ? {
+                    step: s.id,
+                    status: 'done',
+                    ms: 0,
+                    deleted: [],
+                    message: 'deleted with its last reference or child'
+                }
+                : { step: s.id, status: 'not-attempted' });
         }
     }
     options.onProgress?.(results.size, total);
     return engineLost;
+}
+/** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
+async function precondition(step, remover) {
+    switch (step.requires.kind) {
+        case 'stopped': {
+            if (step.kind !== 'remove-container')
+                return undefined;
+            const now = await remover.inspectContainer(step.container);
+            if (!now)
+                return { status: 'gone', httpStatus: 404, message: 'the container no longer exists' };
+            // Another run removing it is no start: the call then finds it gone, or in progress.
+            if (!isStopped(now.state) && now.state !== 'removing') {
+                return {
+                    status: 'changed',
+                    message: `${step.name} is ${now.state} now, not stopped: it stays, and so does its image`
+                };
+            }
+            return undefined;
+        }
+        case 'names-image': {
+            if (step.kind !== 'untag')
+                return undefined;
+            const now = await remover.inspectImage(step.reference);
+            if (!now)
+                return { status: 'gone', httpStatus: 404, message: `${step.reference} no longer exists` };
+            if (now.id !== step.requires.image) {
+                return {
+                    status: 'changed',
+                    message: `${step.reference} now names ${shortId(now.id)}, not the planned image ${shortId(step.requires.image)}: it stays`
+                };
+            }
+            return undefined;
+        }
+        case 'unreferenced': {
+            if (step.kind !== 'delete-image')
+                return undefined;
+            // A delete by ID also removes the references of one repository: never one added since.
+            const now = await remover.inspectImage(step.image);
+            if (!now)
+                return { status: 'gone', httpStatus: 404, message: 'the image no longer exists' };
+            if (now.references.length > 0) {
+                return {
+                    status: 'changed',
+                    message: `tagged since the plan was made, as ${now.references.join(', ')}; not deleted by ID, which would remove that too`
+                };
+            }
+            return undefined;
+        }
+    }
 }
 /**
  * A run beside ours (another job on a shared engine) may remove the same thing at the same moment,
@@ -70113,11 +70624,11 @@ async function goneAfterAll(step, err, remover) {
         if (n > 0)
             await new Promise((r) => setTimeout(r, 100));
         try {
-            const gone = step.kind === 'remove-container'
-                ? !(await remover.containerExists(step.container))
-                : (await remover.imageReferences(step.kind === 'untag' ? step.reference : step.image)) ===
-                    undefined;
-            if (gone)
+            const now = step.kind === 'remove-container'
+                ? await remover.inspectContainer(step.container)
+                : await remover.inspectImage(step.kind === 'untag' ? step.reference : step.image);
+            // An untagged reference that names another image now is gone from the planned one.
+            if (!now || (step.kind === 'untag' && 'id' in now && now.id !== step.image))
                 return true;
         }
         catch {
@@ -70133,36 +70644,52 @@ function targetOf(step) {
         return step.reference;
     return step.image;
 }
+/** Why a step that did not happen stays, following a block back to the step that caused it. */
+function reasonOf(result, results) {
+    switch (result.status) {
+        case 'not-attempted':
+            return { kind: 'engine-lost' };
+        case 'changed':
+            return { kind: 'changed-since-plan', message: result.message };
+        case 'failed':
+            return result.internal
+                ? { kind: 'internal-error', message: result.message }
+                : { kind: 'removal-failed', status: result.httpStatus, message: result.message };
+        case 'blocked': {
+            let cause = result;
+            while (cause?.status === 'blocked')
+                cause = results.get(cause.blockedBy);
+            return cause?.status === 'not-attempted'
+                ? { kind: 'engine-lost' }
+                : {
+                    kind: 'blocked-by-failed-step',
+                    step: result.blockedBy,
+                    ...(cause?.status === 'changed' ? { changed: true } : {})
+                };
+        }
+        default:
+            throw new Error(`a ${result.status} step has no reason to be kept`);
+    }
+}
 function summarise(plan, results, dryRun, ms) {
-    const succeeded = (id) => {
-        const s = results.get(id)?.status;
-        return s === 'done' || s === 'gone' || s === 'planned';
-    };
+    const ok = (id) => id !== undefined && succeeded(results.get(id));
     const skipped = [...plan.skipped];
-    let failures = 0;
     const stepOf = new Map();
     for (const step of plan.steps) {
         if (step.kind !== 'untag')
             stepOf.set(step.kind === 'delete-image' ? step.image : step.container, step.id);
         const r = results.get(step.id);
-        if (!r || succeeded(step.id))
+        if (!r || succeeded(r))
             continue;
-        failures++;
-        const reason = r.blockedBy === ENGINE_LOST
-            ? { kind: 'engine-lost' }
-            : r.status === 'blocked'
-                ? { kind: 'blocked-by-failed-step', step: r.blockedBy ?? '' }
-                : { kind: 'removal-failed', status: r.httpStatus, message: r.message ?? 'unknown error' };
-        skipped.push({ target: targetOf(step), reason });
+        skipped.push({ target: targetOf(step), reason: reasonOf(r, results) });
     }
     return {
         dryRun,
-        deletedImages: plan.deleteImages.filter((i) => succeeded(stepOf.get(i.id) ?? '')),
-        untagged: plan.steps.flatMap((s) => s.kind === 'untag' && succeeded(s.id) ? [s.reference, ...s.digests] : []),
-        removedContainers: plan.removeContainers.filter((c) => succeeded(stepOf.get(c.id) ?? '')),
+        deletedImages: plan.deleteImages.filter((i) => ok(stepOf.get(i.id))),
+        untagged: plan.steps.flatMap((s) => s.kind === 'untag' && ok(s.id) ? [s.reference, ...s.digests] : []),
+        removedContainers: plan.removeContainers.filter((c) => ok(stepOf.get(c.id))),
         skipped,
-        results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'blocked' }),
-        failures,
+        results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'not-attempted' }),
         ms
     };
 }
@@ -70172,7 +70699,7 @@ function summarise(plan, results, dryRun, ms) {
 // percentage of the disk.
 class SizeError extends Error {
 }
-const UNITS = {
+const size_UNITS = {
     b: 1,
     kb: 1e3,
     mb: 1e6,
@@ -70196,7 +70723,7 @@ function parseSize(text) {
     if (!m) {
         throw new SizeError(/^\d+(\.\d+)?$/.test(value) ? 'the unit is missing' : 'it is neither a size nor a percentage');
     }
-    const unit = UNITS[m[2].toLowerCase()];
+    const unit = size_UNITS[m[2].toLowerCase()];
     if (unit === undefined)
         throw new SizeError(`"${m[2].slice(0, 8)}" is not a unit`);
     const bytes = Math.floor(Number(m[1]) * unit);
@@ -70235,7 +70762,8 @@ const EXAMPLE = {
     container: 'use patterns such as ci-* or build-{api,web}',
     exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
     size: 'use a size such as 20GB, 500MiB or 25%',
-    folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache'
+    folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache',
+    dataRoot: "use the folder where this machine sees the engine's data root, such as /mnt/dind-data, or leave it empty"
 };
 // Beyond what JSON escapes: C1 controls, line/paragraph separators (newlines to some log viewers),
 // and invisible or bidi formatting characters that could make a message read differently.
@@ -70376,6 +70904,18 @@ function dockerHost(name, value) {
         throw invalid(name, value, `${problem}; ${EXAMPLE.dockerHost}`);
     return value;
 }
+/**
+ * An absolute folder path, or undefined when empty. Whether it holds the engine's data is checked
+ * once the engine is known.
+ */
+function dataRoot(name, value) {
+    if (value === '')
+        return undefined;
+    if (HAS_UNSAFE.test(value) || !external_node_path_default().isAbsolute(value)) {
+        throw invalid(name, value, `it must be an absolute path; ${EXAMPLE.dataRoot}`);
+    }
+    return external_node_path_default().normalize(value);
+}
 /** A folder path, resolved against the workspace as the runner resolves paths. */
 function ledgerDir(name, value, env) {
     if (value === '') {
@@ -70420,6 +70960,7 @@ function getSettings(read = (n) => core/* getInput */.V4(n), env = process.env) 
     const host = dockerHost(constants/* Input */.pd.DockerHost, get(constants/* Input */.pd.DockerHost));
     const engineTimeoutMs = positive(constants/* Input */.pd.EngineTimeout, get(constants/* Input */.pd.EngineTimeout), DEFAULT_TIMEOUT_MS);
     const ledger = ledgerDir(constants/* Input */.pd.LedgerDir, get(constants/* Input */.pd.LedgerDir), env);
+    const engineDataRoot = dataRoot(constants/* Input */.pd.EngineDataRoot, get(constants/* Input */.pd.EngineDataRoot));
     return {
         policy: {
             images,
@@ -70437,7 +70978,8 @@ function getSettings(read = (n) => core/* getInput */.V4(n), env = process.env) 
         engineTimeoutMs,
         ...(host === undefined ? {} : { dockerHost: host }),
         ...(untilFree === undefined ? {} : { untilFree }),
-        ...(ledger === undefined ? {} : { ledgerDir: ledger })
+        ...(ledger === undefined ? {} : { ledgerDir: ledger }),
+        ...(engineDataRoot === undefined ? {} : { engineDataRoot })
     };
 }
 
@@ -71005,7 +71547,10 @@ function measuredFromResponses(inventory, deletedEntries, removedContainers) {
 }
 /**
  * until-free: takes units least recently used first until the predicted bytes reach `need`.
- * Layers are counted as freed only when the last image holding them is taken.
+ * Layers are counted as freed only when the last image holding them is taken. A layer of unknown
+ * size counts at what its image leaves unexplained (its size less its known layers): an upper
+ * bound, so that unknown sizes never make until-free take every candidate. `upperBound` says
+ * when that happened.
  */
 function chooseUntilFree(inventory, units, need, 
 /** Images the engine prunes once all of their children are gone, with those children. */
@@ -71020,15 +71565,29 @@ prunedParents) {
     const images = new Set();
     const containers = new Set();
     let bytes = 0;
+    let upperBound = false;
     const takeImage = (id) => {
         if (images.has(id))
             return;
         images.add(id);
-        for (const l of byId.get(id)?.layers ?? []) {
+        const image = byId.get(id);
+        if (!image)
+            return;
+        const known = (image.layers ?? []).reduce((sum, l) => sum + (sizes[l] ?? 0), 0);
+        let unknownFreed = image.layers === undefined;
+        for (const l of image.layers ?? []) {
             const left = holders.get(l) - 1;
             holders.set(l, left);
-            if (left === 0)
-                bytes += sizes[l] ?? 0;
+            if (left > 0)
+                continue;
+            if (sizes[l] === undefined)
+                unknownFreed = true;
+            else
+                bytes += sizes[l];
+        }
+        if (unknownFreed) {
+            bytes += Math.max(0, image.size - known);
+            upperBound = true;
         }
     };
     const ordered = [...units].sort((a, b) => a.time - b.time ||
@@ -71055,7 +71614,7 @@ prunedParents) {
             takeImage(parent);
         }
     }
-    return { images, containers, bytes };
+    return { images, containers, bytes, upperBound };
 }
 
 ;// CONCATENATED MODULE: ./src/plan/steps.ts
@@ -71063,9 +71622,12 @@ prunedParents) {
 
 
 
-const containerStepId = (id) => `container:${id}`;
-const imageStepId = (id) => `image:${id}`;
-const untagStepId = (ref) => `untag:${ref}`;
+/** The one way to make a StepId: one constructor per step kind. */
+const stepId = {
+    container: (id) => `container:${id}`,
+    untag: (ref) => `untag:${ref}`,
+    image: (id) => `image:${id}`
+};
 function buildSteps(index, selection) {
     const { images, containersOf, childrenOf } = index;
     const deleted = selection.images;
@@ -71076,16 +71638,17 @@ function buildSteps(index, selection) {
             continue;
         const name = displayName(c);
         steps.push({
-            id: containerStepId(c.id),
+            id: stepId.container(c.id),
             kind: 'remove-container',
             container: c.id,
             name,
             image: c.image,
+            requires: { kind: 'stopped' },
             dependsOn: []
         });
         removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
     }
-    const containerSteps = (id) => (containersOf.get(id) ?? []).map((c) => containerStepId(c.id));
+    const containerSteps = (id) => (containersOf.get(id) ?? []).map((c) => stepId.container(c.id));
     const prunedAncestors = (id) => {
         const parent = images.get(id)?.parent;
         return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
@@ -71099,12 +71662,13 @@ function buildSteps(index, selection) {
         const untagStep = (ref, dependsOn) => {
             const carried = carriers.get(ref);
             return {
-                id: untagStepId(ref),
+                id: stepId.untag(ref),
                 kind: 'untag',
                 reference: ref,
                 image: id,
                 digests: carried?.digests ?? [],
-                dependsOn: [...new Set([...(carried?.after ?? []).map(untagStepId), ...dependsOn])]
+                requires: { kind: 'names-image', image: id },
+                dependsOn: [...new Set([...(carried?.after ?? []).map(stepId.untag), ...dependsOn])]
             };
         };
         if (!deleted.has(id)) {
@@ -71118,18 +71682,24 @@ function buildSteps(index, selection) {
         }
         const holders = [
             ...containerSteps(id),
-            ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(imageStepId),
+            ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(stepId.image),
             // The engine prunes untagged parents with their child, so their containers must be gone first.
             ...prunedAncestors(id).flatMap(containerSteps)
         ];
         const refs = untagOrder(untags);
-        const earlier = refs.slice(0, -1).map(untagStepId);
+        const earlier = refs.slice(0, -1).map(stepId.untag);
         refs.forEach((ref, n) => {
             const last = n === refs.length - 1;
             steps.push(untagStep(ref, last ? [...earlier, ...holders] : []));
         });
-        const lastUntag = refs.length > 0 ? [untagStepId(refs[refs.length - 1])] : holders;
-        steps.push({ id: imageStepId(id), kind: 'delete-image', image: id, dependsOn: lastUntag });
+        const lastUntag = refs.length > 0 ? [stepId.untag(refs[refs.length - 1])] : holders;
+        steps.push({
+            id: stepId.image(id),
+            kind: 'delete-image',
+            image: id,
+            requires: { kind: 'unreferenced' },
+            dependsOn: lastUntag
+        });
     }
     return { steps, removeContainers, untagOnly };
 }
@@ -71193,7 +71763,7 @@ function narrowUntilFree(index, policy, selection) {
     }
     const chosen = need > 0
         ? chooseUntilFree(inventory, units, need, prunedParents)
-        : { images: new Set(), containers: new Set() };
+        : { images: new Set(), containers: new Set(), upperBound: false };
     const reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
     const skipped = [];
     const images = new Map([...deleted].filter(([id]) => chosen.images.has(id)));
@@ -71224,7 +71794,8 @@ function narrowUntilFree(index, policy, selection) {
             targetBytes: policy.untilFreeBytes,
             freeBytes,
             predictedFreeBytes: freeBytes,
-            alreadyMet: need <= 0
+            alreadyMet: need <= 0,
+            ...(chosen.upperBound ? { upperBound: true } : {})
         },
         skipped
     };
@@ -71283,110 +71854,6 @@ function planner_plan(snapshot, policy, now) {
         },
         ...(target ? { target } : {})
     };
-}
-
-;// CONCATENATED MODULE: ./src/report/bytes.ts
-// Sizes as `docker images` prints them: decimal units, one decimal place.
-const bytes_UNITS = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-function formatBytes(bytes) {
-    if (!Number.isFinite(bytes))
-        return String(bytes);
-    if (bytes < 0)
-        return `-${formatBytes(-bytes)}`;
-    if (Math.round(bytes) < 1000)
-        return `${Math.round(bytes)} B`;
-    // Decide the unit on the rounded figure, so 999,999 bytes reads `1.0 MB`, never `1000.0 kB`.
-    const tenths = (v) => Math.round(v * 10);
-    let value = bytes / 1000;
-    let i = 0;
-    while (i < bytes_UNITS.length - 1 && tenths(value) >= 10000) {
-        value /= 1000;
-        i++;
-    }
-    return `${(tenths(value) / 10).toFixed(1)} ${bytes_UNITS[i]}`;
-}
-
-;// CONCATENATED MODULE: ./src/report/reason.ts
-// One short sentence per Reason, shared by the summary and the `skipped` output.
-
-
-/** `1a2b3c4d5e6f` for `sha256:1a2b…`: what `docker images` shows. */
-function shortId(id) {
-    return id.replace(/^sha256:/, '').slice(0, 12);
-}
-const ARRIVED = {
-    pull: 'pulled',
-    load: 'loaded',
-    tag: 'tagged',
-    import: 'imported',
-    commit: 'committed',
-    build: 'built'
-};
-/** An age with the record it was read from: `3h since it was pulled (events)`. */
-function describeAge(ageMs, basis, record) {
-    const age = formatDuration(ageMs);
-    if (basis === 'stopped')
-        return `stopped ${age} ago`;
-    switch (record?.kind) {
-        case undefined:
-        case 'created':
-            return `${age} old by ${basis}`;
-        case 'tag-time':
-            return `${age} since it was tagged here (the engine's tag time)`;
-        case 'event':
-            return `${age} since it was ${ARRIVED[record.action]} (events${record.earlierRun ? ', kept by an earlier run' : ''})`;
-        case 'first-seen':
-            return record.earlierRun
-                ? `first seen by docker-reclaim ${age} ago`
-                : 'first seen by docker-reclaim just now (no record of its arrival)';
-        case 'container':
-            return `${age} since container ${record.container} used it`;
-    }
-}
-function describeReason(r) {
-    switch (r.kind) {
-        case 'excluded':
-            // Quoted as JSON so that a pattern with spaces or quotes still reads unambiguously.
-            return `excluded by pattern ${JSON.stringify(r.pattern)}`;
-        case 'runner-owned':
-            return 'owned by the Actions runner (a job or service container)';
-        case 'container-running':
-            return `${r.state}: only stopped containers are removed`;
-        case 'in-use-by-running-container':
-            return `in use by running container ${r.container} (${r.state})`;
-        case 'too-young': {
-            const min = `minimum ${formatDuration(r.minMs)}`;
-            return `too young: ${describeAge(r.ageMs, r.basis, r.record)}, ${min}`;
-        }
-        case 'kept-by-keep-latest':
-            return `kept by keep-latest (#${r.rank} of ${r.keep} newest)`;
-        case 'still-tagged':
-            return `image still tagged as ${r.references.join(', ')}`;
-        case 'held-by-kept-container':
-            return `held by container ${r.container}, which is kept: ${describeReason(r.because)}`;
-        case 'used-by-unselected-container':
-            return `used by container ${r.container}, which "containers" does not select`;
-        case 'parent-of-kept-image':
-            return `parent of kept image ${shortId(r.child)}`;
-        case 'blocked-by-failed-step':
-            // The executor falls back to an empty step ID when it lost track of which one failed.
-            return r.step
-                ? `not attempted: step ${r.step} failed`
-                : 'not attempted: a step it depends on failed';
-        case 'engine-lost':
-            return 'not attempted: the engine stopped answering during the run';
-        case 'removal-failed':
-            return r.status === undefined
-                ? `removal failed: ${r.message}`
-                : `removal failed (HTTP ${r.status}): ${r.message}`;
-        case 'free-space-target-met':
-            return `not needed: the disk reaches ${formatBytes(r.targetBytes)} free without it (until-free)`;
-        default: {
-            // A new Reason kind stops the build here until it has a sentence.
-            const unknown = r;
-            return `kept (${unknown.kind})`;
-        }
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
@@ -71608,7 +72075,6 @@ function renderSection(s, cap) {
         ? `<details><summary>${s.title}</summary>\n\n${table}\n</details>\n\n`
         : `${s.title}\n\n${table}\n`;
 }
-const isFailure = (r) => r.kind === 'removal-failed' || r.kind === 'blocked-by-failed-step';
 function skipRows(skips) {
     return skips.map((s) => row([isImageId(s.target) ? shortId(s.target) : s.target, describeReason(s.reason)]));
 }
@@ -71684,6 +72150,10 @@ function untilFree(outcome, space, dry) {
             `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${summary_count(n)} least recently used images`} ` +
                 `needed to reach it (predicted free afterwards: ${formatBytes(t.predictedFreeBytes)}).`;
     }
+    if (t.upperBound) {
+        text +=
+            " Some layers' sizes were unknown, so until-free counted each at its image's size, an upper bound: the disk may end short of the target, and a second run takes the rest.";
+    }
     return `${text}\n\n`;
 }
 function chart(outcome, space, dry) {
@@ -71707,8 +72177,8 @@ function renderSummary(outcome, ctx) {
         head += '> [!NOTE]\n> Dry run: nothing was removed. This is what a real run would remove.\n\n';
     }
     head += headline(outcome, space, dry);
-    if (outcome.failures > 0) {
-        head += `> [!WARNING]\n> ${plural(outcome.failures, 'step')} failed or could not be attempted; see Failures below.\n\n`;
+    if (failed.length > 0) {
+        head += `> [!WARNING]\n> ${plural(failed.length, 'step')} failed or could not be attempted; see Failures below.\n\n`;
     }
     head += untilFree(outcome, space, dry);
     head += notes(space, dry);
@@ -71867,7 +72337,7 @@ async function main() {
     let conn;
     try {
         conn = connect(settings.dockerHost, process.env, settings.engineTimeoutMs);
-        await core/* group */.Os(`Connect to ${conn.address}`, () => ping(conn));
+        await core/* group */.Os(`Connect to ${conn.address} (${conn.from})`, () => ping(conn));
     }
     catch (e) {
         if (e instanceof EngineUnreachable)
@@ -71875,18 +72345,25 @@ async function main() {
         throw e;
     }
     const docker = conn.docker;
-    const { inventory, root, totalsBefore, ledger } = await core/* group */.Os('Read inventory', async () => {
+    const { inventory, disk, totalsBefore, ledger } = await core/* group */.Os('Read inventory', async () => {
         const info = (await docker.info());
-        const [listed, where, totals, events] = await Promise.all([
+        const [listed, totals, events] = await Promise.all([
             readInventory(docker, mayFree(settings.policy)),
-            engineDisk(conn, info.DockerRootDir),
             settings.dryRun ? undefined : spaceTotals(docker),
             recentEvents(docker, info, settings.engineTimeoutMs)
         ]);
-        if (where.disk)
-            listed.disk = where.disk;
-        core/* info */.pq(`${listed.images.length} images, ${listed.containers.length} containers` +
-            (where.disk ? `; ${formatBytes(where.disk.freeBytes)} free on ${where.root}` : ''));
+        // A few of the engine's own objects are enough to show that a path holds its data.
+        const objects = {
+            imageIds: listed.images.slice(0, 50).map((i) => i.id),
+            containerIds: listed.containers.slice(0, 50).map((c) => c.id)
+        };
+        const disk = (await engineDisk(conn, info, objects, settings.engineDataRoot)).found;
+        if ('disk' in disk)
+            listed.disk = disk.disk;
+        core/* info */.pq(`${listed.images.length} images, ${listed.containers.length} containers`);
+        core/* info */.pq('disk' in disk
+            ? `${formatBytes(disk.disk.freeBytes)} free on ${disk.disk.path}, the engine's data disk: ${disk.how}`
+            : `The engine's data disk is not measured: ${disk.refusal}`);
         const ledger = openLedger(settings.ledgerDir, {
             // Podman (the one engine that names its Buildah) makes up a new ID at every start.
             id: info.BuildahVersion === undefined ? (info.ID ?? '') : '',
@@ -71894,17 +72371,17 @@ async function main() {
             address: conn.address
         });
         const inv = withArrivalRecords(listed, latestArrivals(events, listed.images), ledger?.entries ?? new Map());
-        return { inventory: inv, root: where.root, totalsBefore: totals, ledger };
+        return { inventory: inv, disk, totalsBefore: totals, ledger };
     });
     const policy = { ...settings.policy };
     if (settings.untilFree) {
-        if (!inventory.disk) {
-            return core/* setFailed */.C1(`Input "${constants/* Input */.pd.UntilFree}" needs an engine on this machine, to measure its disk: the engine at ${conn.address} keeps its data at ${root ?? 'an unknown path'}, which is not on this machine. Leave until-free empty to remove every candidate.`);
+        if (!('disk' in disk)) {
+            return core/* setFailed */.C1(`Input "${constants/* Input */.pd.UntilFree}" needs the engine's data disk on this machine, and none can be shown: ${disk.refusal}. Name where this machine sees the engine's data root with ${constants/* Input */.pd.EngineDataRoot} (for example /mnt/dind-data), or leave ${constants/* Input */.pd.UntilFree} empty to remove every candidate.`);
         }
         policy.untilFreeBytes =
             'bytes' in settings.untilFree
                 ? settings.untilFree.bytes
-                : Math.ceil((inventory.disk.totalBytes * settings.untilFree.percent) / 100);
+                : Math.ceil((disk.disk.totalBytes * settings.untilFree.percent) / 100);
     }
     const plan = await core/* group */.Os('Plan', async () => {
         const p = planner_plan(inventory, policy, Date.now());
@@ -71919,36 +72396,48 @@ async function main() {
         await core/* group */.Os('Ledger', () => recordLedger(ledger, inventory, plan.now, outcome));
     }
     const space = await core/* group */.Os('Measure', () => measure(docker, inventory, plan, outcome, totalsBefore, started));
+    // The removals are done: from here on, nothing that fails may fail the step.
     const reportPath = await core/* group */.Os('Report', async () => {
-        const path = writeReport(reportDir(), {
-            version: constants/* VERSION */.xv,
-            settings,
-            inventorySize: { images: inventory.images.length, containers: inventory.containers.length },
-            plan,
-            outcome,
-            space
-        });
-        core/* info */.pq(`Report: ${path}`);
-        setOutputs(outputValues(outcome, path, space));
+        let path;
+        try {
+            path = writeReport(reportDir(), {
+                version: constants/* VERSION */.xv,
+                settings,
+                inventorySize: { images: inventory.images.length, containers: inventory.containers.length },
+                plan,
+                outcome,
+                space
+            });
+            core/* info */.pq(`Report: ${path}`);
+        }
+        catch (e) {
+            core/* warning */.$e(`Could not write the JSON report in ${reportDir()} (${describeError(e)}); the outputs and the summary say what happened.`);
+        }
+        setOutputs(outputValues(outcome, path ?? '', space));
         if (settings.summary) {
-            await core/* summary */.z
-                .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now, space }))
-                .write();
+            try {
+                await core/* summary */.z
+                    .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now, space }))
+                    .write();
+            }
+            catch (e) {
+                core/* warning */.$e(`Could not write the job summary (${describeError(e)}); the outputs${path ? ' and the report' : ''} say what happened.`);
+            }
         }
         return path;
     });
     if (outcome.engineLost !== undefined) {
         const done = outcome.results.filter((r) => r.status === 'done' || r.status === 'gone').length;
-        return core/* setFailed */.C1(`Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done; the report lists each one: ${reportPath}. Run the step again once the engine answers to finish the rest.`);
+        return core/* setFailed */.C1(`Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done${reportPath ? `; the report lists each one: ${reportPath}` : ''}. Run the step again once the engine answers to finish the rest.`);
     }
     const verb = settings.dryRun ? 'Would delete' : 'Deleted';
     const bytes = space.measuredBytes ?? space.predictedBytes;
     core/* info */.pq(`${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers: ${formatBytes(bytes)}${settings.dryRun ? ' predicted' : ''}; kept ${outcome.skipped.length}.`);
-    if (outcome.failures > 0) {
-        const failed = outcome.skipped.filter((s) => s.reason.kind === 'removal-failed' || s.reason.kind === 'blocked-by-failed-step');
+    const failed = outcome.skipped.filter((s) => isFailure(s.reason));
+    if (failed.length > 0) {
         const lines = failed.map((s) => `${s.target}: ${describeReason(s.reason)}`);
         if (settings.failOnError) {
-            core/* setFailed */.C1(`${outcome.failures} planned removals did not happen:\n${lines.join('\n')}`);
+            core/* setFailed */.C1(`${failed.length} planned removals did not happen:\n${lines.join('\n')}`);
         }
         else {
             lines.forEach((l) => core/* warning */.$e(l));
@@ -72016,16 +72505,16 @@ async function measure(docker, inventory, plan, outcome, totalsBefore, started) 
     if (disk)
         space.disk = { path: disk.path, totalBytes: disk.totalBytes, freeBefore: disk.freeBytes };
     if (!outcome.dryRun) {
-        const deletedEntries = outcome.results.flatMap((r) => r.deleted ?? []);
+        const deletedEntries = outcome.results.flatMap((r) => (r.status === 'done' ? r.deleted : []));
         // A container that was already gone (404) freed nothing now.
         const status = new Map(outcome.results.map((r) => [r.step, r.status]));
         const removed = new Set(outcome.removedContainers
-            .filter((c) => status.get(containerStepId(c.id)) === 'done')
+            .filter((c) => status.get(stepId.container(c.id)) === 'done')
             .map((c) => c.id));
         const fromResponses = measuredFromResponses(inventory, deletedEntries, removed);
         const [totalsAfter, diskAfter] = await Promise.all([
             totalsBefore === undefined ? undefined : spaceTotals(docker),
-            disk ? statDisk(disk.path) : undefined
+            disk ? statDisk(disk.path).catch(() => undefined) : undefined
         ]);
         if (totalsBefore !== undefined && totalsAfter !== undefined) {
             space.systemDfBytes = totalsBefore - totalsAfter;

@@ -24,7 +24,7 @@ export interface RunActionOptions {
   env?: Record<string, string>;
   /** Node binary (default: this process's; see ensureNode24). */
   node?: string;
-  /** Working directory and GITHUB_WORKSPACE (default: the repository). */
+  /** Working directory and GITHUB_WORKSPACE (default: a fresh folder in the run's directory). */
   cwd?: string;
   /** Script to run (default: the repository's dist/index.js). */
   entry?: string;
@@ -67,6 +67,8 @@ export function actionEnv(options?: {
   tmpDir?: string;
 }): Promise<{
   dir: string;
+  /** The working directory and GITHUB_WORKSPACE. */
+  workspace: string;
   files: Record<
     'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_STEP_SUMMARY' | 'GITHUB_ENV' | 'GITHUB_PATH',
     string

@@ -119,14 +119,12 @@ function lines(stream, onLine) {
  * directory under tmpDir.
  * @param {{ inputs?: Record<string,string>, env?: Record<string,string>, cwd?: string, tmpDir?: string }} options
  */
-export async function actionEnv({
-  inputs = {},
-  env = {},
-  cwd = REPO_ROOT,
-  tmpDir = tmpdir()
-} = {}) {
+export async function actionEnv({ inputs = {}, env = {}, cwd, tmpDir = tmpdir() } = {}) {
   const all = { ...actionDefaults(), ...inputs };
   const dir = await mkdtemp(join(tmpDir, 'action-'));
+  // The job's workspace: relative paths in inputs land here, never in this repository.
+  const workspace = cwd ?? join(dir, 'workspace');
+  await mkdir(workspace, { recursive: true });
   const files = {
     GITHUB_OUTPUT: join(dir, 'output'),
     GITHUB_STATE: join(dir, 'state'),
@@ -141,6 +139,7 @@ export async function actionEnv({
     dir,
     files,
     runnerTemp,
+    workspace,
     env: {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: process.env.HOME ?? homedir(),
@@ -148,7 +147,7 @@ export async function actionEnv({
       GITHUB_ACTIONS: 'true',
       GITHUB_ACTION: 'docker-reclaim',
       GITHUB_ACTION_PATH: REPO_ROOT,
-      GITHUB_WORKSPACE: cwd,
+      GITHUB_WORKSPACE: workspace,
       RUNNER_OS: 'Linux',
       RUNNER_ARCH: 'X64',
       RUNNER_TEMP: runnerTemp,
@@ -167,7 +166,7 @@ export async function runAction({
   inputs = {},
   env = {},
   node = process.execPath,
-  cwd = REPO_ROOT,
+  cwd,
   entry = join(REPO_ROOT, 'dist', 'index.js'),
   tmpDir = tmpdir(),
   timeoutMs = 300_000,
@@ -175,13 +174,42 @@ export async function runAction({
 } = {}) {
   const all = { ...actionDefaults(), ...inputs };
   // Without an engine address the action would reach the machine's own engine: never allowed here.
-  if (!env.DOCKER_HOST && !all['docker-host']) {
-    throw new Error('runAction needs env.DOCKER_HOST or the docker-host input (a private engine)');
+  // A context counts only from a DOCKER_CONFIG the caller made, never the machine's ~/.docker,
+  // and only one that names a context other than the default socket's.
+  const current = () => {
+    try {
+      return JSON.parse(readFileSync(join(env.DOCKER_CONFIG, 'config.json'), 'utf8'))
+        .currentContext;
+    } catch {
+      return undefined;
+    }
+  };
+  const named = env.DOCKER_CONFIG ? (env.DOCKER_CONTEXT ?? current()) : undefined;
+  const context = named !== undefined && named !== '' && named !== 'default';
+  if (!env.DOCKER_HOST && !all['docker-host'] && !context) {
+    throw new Error(
+      'runAction needs env.DOCKER_HOST, the docker-host input, or a DOCKER_CONFIG with a context (a private engine)'
+    );
   }
   if (!existsSync(entry)) throw new Error(`${entry} does not exist: run npm run build first`);
-  const { dir, files, runnerTemp, env: childEnv } = await actionEnv({ inputs, env, cwd, tmpDir });
+  const {
+    dir,
+    files,
+    runnerTemp,
+    workspace,
+    env: childEnv
+  } = await actionEnv({
+    inputs,
+    env,
+    cwd,
+    tmpDir
+  });
 
-  const child = spawn(node, [entry], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(node, [entry], {
+    cwd: workspace,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
   const out = [];
   const err = [];
   child.stdout.on('data', (d) => out.push(d));

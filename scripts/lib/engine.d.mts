@@ -97,6 +97,12 @@ export function startRegistry(options?: EngineOptions): Promise<Registry>;
 export interface DockerdOptions extends EngineOptions {
   /** Put the data root on a tmpfs of this size (e.g. '64m'): a small disk of its own. Needs root. */
   dataSize?: string;
+  /**
+   * Mount that tmpfs only in dockerd's own mount namespace, as a docker:dind sidecar has its data
+   * root: here the data root is an empty folder on another disk. Seen from here at
+   * `/proc/${engine.pid}/root${engine.dataRoot}`.
+   */
+  hiddenDataRoot?: boolean;
   /** Also serve tcp://127.0.0.1:PORT with --tlsverify (engine.tcpHost). */
   tls?: EngineTls;
 }

@@ -415,19 +415,25 @@ async function superviseDaemon({
 /**
  * Starts a private dockerd in a fresh temporary directory. With `tls`, it also listens on
  * tcp://127.0.0.1:PORT and requires a client certificate signed by `tls.ca` there (`--tlsverify`);
- * the unix socket stays plain. With `dataSize` (e.g. '64m') the data root is a tmpfs of that size.
- * @param {{ name?: string, dataSize?: string, tls?: { ca: string, cert: string, key: string, port?: number } }} [options]
+ * the unix socket stays plain. With `dataSize` (e.g. '64m') the data root is a tmpfs of that size;
+ * with `hiddenDataRoot` too, that tmpfs is mounted only in dockerd's own mount namespace.
+ * @param {{ name?: string, dataSize?: string, hiddenDataRoot?: boolean, tls?: { ca: string, cert: string, key: string, port?: number } }} [options]
  */
-export async function startEngine({ name = 'engine', dataSize, tls } = {}) {
+export async function startEngine({ name = 'engine', dataSize, tls, hiddenDataRoot = false } = {}) {
   const dockerd = which('dockerd');
   if (!dockerd) throw new Error('dockerd not found: call ensurePrerequisites() first');
+  if (hiddenDataRoot && !dataSize) throw new Error('hiddenDataRoot needs a dataSize');
   const dir = await engineDir('dr', name);
   const socket = join(dir, 'docker.sock');
   const dataRoot = join(dir, 'data');
   if (dataSize) {
     // A small filesystem of its own, so that free-space targets are measurable and reachable.
+    // Hidden: mounted in dockerd's own mount namespace, as a docker:dind sidecar has it, so that
+    // here the path is an empty folder on another disk.
     await mkdir(dataRoot);
-    await run('mount', ['-t', 'tmpfs', '-o', `size=${dataSize}`, 'tmpfs', dataRoot]);
+    if (!hiddenDataRoot) {
+      await run('mount', ['-t', 'tmpfs', '-o', `size=${dataSize}`, 'tmpfs', dataRoot]);
+    }
   }
   const args = [
     '-H', `unix://${socket}`,
@@ -450,6 +456,8 @@ export async function startEngine({ name = 'engine', dataSize, tls } = {}) {
     ); // prettier-ignore
     extra.tcpHost = `tcp://127.0.0.1:${port}`;
   }
+  const unshare = which('unshare');
+  if (hiddenDataRoot && !unshare) throw new Error('unshare (util-linux) not found');
   return superviseDaemon({
     kind: 'docker',
     label: 'dockerd',
@@ -457,8 +465,14 @@ export async function startEngine({ name = 'engine', dataSize, tls } = {}) {
     socket,
     dataRoot,
     logFile: join(dir, 'dockerd.log'),
-    command: dockerd,
-    args,
+    command: hiddenDataRoot ? unshare : dockerd,
+    args: hiddenDataRoot
+      ? [
+          '--mount', '--propagation', 'private',
+          'sh', '-c', 'mount -t tmpfs -o "size=$1" tmpfs "$2" && shift 2 && exec "$@"',
+          'sh', dataSize, dataRoot, dockerd, ...args
+        ] // prettier-ignore
+      : args,
     beforeLaunch: () => dropStaleContainerdPid(join(dir, 'exec')),
     extra
   });
