@@ -25,6 +25,7 @@
 // with a parent).
 import type { ContainerNow, ImageNow, Remover, RemoveResult } from '../src/engine/remove.js';
 import { EngineError } from '../src/engine/remove.js';
+import { FakeVolumesAndCache } from './fake-volumes.js';
 import type {
   ImageId,
   Inventory,
@@ -128,6 +129,11 @@ export class ContainerdEngine implements Remover {
   content = new Map<ImageId, Content>();
   containers: Map<string, InventoryContainer>;
   calls: string[] = [];
+  /** Volumes and build cache records, and the calls that remove them. */
+  store: FakeVolumesAndCache;
+  removeVolume: Remover['removeVolume'];
+  volumeUsers: Remover['volumeUsers'];
+  pruneBuildCache: Remover['pruneBuildCache'];
   /** Test hook: runs before each call, e.g. to inject a race. */
   beforeCall?: (call: string) => void;
 
@@ -158,6 +164,14 @@ export class ContainerdEngine implements Remover {
       }
     }
     this.containers = new Map(copy.containers.map((c) => [c.id, c]));
+    this.store = new FakeVolumesAndCache(
+      inventory,
+      () => this.containers,
+      (c) => this.calls.push(c)
+    );
+    this.removeVolume = (name) => this.store.removeVolume(name);
+    this.volumeUsers = (name) => this.store.volumeUsers(name);
+    this.pruneBuildCache = (ids) => this.store.pruneBuildCache(ids);
   }
 
   /** What `docker images` + inspect would show now, in the Inventory's shape. */

@@ -2,6 +2,7 @@
 // (moby daemon/images/image_delete.go), so planner + executor can be checked without a daemon.
 import type { ContainerNow, ImageNow, Remover, RemoveResult } from '../src/engine/remove.js';
 import { EngineError } from '../src/engine/remove.js';
+import { FakeVolumesAndCache } from './fake-volumes.js';
 import { parseReference } from '../src/plan/patterns.js';
 import type { ImageId, Inventory, InventoryContainer, InventoryImage } from '../src/plan/types.js';
 
@@ -11,6 +12,11 @@ export class FakeEngine implements Remover {
   images: Map<string, InventoryImage>;
   containers: Map<string, InventoryContainer>;
   calls: string[] = [];
+  /** Volumes and build cache records, and the calls that remove them. */
+  store: FakeVolumesAndCache;
+  removeVolume: Remover['removeVolume'];
+  volumeUsers: Remover['volumeUsers'];
+  pruneBuildCache: Remover['pruneBuildCache'];
   /** Test hook: runs before each call, e.g. to inject a race. */
   beforeCall?: (call: string) => void;
 
@@ -18,6 +24,14 @@ export class FakeEngine implements Remover {
     const copy = structuredClone(inventory);
     this.images = new Map(copy.images.map((i) => [i.id, i]));
     this.containers = new Map(copy.containers.map((c) => [c.id, c]));
+    this.store = new FakeVolumesAndCache(
+      inventory,
+      () => this.containers,
+      (c) => this.calls.push(c)
+    );
+    this.removeVolume = (name) => this.store.removeVolume(name);
+    this.volumeUsers = (name) => this.store.volumeUsers(name);
+    this.pruneBuildCache = (ids) => this.store.pruneBuildCache(ids);
   }
 
   snapshot(): Inventory {

@@ -1,10 +1,12 @@
 // Terse builders for planner fixtures. Times are ms since epoch; NOW is the planner's clock.
 import type {
+  BuildCacheRecord,
   ContainerId,
   ContainerState,
   ImageId,
   InventoryContainer,
   InventoryImage,
+  InventoryVolume,
   Policy,
   Reference
 } from '../src/plan/types.js';
@@ -67,5 +69,37 @@ export function policy(p: Partial<Policy> = {}): Policy {
     containers: [],
     containersOlderThanMs: 0,
     ...p
+  };
+}
+
+/** A volume created `ageDays` ago; a 64-hex name makes it anonymous, as the engine names those. */
+export function volume(
+  name: string,
+  opts: Partial<InventoryVolume> & { ageDays?: number } = {}
+): InventoryVolume {
+  const { ageDays = 10, ...rest } = opts;
+  return { name, labels: {}, created: NOW - ageDays * DAY, size: 100, ...rest };
+}
+
+/** A random anonymous volume name. */
+export const anonymousName = (n: number) => n.toString(16).padStart(64, 'e');
+
+/** A build cache record last used `usedDaysAgo` ago. */
+export function cacheRecord(
+  id: string,
+  opts: Partial<BuildCacheRecord> & { usedDaysAgo?: number } = {}
+): BuildCacheRecord {
+  const { usedDaysAgo = 10, ...rest } = opts;
+  return {
+    id,
+    parents: [],
+    type: 'regular',
+    description: `step ${id}`,
+    inUse: false,
+    shared: false,
+    size: 1000,
+    created: NOW - (usedDaysAgo + 1) * DAY,
+    lastUsed: NOW - usedDaysAgo * DAY,
+    ...rest
   };
 }

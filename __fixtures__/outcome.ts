@@ -8,6 +8,8 @@ export function outcome(over: Partial<Outcome> = {}): Outcome {
     deletedImages: [],
     untagged: [],
     removedContainers: [],
+    removedVolumes: [],
+    prunedBuildCache: [],
     skipped: [],
     results: [],
     ms: 900,

@@ -65360,7 +65360,10 @@ const Input = {
     DockerHost: 'docker-host',
     EngineTimeout: 'engine-timeout',
     LedgerDir: 'ledger-dir',
-    EngineDataRoot: 'engine-data-root'
+    EngineDataRoot: 'engine-data-root',
+    BuildCache: 'build-cache',
+    Volumes: 'volumes',
+    AnonymousVolumes: 'anonymous-volumes'
 };
 const Output = {
     DeletedImages: 'deleted-images',
@@ -65369,6 +65372,7 @@ const Output = {
     Skipped: 'skipped',
     ReclaimedBytes: 'reclaimed-bytes',
     EstimatedBytes: 'estimated-bytes',
+    RemovedVolumes: 'removed-volumes',
     Report: 'report'
 };
 const State = {
@@ -65385,7 +65389,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _cjs_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7628);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4116);
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7242);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3638);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1354);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6661);
 // The one entry point: the runner runs dist/index.js for main and (if declared) post.
 
@@ -65417,7 +65421,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3638:
+/***/ 1354:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66114,17 +66118,320 @@ async function engineDisk(conn, info, objects, explicit) {
     }
     return { root, found: first };
 }
-/** /system/df's layer and writable-layer totals; undefined when the engine cannot say. */
-async function spaceTotals(docker) {
-    try {
-        const df = (await docker.df());
-        if (typeof df.LayersSize !== 'number')
-            return undefined;
-        return df.LayersSize + (df.Containers ?? []).reduce((sum, c) => sum + (c.SizeRw ?? 0), 0);
-    }
-    catch {
+
+;// CONCATENATED MODULE: ./src/plan/containers.ts
+// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
+// "stopping", a state not yet invented — holds its image and is never removed.
+const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
+const isStopped = (state) => STOPPED_STATES.has(state);
+/** What a container is called in reasons and tables: its first name, else its ID. */
+const displayName = (c) => c.names[0] ?? c.id;
+/** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
+function isRunnerOwned(c) {
+    const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
+    return labelled || c.networks.some((n) => n.startsWith('github_network_'));
+}
+/** When a container stopped: its finish time, or its creation if it never ran. */
+const stoppedAt = (c) => c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
+function decideContainers(index, policy, match, now) {
+    const protection = (c) => {
+        if (!isStopped(c.state)) {
+            return { kind: 'in-use-by-running-container', container: displayName(c), state: c.state };
+        }
+        if (isRunnerOwned(c))
+            return { kind: 'runner-owned' };
+        const pattern = match.excludedName(c.names);
+        if (pattern !== undefined)
+            return { kind: 'excluded', pattern };
+        const age = now - stoppedAt(c);
+        if (age < policy.containersOlderThanMs) {
+            return {
+                kind: 'too-young',
+                ageMs: age,
+                minMs: policy.containersOlderThanMs,
+                basis: 'stopped'
+            };
+        }
         return undefined;
+    };
+    const removable = new Set();
+    const skipped = [];
+    for (const c of index.inventory.containers) {
+        if (!match.containerSelected(c.names))
+            continue;
+        const why = protection(c);
+        if (!why)
+            removable.add(c.id);
+        else if (why.kind === 'in-use-by-running-container') {
+            skipped.push({
+                target: displayName(c),
+                reason: { kind: 'container-running', state: c.state }
+            });
+        }
+        else
+            skipped.push({ target: displayName(c), reason: why });
     }
+    return { removable, protection, skipped };
+}
+
+;// CONCATENATED MODULE: ./src/pool.ts
+// A bounded pool: the engine serialises much of its work, and unbounded fan-out only adds contention.
+/** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
+async function mapPool(items, limit, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const n = next++;
+            out[n] = await fn(items[n], n);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/engine/layers.ts
+// Layer identities and sizes on the classic store, from what the Engine API exposes.
+
+/** ChainIDs from RootFS diff IDs: chain₀ = diff₀, chainₙ = sha256(chainₙ₋₁ + " " + diffₙ). */
+function chainIds(diffIds) {
+    const out = [];
+    for (const diff of diffIds) {
+        const prev = out[out.length - 1];
+        out.push(prev === undefined
+            ? diff
+            : `sha256:${(0,external_node_crypto_.createHash)('sha256').update(`${prev} ${diff}`).digest('hex')}`);
+    }
+    return out;
+}
+// Instructions that record metadata only: the legacy builder writes them as "#(nop) CMD …" and
+// BuildKit as "CMD …"; neither makes a layer. COPY and ADD are "#(nop)" too, but make one.
+const METADATA = /^(\/bin\/sh -c )?(#\(nop\)\s*)?(CMD|ENV|LABEL|EXPOSE|ENTRYPOINT|USER|WORKDIR|ARG|VOLUME|STOPSIGNAL|HEALTHCHECK|SHELL|ONBUILD|MAINTAINER)\b/;
+/**
+ * Each layer's DiffSize, bottom first, from `GET /images/{id}/history` (newest first). The API
+ * leaves out the config's empty_layer flags, so layer-making entries are told apart by size and
+ * instruction; the result is only trusted if it has one size per layer that adds up to the
+ * image's Size (on the classic store, the sum of its layers' DiffSizes).
+ */
+function layerSizesFromHistory(history, layerCount, imageSize) {
+    const oldestFirst = [...history].reverse();
+    const candidates = [
+        oldestFirst.filter((h) => h.Size > 0 || !METADATA.test(h.CreatedBy ?? '')),
+        oldestFirst.filter((h) => h.Size > 0),
+        oldestFirst
+    ];
+    for (const entries of candidates) {
+        const sizes = entries.map((h) => h.Size);
+        if (sizes.length === layerCount && sizes.reduce((a, b) => a + b, 0) === imageSize)
+            return sizes;
+    }
+    // A single layer is the whole image.
+    if (layerCount === 1)
+        return [imageSize];
+    return undefined;
+}
+/**
+ * Fills in layers the history left unknown: when every layer of an image but one has a known
+ * size, that one is the image's Size minus the rest. Repeats while it learns something.
+ */
+function deriveMissingSizes(images, sizes) {
+    for (let learned = true; learned;) {
+        learned = false;
+        for (const image of images) {
+            const unknown = (image.layers ?? []).filter((l) => sizes[l] === undefined);
+            if (unknown.length !== 1)
+                continue;
+            const known = image.layers.reduce((sum, l) => sum + (sizes[l] ?? 0), 0);
+            const rest = image.size - known;
+            if (rest < 0)
+                continue;
+            sizes[unknown[0]] = rest;
+            learned = true;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/inventory.ts
+
+
+
+const INSPECT_CONCURRENCY = 8;
+/** Podman leaves the algorithm off some IDs; the classic store and containerd include it. */
+function imageId(id) {
+    return (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id);
+}
+/** Go's zero time (0001-01-01) and unparsable values mean "never". */
+function timeOf(value) {
+    if (value === undefined || value === '')
+        return undefined;
+    const ms = typeof value === 'number' ? value * 1000 : Date.parse(value);
+    return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+const realRefs = (refs) => (refs ?? []).filter((r) => !r.startsWith('<none>'));
+const present = (x) => x !== undefined;
+const statusOf = (e) => e.statusCode;
+/**
+ * The answer, or undefined if the object is gone. Another process removing it between our list
+ * and this call can also surface as a 500 ("layer does not exist"): ask once more whether it still
+ * exists before calling that an error.
+ */
+async function unlessGone(call, stillThere) {
+    try {
+        return await call;
+    }
+    catch (e) {
+        if (statusOf(e) === 404)
+            return undefined;
+        try {
+            await stillThere();
+        }
+        catch (again) {
+            if (statusOf(again) === 404)
+                return undefined;
+        }
+        throw e;
+    }
+}
+/**
+ * `mayFree` says which images the plan could delete, from their references alone: only those need
+ * their layer sizes (one history call each). Every image needs its layers, to know what it holds.
+ */
+async function readInventory(docker, mayFree = () => true) {
+    const [listedImages, listedContainers] = await Promise.all([
+        docker.listImages({ all: true }),
+        docker.listContainers({ all: true })
+    ]);
+    const layerSizes = {};
+    const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
+        const handle = docker.getImage(listed.Id);
+        const refs = [...realRefs(listed.RepoTags), ...realRefs(listed.RepoDigests)];
+        const [info, history] = await Promise.all([
+            unlessGone(handle.inspect(), () => handle.inspect()),
+            mayFree(refs)
+                ? unlessGone(handle.history(), () => handle.inspect())
+                : undefined
+        ]);
+        if (!info)
+            return undefined;
+        const lastTag = info.Metadata?.LastTagTime;
+        // Docker 29's containerd store lists digest names (repo@sha256:…) among RepoTags too.
+        const names = realRefs(listed.RepoTags);
+        const image = {
+            id: imageId(listed.Id),
+            tags: names.filter((r) => !r.includes('@')),
+            digests: [
+                ...new Set([...names.filter((r) => r.includes('@')), ...realRefs(listed.RepoDigests)])
+            ],
+            created: timeOf(info.Created) ?? timeOf(listed.Created) ?? 0,
+            size: listed.Size
+        };
+        const parent = info.Parent || listed.ParentId;
+        if (parent)
+            image.parent = imageId(parent);
+        const tagged = timeOf(lastTag);
+        if (tagged !== undefined)
+            image.lastTagTime = tagged;
+        const diffIds = info.RootFS?.Layers;
+        if (diffIds && diffIds.length > 0) {
+            image.layers = chainIds(diffIds);
+            const sizes = layerSizesFromHistory(history ?? [], diffIds.length, listed.Size);
+            sizes?.forEach((size, n) => (layerSizes[image.layers[n]] = size));
+        }
+        return image;
+    });
+    const containers = await mapPool(listedContainers, INSPECT_CONCURRENCY, async (listed) => {
+        const container = {
+            id: listed.Id,
+            names: (listed.Names ?? []).map((n) => n.replace(/^\//, '')),
+            image: imageId(listed.ImageID),
+            state: listed.State,
+            created: timeOf(listed.Created) ?? 0,
+            labels: listed.Labels ?? {},
+            networks: Object.keys(listed.NetworkSettings?.Networks ?? {}),
+            volumes: (listed.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : []))
+        };
+        // Start and finish times are only in the inspect answer; the writable layer's size is worth
+        // computing only for containers that may be removed.
+        const stopped = isStopped(listed.State);
+        const handle = docker.getContainer(listed.Id);
+        const info = (await unlessGone(
+        // `size` becomes the query parameter; @types/dockerode does not list it.
+        handle.inspect({ size: stopped }), () => handle.inspect()));
+        if (!info)
+            return undefined;
+        if (typeof info.SizeRw === 'number')
+            container.sizeRw = info.SizeRw;
+        const started = timeOf(info.State?.StartedAt);
+        const finished = timeOf(info.State?.FinishedAt);
+        if (started !== undefined)
+            container.startedAt = started;
+        if (finished !== undefined)
+            container.finishedAt = finished;
+        return container;
+    });
+    // Something removed between the list and the inspect is simply not in the snapshot.
+    const found = images.filter(present);
+    deriveMissingSizes(found, layerSizes);
+    return { images: found, containers: containers.filter(present), layerSizes };
+}
+
+;// CONCATENATED MODULE: ./src/engine/usage.ts
+
+async function readUsage(docker) {
+    const [df, listed] = await Promise.all([
+        docker.df(),
+        docker.listVolumes()
+    ]);
+    return { df, volumes: listed.Volumes ?? [] };
+}
+/** The inventory with its volumes and, where the engine has BuildKit, its build cache. */
+function withUsage(inventory, usage, buildKit) {
+    const sizes = new Map((usage.df.Volumes ?? []).map((v) => [v.Name, v.UsageData?.Size]));
+    const volumes = usage.volumes.map((v) => {
+        const volume = {
+            name: v.Name,
+            labels: v.Labels ?? {},
+            created: timeOf(v.CreatedAt) ?? 0
+        };
+        // -1: the engine did not compute it.
+        const size = sizes.get(v.Name);
+        if (typeof size === 'number' && size >= 0)
+            volume.size = size;
+        return volume;
+    });
+    const result = { ...inventory, volumes };
+    if (buildKit)
+        result.buildCache = (usage.df.BuildCache ?? []).map(buildCacheRecord);
+    return result;
+}
+function buildCacheRecord(r) {
+    const record = {
+        id: r.ID,
+        parents: r.Parents ?? (r.Parent ? [r.Parent] : []),
+        type: r.Type ?? '',
+        description: r.Description ?? '',
+        inUse: Boolean(r.InUse),
+        shared: Boolean(r.Shared),
+        size: r.Size ?? 0,
+        created: timeOf(r.CreatedAt ?? undefined) ?? 0
+    };
+    const lastUsed = timeOf(r.LastUsedAt ?? undefined);
+    if (lastUsed !== undefined)
+        record.lastUsed = lastUsed;
+    return record;
+}
+/**
+ * What /system/df counts as the engine's own disk use: layers, writable layers, volumes and the
+ * build cache records no image shares (a shared one's bytes are in the layers already).
+ */
+function usageTotal(df) {
+    if (typeof df.LayersSize !== 'number')
+        return undefined;
+    const sum = (xs, f) => (xs ?? []).reduce((total, x) => total + Math.max(0, f(x)), 0);
+    return (df.LayersSize +
+        sum(df.Containers, (c) => c.SizeRw ?? 0) +
+        sum(df.Volumes, (v) => v.UsageData?.Size ?? 0) +
+        sum(df.BuildCache, (r) => (r.Shared ? 0 : (r.Size ?? 0))));
 }
 
 ;// CONCATENATED MODULE: ./node_modules/balanced-match/dist/esm/index.js
@@ -69754,7 +70061,8 @@ function validatePattern(kind, p) {
         return 'negation is not supported here; list what to keep under "exclude"';
     if (kind === 'image')
         return imagePatternProblem(p);
-    if (kind === 'container')
+    // Volume names have the same characters as container names.
+    if (kind === 'container' || kind === 'volume')
         return containerPatternProblem(p);
     // An exclude pattern protects image references and container names alike.
     const asImage = imagePatternProblem(p);
@@ -69836,261 +70144,6 @@ function referenceMatcher(patterns) {
         byReference.set(ref, hit?.source);
         return hit?.source;
     };
-}
-
-;// CONCATENATED MODULE: ./src/plan/containers.ts
-// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
-// "stopping", a state not yet invented — holds its image and is never removed.
-const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
-const isStopped = (state) => STOPPED_STATES.has(state);
-/** What a container is called in reasons and tables: its first name, else its ID. */
-const displayName = (c) => c.names[0] ?? c.id;
-/** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
-function isRunnerOwned(c) {
-    const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
-    return labelled || c.networks.some((n) => n.startsWith('github_network_'));
-}
-/** When a container stopped: its finish time, or its creation if it never ran. */
-const stoppedAt = (c) => c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
-function decideContainers(index, policy, match, now) {
-    const protection = (c) => {
-        if (!isStopped(c.state)) {
-            return { kind: 'in-use-by-running-container', container: displayName(c), state: c.state };
-        }
-        if (isRunnerOwned(c))
-            return { kind: 'runner-owned' };
-        const pattern = match.excludedName(c.names);
-        if (pattern !== undefined)
-            return { kind: 'excluded', pattern };
-        const age = now - stoppedAt(c);
-        if (age < policy.containersOlderThanMs) {
-            return {
-                kind: 'too-young',
-                ageMs: age,
-                minMs: policy.containersOlderThanMs,
-                basis: 'stopped'
-            };
-        }
-        return undefined;
-    };
-    const removable = new Set();
-    const skipped = [];
-    for (const c of index.inventory.containers) {
-        if (!match.containerSelected(c.names))
-            continue;
-        const why = protection(c);
-        if (!why)
-            removable.add(c.id);
-        else if (why.kind === 'in-use-by-running-container') {
-            skipped.push({
-                target: displayName(c),
-                reason: { kind: 'container-running', state: c.state }
-            });
-        }
-        else
-            skipped.push({ target: displayName(c), reason: why });
-    }
-    return { removable, protection, skipped };
-}
-
-;// CONCATENATED MODULE: ./src/pool.ts
-// A bounded pool: the engine serialises much of its work, and unbounded fan-out only adds contention.
-/** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
-async function mapPool(items, limit, fn) {
-    const out = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const n = next++;
-            out[n] = await fn(items[n], n);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/engine/layers.ts
-// Layer identities and sizes on the classic store, from what the Engine API exposes.
-
-/** ChainIDs from RootFS diff IDs: chain₀ = diff₀, chainₙ = sha256(chainₙ₋₁ + " " + diffₙ). */
-function chainIds(diffIds) {
-    const out = [];
-    for (const diff of diffIds) {
-        const prev = out[out.length - 1];
-        out.push(prev === undefined
-            ? diff
-            : `sha256:${(0,external_node_crypto_.createHash)('sha256').update(`${prev} ${diff}`).digest('hex')}`);
-    }
-    return out;
-}
-// Instructions that record metadata only: the legacy builder writes them as "#(nop) CMD …" and
-// BuildKit as "CMD …"; neither makes a layer. COPY and ADD are "#(nop)" too, but make one.
-const METADATA = /^(\/bin\/sh -c )?(#\(nop\)\s*)?(CMD|ENV|LABEL|EXPOSE|ENTRYPOINT|USER|WORKDIR|ARG|VOLUME|STOPSIGNAL|HEALTHCHECK|SHELL|ONBUILD|MAINTAINER)\b/;
-/**
- * Each layer's DiffSize, bottom first, from `GET /images/{id}/history` (newest first). The API
- * leaves out the config's empty_layer flags, so layer-making entries are told apart by size and
- * instruction; the result is only trusted if it has one size per layer that adds up to the
- * image's Size (on the classic store, the sum of its layers' DiffSizes).
- */
-function layerSizesFromHistory(history, layerCount, imageSize) {
-    const oldestFirst = [...history].reverse();
-    const candidates = [
-        oldestFirst.filter((h) => h.Size > 0 || !METADATA.test(h.CreatedBy ?? '')),
-        oldestFirst.filter((h) => h.Size > 0),
-        oldestFirst
-    ];
-    for (const entries of candidates) {
-        const sizes = entries.map((h) => h.Size);
-        if (sizes.length === layerCount && sizes.reduce((a, b) => a + b, 0) === imageSize)
-            return sizes;
-    }
-    // A single layer is the whole image.
-    if (layerCount === 1)
-        return [imageSize];
-    return undefined;
-}
-/**
- * Fills in layers the history left unknown: when every layer of an image but one has a known
- * size, that one is the image's Size minus the rest. Repeats while it learns something.
- */
-function deriveMissingSizes(images, sizes) {
-    for (let learned = true; learned;) {
-        learned = false;
-        for (const image of images) {
-            const unknown = (image.layers ?? []).filter((l) => sizes[l] === undefined);
-            if (unknown.length !== 1)
-                continue;
-            const known = image.layers.reduce((sum, l) => sum + (sizes[l] ?? 0), 0);
-            const rest = image.size - known;
-            if (rest < 0)
-                continue;
-            sizes[unknown[0]] = rest;
-            learned = true;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/inventory.ts
-
-
-
-const INSPECT_CONCURRENCY = 8;
-/** Podman leaves the algorithm off some IDs; the classic store and containerd include it. */
-function imageId(id) {
-    return (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id);
-}
-/** Go's zero time (0001-01-01) and unparsable values mean "never". */
-function timeOf(value) {
-    if (value === undefined || value === '')
-        return undefined;
-    const ms = typeof value === 'number' ? value * 1000 : Date.parse(value);
-    return Number.isFinite(ms) && ms > 0 ? ms : undefined;
-}
-const realRefs = (refs) => (refs ?? []).filter((r) => !r.startsWith('<none>'));
-const present = (x) => x !== undefined;
-const statusOf = (e) => e.statusCode;
-/**
- * The answer, or undefined if the object is gone. Another process removing it between our list
- * and this call can also surface as a 500 ("layer does not exist"): ask once more whether it still
- * exists before calling that an error.
- */
-async function unlessGone(call, stillThere) {
-    try {
-        return await call;
-    }
-    catch (e) {
-        if (statusOf(e) === 404)
-            return undefined;
-        try {
-            await stillThere();
-        }
-        catch (again) {
-            if (statusOf(again) === 404)
-                return undefined;
-        }
-        throw e;
-    }
-}
-/**
- * `mayFree` says which images the plan could delete, from their references alone: only those need
- * their layer sizes (one history call each). Every image needs its layers, to know what it holds.
- */
-async function readInventory(docker, mayFree = () => true) {
-    const [listedImages, listedContainers] = await Promise.all([
-        docker.listImages({ all: true }),
-        docker.listContainers({ all: true })
-    ]);
-    const layerSizes = {};
-    const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
-        const handle = docker.getImage(listed.Id);
-        const refs = [...realRefs(listed.RepoTags), ...realRefs(listed.RepoDigests)];
-        const [info, history] = await Promise.all([
-            unlessGone(handle.inspect(), () => handle.inspect()),
-            mayFree(refs)
-                ? unlessGone(handle.history(), () => handle.inspect())
-                : undefined
-        ]);
-        if (!info)
-            return undefined;
-        const lastTag = info.Metadata?.LastTagTime;
-        // Docker 29's containerd store lists digest names (repo@sha256:…) among RepoTags too.
-        const names = realRefs(listed.RepoTags);
-        const image = {
-            id: imageId(listed.Id),
-            tags: names.filter((r) => !r.includes('@')),
-            digests: [
-                ...new Set([...names.filter((r) => r.includes('@')), ...realRefs(listed.RepoDigests)])
-            ],
-            created: timeOf(info.Created) ?? timeOf(listed.Created) ?? 0,
-            size: listed.Size
-        };
-        const parent = info.Parent || listed.ParentId;
-        if (parent)
-            image.parent = imageId(parent);
-        const tagged = timeOf(lastTag);
-        if (tagged !== undefined)
-            image.lastTagTime = tagged;
-        const diffIds = info.RootFS?.Layers;
-        if (diffIds && diffIds.length > 0) {
-            image.layers = chainIds(diffIds);
-            const sizes = layerSizesFromHistory(history ?? [], diffIds.length, listed.Size);
-            sizes?.forEach((size, n) => (layerSizes[image.layers[n]] = size));
-        }
-        return image;
-    });
-    const containers = await mapPool(listedContainers, INSPECT_CONCURRENCY, async (listed) => {
-        const container = {
-            id: listed.Id,
-            names: (listed.Names ?? []).map((n) => n.replace(/^\//, '')),
-            image: imageId(listed.ImageID),
-            state: listed.State,
-            created: timeOf(listed.Created) ?? 0,
-            labels: listed.Labels ?? {},
-            networks: Object.keys(listed.NetworkSettings?.Networks ?? {})
-        };
-        // Start and finish times are only in the inspect answer; the writable layer's size is worth
-        // computing only for containers that may be removed.
-        const stopped = isStopped(listed.State);
-        const handle = docker.getContainer(listed.Id);
-        const info = (await unlessGone(
-        // `size` becomes the query parameter; @types/dockerode does not list it.
-        handle.inspect({ size: stopped }), () => handle.inspect()));
-        if (!info)
-            return undefined;
-        if (typeof info.SizeRw === 'number')
-            container.sizeRw = info.SizeRw;
-        const started = timeOf(info.State?.StartedAt);
-        const finished = timeOf(info.State?.FinishedAt);
-        if (started !== undefined)
-            container.startedAt = started;
-        if (finished !== undefined)
-            container.finishedAt = finished;
-        return container;
-    });
-    // Something removed between the list and the inspect is simply not in the snapshot.
-    const found = images.filter(present);
-    deriveMissingSizes(found, layerSizes);
-    return { images: found, containers: containers.filter(present), layerSizes };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/events.ts
@@ -70222,6 +70275,11 @@ function latestArrivals(events, images) {
 
 
 
+/** One anchored alternation: BuildKit reads the `id` filter as a regexp and takes one value. */
+function buildCacheFilter(ids) {
+    const escaped = ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    return `^(${escaped.join('|')})$`;
+}
 // Podman's Docker-compatible API answers some refusals to remove without force with 500, where
 // Docker answers 409: a running or paused container ("… cannot be removed without force: container
 // state improper") and an image deleted by ID that has several tags ("… by ID with more than one
@@ -70279,6 +70337,34 @@ function dockerRemover(docker) {
                     return undefined;
                 throw err;
             }
+        },
+        async removeVolume(name) {
+            try {
+                await docker.getVolume(name).remove({ force: false });
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        },
+        async volumeUsers(name) {
+            try {
+                const users = await docker.listContainers({ all: true, filters: { volume: [name] } });
+                return users.map((c) => c.Id);
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        },
+        async pruneBuildCache(ids) {
+            // dockerode's pruneBuilder sends no query, so the call is made through its modem.
+            const answer = await new Promise((resolve, reject) => docker.modem.dial({
+                path: '/build/prune?',
+                method: 'POST',
+                // `all`: without it BuildKit skips some record types even when named.
+                options: { all: true, filters: { id: [buildCacheFilter(ids)] } },
+                statusCodes: { 200: true, 400: 'bad request', 404: 'not found', 500: 'server error' }
+            }, (err, data) => (err ? reject(wrap(err)) : resolve(data))));
+            return { deleted: answer.CachesDeleted ?? [], reclaimed: answer.SpaceReclaimed ?? 0 };
         },
         async removeImage(nameOrId) {
             try {
@@ -70339,6 +70425,8 @@ function describeAge(ageMs, basis, record) {
     const age = formatDuration(ageMs);
     if (basis === 'stopped')
         return `stopped ${age} ago`;
+    if (basis === 'cache')
+        return `last used ${age} ago`;
     switch (record?.kind) {
         case undefined:
         case 'created':
@@ -70414,6 +70502,16 @@ function describeReason(r) {
             return r.status === undefined
                 ? `removal failed: ${r.message}`
                 : `removal failed (HTTP ${r.status}): ${r.message}`;
+        case 'volume-in-use':
+            return `in use by container ${r.container} (${r.state}), which stays: a volume goes only after every container that uses it`;
+        case 'cache-in-use':
+            return 'in use by a build';
+        case 'cache-shared':
+            return "shared with an image's layers: it frees nothing while that image stays, and a run after the image is gone takes it";
+        case 'cache-parent-of-kept':
+            return `build cache record ${r.child} that stays was built on it`;
+        case 'cache-not-pruned':
+            return 'BuildKit kept it when asked to remove it: a build took it, or a record built on it stays';
         case 'free-space-target-met':
             return `not needed: the disk reaches ${formatBytes(r.targetBytes)} free without it (until-free)`;
         default: {
@@ -70499,13 +70597,23 @@ async function runGraph(steps, remover, results, options, clock) {
             const changed = await precondition(step, remover);
             if (changed)
                 return changed;
-            if (step.kind === 'remove-container') {
-                await remover.removeContainer(step.container);
-                return { status: 'done', deleted: [] };
+            switch (step.kind) {
+                case 'remove-container':
+                    await remover.removeContainer(step.container);
+                    return { status: 'done', deleted: [] };
+                case 'remove-volume':
+                    await remover.removeVolume(step.volume);
+                    return { status: 'done', deleted: [] };
+                case 'prune-build-cache': {
+                    const r = await remover.pruneBuildCache(step.records);
+                    return { status: 'done', deleted: r.deleted, reclaimed: r.reclaimed };
+                }
+                default: {
+                    const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
+                    r.deleted.forEach((d) => deletedIds.add(d));
+                    return { status: 'done', deleted: r.deleted };
+                }
             }
-            const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
-            r.deleted.forEach((d) => deletedIds.add(d));
-            return { status: 'done', deleted: r.deleted };
         }
         catch (e) {
             if (!(e instanceof EngineError)) {
@@ -70596,6 +70704,20 @@ async function precondition(step, remover) {
             }
             return undefined;
         }
+        case 'unused': {
+            if (step.kind !== 'remove-volume')
+                return undefined;
+            const users = await remover.volumeUsers(step.volume);
+            if (users.length > 0) {
+                return {
+                    status: 'changed',
+                    message: `volume ${step.volume} is used by container ${users[0].slice(0, 12)} now: it stays`
+                };
+            }
+            return undefined;
+        }
+        case 'none':
+            return undefined;
         case 'unreferenced': {
             if (step.kind !== 'delete-image')
                 return undefined;
@@ -70619,6 +70741,8 @@ async function precondition(step, remover) {
  * image or layer, not 404. Look again: if the thing is gone, the step's goal is met.
  */
 async function goneAfterAll(step, err, remover) {
+    if (step.kind === 'remove-volume' || step.kind === 'prune-build-cache')
+        return false;
     const tries = /in progress/i.test(err.message) ? 10 : 1;
     for (let n = 0; n < tries; n++) {
         if (n > 0)
@@ -70638,11 +70762,18 @@ async function goneAfterAll(step, err, remover) {
     return false;
 }
 function targetOf(step) {
-    if (step.kind === 'remove-container')
-        return step.name;
-    if (step.kind === 'untag')
-        return step.reference;
-    return step.image;
+    switch (step.kind) {
+        case 'remove-container':
+            return step.name;
+        case 'untag':
+            return step.reference;
+        case 'delete-image':
+            return step.image;
+        case 'remove-volume':
+            return step.volume;
+        case 'prune-build-cache':
+            return `build cache (${step.records.length} records)`;
+    }
 }
 /** Why a step that did not happen stays, following a block back to the step that caused it. */
 function reasonOf(result, results) {
@@ -70675,10 +70806,32 @@ function summarise(plan, results, dryRun, ms) {
     const ok = (id) => id !== undefined && succeeded(results.get(id));
     const skipped = [...plan.skipped];
     const stepOf = new Map();
+    const pruned = new Set();
     for (const step of plan.steps) {
-        if (step.kind !== 'untag')
-            stepOf.set(step.kind === 'delete-image' ? step.image : step.container, step.id);
+        if (step.kind === 'delete-image')
+            stepOf.set(step.image, step.id);
+        if (step.kind === 'remove-container')
+            stepOf.set(step.container, step.id);
+        if (step.kind === 'remove-volume')
+            stepOf.set(step.volume, step.id);
         const r = results.get(step.id);
+        if (step.kind === 'prune-build-cache') {
+            // Each record is its own item: BuildKit may keep some of a batch without an error.
+            const removed = r?.status === 'done'
+                ? new Set(r.deleted)
+                : r?.status === 'planned'
+                    ? new Set(step.records)
+                    : new Set();
+            for (const id of step.records) {
+                if (removed.has(id))
+                    pruned.add(id);
+                else if (r && succeeded(r))
+                    skipped.push({ target: id, reason: { kind: 'cache-not-pruned' } });
+                else if (r)
+                    skipped.push({ target: id, reason: reasonOf(r, results) });
+            }
+            continue;
+        }
         if (!r || succeeded(r))
             continue;
         skipped.push({ target: targetOf(step), reason: reasonOf(r, results) });
@@ -70688,6 +70841,8 @@ function summarise(plan, results, dryRun, ms) {
         deletedImages: plan.deleteImages.filter((i) => ok(stepOf.get(i.id))),
         untagged: plan.steps.flatMap((s) => s.kind === 'untag' && ok(s.id) ? [s.reference, ...s.digests] : []),
         removedContainers: plan.removeContainers.filter((c) => ok(stepOf.get(c.id))),
+        removedVolumes: plan.removeVolumes.filter((v) => ok(stepOf.get(v.name))),
+        prunedBuildCache: plan.pruneBuildCache.filter((r) => pruned.has(r.id)),
         skipped,
         results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'not-attempted' }),
         ms
@@ -70760,6 +70915,7 @@ const EXAMPLE = {
     dockerHost: 'use unix:///var/run/docker.sock, tcp://host:2376, npipe:////./pipe/docker_engine or ssh://user@host',
     image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
     container: 'use patterns such as ci-* or build-{api,web}',
+    volume: 'use patterns such as myapp-pr-*_db-data or ci-cache-*',
     exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
     size: 'use a size such as 20GB, 500MiB or 25%',
     folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache',
@@ -70961,6 +71117,10 @@ function getSettings(read = (n) => core/* getInput */.V4(n), env = process.env) 
     const engineTimeoutMs = positive(constants/* Input */.pd.EngineTimeout, get(constants/* Input */.pd.EngineTimeout), DEFAULT_TIMEOUT_MS);
     const ledger = ledgerDir(constants/* Input */.pd.LedgerDir, get(constants/* Input */.pd.LedgerDir), env);
     const engineDataRoot = dataRoot(constants/* Input */.pd.EngineDataRoot, get(constants/* Input */.pd.EngineDataRoot));
+    const buildCache = get(constants/* Input */.pd.BuildCache);
+    const buildCacheOlderThanMs = buildCache === '' ? undefined : duration(constants/* Input */.pd.BuildCache, buildCache);
+    const volumes = patterns(constants/* Input */.pd.Volumes, get(constants/* Input */.pd.Volumes), 'volume');
+    const anonymousVolumes = inputs_boolean(constants/* Input */.pd.AnonymousVolumes, get(constants/* Input */.pd.AnonymousVolumes), false);
     return {
         policy: {
             images,
@@ -70970,7 +71130,10 @@ function getSettings(read = (n) => core/* getInput */.V4(n), env = process.env) 
             keepLatest,
             dangling,
             containers,
-            containersOlderThanMs
+            containersOlderThanMs,
+            volumes,
+            anonymousVolumes,
+            ...(buildCacheOlderThanMs === undefined ? {} : { buildCacheOlderThanMs })
         },
         dryRun,
         failOnError,
@@ -71140,6 +71303,82 @@ function withArrivalRecords(inventory, events, ledger) {
             };
         })
     };
+}
+
+;// CONCATENATED MODULE: ./src/plan/build-cache.ts
+const lastUse = (r) => r.lastUsed ?? r.created;
+/**
+ * The records that go at `olderThanMs`, children first, and why each other record stays; none
+ * when the engine has no build cache or the policy leaves it alone (`olderThanMs` undefined).
+ */
+function decideBuildCache(records, olderThanMs, now) {
+    const remove = new Map();
+    const skipped = [];
+    if (records === undefined || olderThanMs === undefined)
+        return { remove, skipped };
+    const byId = new Map(records.map((r) => [r.id, r]));
+    const childrenOf = new Map();
+    for (const r of records) {
+        for (const p of r.parents)
+            childrenOf.set(p, [...(childrenOf.get(p) ?? []), r.id]);
+    }
+    const own = (r) => {
+        if (r.inUse)
+            return { kind: 'cache-in-use' };
+        if (r.shared)
+            return { kind: 'cache-shared' };
+        const age = now - lastUse(r);
+        if (age < olderThanMs)
+            return { kind: 'too-young', ageMs: age, minMs: olderThanMs, basis: 'cache' };
+        return undefined;
+    };
+    const decided = new Map();
+    const decide = (id, path) => {
+        if (decided.has(id))
+            return decided.get(id);
+        const r = byId.get(id);
+        let why = own(r);
+        // Records form a tree; a loop would be the engine's bug, and then nothing in it goes.
+        for (const child of childrenOf.get(id) ?? []) {
+            if (why)
+                break;
+            if (path.has(child))
+                why = { kind: 'cache-parent-of-kept', child };
+            else if (decide(child, new Set([...path, id])) !== undefined) {
+                why = { kind: 'cache-parent-of-kept', child };
+            }
+        }
+        decided.set(id, why);
+        return why;
+    };
+    // Children before parents: deepest first, then by ID, so that the same state gives the same plan.
+    const depth = new Map();
+    const depthOf = (id, seen = new Set()) => {
+        if (depth.has(id))
+            return depth.get(id);
+        const parents = (byId.get(id)?.parents ?? []).filter((p) => byId.has(p) && !seen.has(p));
+        const d = parents.length === 0
+            ? 0
+            : 1 + Math.max(...parents.map((p) => depthOf(p, new Set([...seen, id]))));
+        depth.set(id, d);
+        return d;
+    };
+    const ordered = [...records].sort((a, b) => depthOf(b.id) - depthOf(a.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const r of ordered) {
+        const why = decide(r.id, new Set());
+        if (why)
+            skipped.push({ target: r.id, reason: why });
+        else {
+            remove.set(r.id, {
+                id: r.id,
+                type: r.type,
+                description: r.description,
+                size: r.size,
+                lastUsed: lastUse(r)
+            });
+        }
+    }
+    return { remove, skipped };
 }
 
 ;// CONCATENATED MODULE: ./src/plan/images.ts
@@ -71329,6 +71568,104 @@ function rankKeepLatest(index, policy, match) {
     return kept;
 }
 
+;// CONCATENATED MODULE: ./src/plan/volumes.ts
+// Phase 5, volumes: which volumes go. A volume goes only after every container that uses it, so
+// one that a container this run leaves uses (running or stopped) always stays.
+
+/**
+ * Docker 23 and later label anonymous volumes; 20.10 does not, and 23.0 to 27.3 left the label off
+ * those made by `--mount type=volume` with no source. Those have a random 64-hex name, which
+ * `docker volume create` and `-v name:/path` never make.
+ */
+function isAnonymous(v) {
+    return 'com.docker.volume.anonymous' in v.labels || /^[0-9a-f]{64}$/.test(v.name);
+}
+/** The containers that mount each volume. */
+function usersOf(containers) {
+    const users = new Map();
+    for (const c of containers) {
+        for (const v of c.volumes ?? [])
+            users.set(v, [...(users.get(v) ?? []), c]);
+    }
+    return users;
+}
+function decideVolumes(index, policy, match, removedContainers) {
+    const users = usersOf(index.inventory.containers);
+    const remove = new Map();
+    const skipped = [];
+    const volumes = [...(index.inventory.volumes ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const v of volumes) {
+        const anonymous = isAnonymous(v);
+        // Named volumes go only when a pattern names them.
+        if (!match.volumeSelected(v.name) && !(anonymous && policy.anonymousVolumes))
+            continue;
+        const pattern = match.excludedName([v.name]);
+        if (pattern !== undefined) {
+            skipped.push({ target: v.name, reason: { kind: 'excluded', pattern } });
+            continue;
+        }
+        const using = users.get(v.name) ?? [];
+        const stays = using.find((c) => !removedContainers.has(c.id));
+        if (stays) {
+            skipped.push({
+                target: v.name,
+                reason: { kind: 'volume-in-use', container: displayName(stays), state: stays.state }
+            });
+            continue;
+        }
+        remove.set(v.name, {
+            name: v.name,
+            anonymous,
+            ...(v.size === undefined ? {} : { size: v.size }),
+            created: v.created,
+            containers: using.map((c) => c.id)
+        });
+    }
+    return { remove, skipped };
+}
+
+;// CONCATENATED MODULE: ./src/plan/leftovers.ts
+// Phase 8, leftovers: what the run leaves that docker-reclaim could reclaim, measured even when
+// the inputs leave build cache and volumes alone, so that the summary can name the input that would.
+
+
+/** What the summary proposes for build-cache when it is empty. */
+const SUGGESTED_BUILD_CACHE_AGE_MS = 7 * 86_400_000;
+function measureLeftovers(index, policy, selection, now) {
+    const users = usersOf(index.inventory.containers);
+    const anonymousVolumes = { count: 0, bytes: 0 };
+    const namedVolumes = { count: 0, bytes: 0 };
+    for (const v of index.inventory.volumes ?? []) {
+        if (selection.volumes.has(v.name))
+            continue;
+        // Left unused: no container uses it once this run's containers are gone.
+        const used = (users.get(v.name) ?? []).some((c) => !selection.containers.has(c.id));
+        if (used)
+            continue;
+        const tally = isAnonymous(v) ? anonymousVolumes : namedVolumes;
+        tally.count++;
+        tally.bytes += v.size ?? 0;
+    }
+    const leftovers = { anonymousVolumes, namedVolumes };
+    const records = index.inventory.buildCache;
+    if (records) {
+        const left = records.filter((r) => !selection.buildCache.has(r.id));
+        leftovers.buildCache = {
+            records: left.length,
+            bytes: left.reduce((sum, r) => sum + (r.shared ? 0 : r.size), 0)
+        };
+        if (policy.buildCacheOlderThanMs === undefined && left.length > 0) {
+            const would = decideBuildCache(records, SUGGESTED_BUILD_CACHE_AGE_MS, now).remove;
+            leftovers.buildCache.suggestion = {
+                olderThanMs: SUGGESTED_BUILD_CACHE_AGE_MS,
+                records: would.size,
+                bytes: [...would.values()].reduce((sum, r) => sum + r.size, 0)
+            };
+        }
+    }
+    return leftovers;
+}
+
 ;// CONCATENATED MODULE: ./src/plan/matchers.ts
 // The policy's patterns, compiled once: which references a run selects and which names it protects.
 
@@ -71342,11 +71679,13 @@ function compileMatchers(policy) {
         return m ? [{ source, m }] : [];
     });
     const containerNames = policy.containers.map(compileNamePattern).filter(defined);
+    const volumeNames = (policy.volumes ?? []).map(compileNamePattern).filter(defined);
     return {
         selectedBy: referenceMatcher(imagePatterns(policy.images)),
         excludedBy: referenceMatcher(imagePatterns(policy.exclude)),
         excludedName: (names) => excludeNames.find((e) => names.some((n) => e.m.match(n)))?.source,
-        containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n)))
+        containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n))),
+        volumeSelected: (name) => volumeNames.some((m) => m.match(name))
     };
 }
 /**
@@ -71473,7 +71812,7 @@ function untagOrder(refs) {
 }
 
 ;// CONCATENATED MODULE: ./src/plan/space.ts
-function estimateSpace(inventory, deleted, removedContainers) {
+function estimateSpace(inventory, deleted, removedContainers, volumes = [], buildCache = []) {
     const held = new Set();
     for (const image of inventory.images) {
         if (!deleted.has(image.id))
@@ -71515,10 +71854,21 @@ function estimateSpace(inventory, deleted, removedContainers) {
         if (removedContainers.has(c.id))
             containerBytes += c.sizeRw ?? 0;
     }
+    let volumeBytes = 0;
+    for (const v of volumes) {
+        if (v.size === undefined)
+            exact = false;
+        volumeBytes += v.size ?? 0;
+    }
+    let buildCacheBytes = 0;
+    for (const r of buildCache)
+        buildCacheBytes += r.size;
     return {
-        bytes: layerBytes + containerBytes,
+        bytes: layerBytes + containerBytes + volumeBytes + buildCacheBytes,
         exact,
         containerBytes,
+        volumeBytes,
+        buildCacheBytes,
         sharedBytes,
         layers,
         perImage
@@ -71526,11 +71876,12 @@ function estimateSpace(inventory, deleted, removedContainers) {
 }
 /**
  * Bytes the engine reported freeing: the sizes of the layers in `Deleted` entries (the classic
- * store lists them; the containerd store lists none) plus the removed containers' writable layers.
+ * store lists them; the containerd store lists none), the removed containers' writable layers, the
+ * removed volumes, and what BuildKit reported pruning.
  */
-function measuredFromResponses(inventory, deletedEntries, removedContainers) {
+function measuredFromResponses(inventory, deletedEntries, removedContainers, also = {}) {
     const sizes = inventory.layerSizes ?? {};
-    let bytes = 0;
+    let bytes = also.buildCacheBytes ?? 0;
     let layers = 0;
     for (const id of new Set(deletedEntries)) {
         const size = sizes[id];
@@ -71542,6 +71893,10 @@ function measuredFromResponses(inventory, deletedEntries, removedContainers) {
     for (const c of inventory.containers) {
         if (removedContainers.has(c.id))
             bytes += c.sizeRw ?? 0;
+    }
+    for (const v of inventory.volumes ?? []) {
+        if (also.volumes?.has(v.name))
+            bytes += v.size ?? 0;
     }
     return { bytes, layers };
 }
@@ -71564,6 +71919,8 @@ prunedParents) {
     const sizes = inventory.layerSizes ?? {};
     const images = new Set();
     const containers = new Set();
+    const volumes = new Set();
+    const buildCache = new Set();
     let bytes = 0;
     let upperBound = false;
     const takeImage = (id) => {
@@ -71590,8 +71947,8 @@ prunedParents) {
             upperBound = true;
         }
     };
-    const ordered = [...units].sort((a, b) => a.time - b.time ||
-        (a.images[0] ?? a.containers[0] ?? '').localeCompare(b.images[0] ?? b.containers[0] ?? ''));
+    const key = (u) => u.images[0] ?? u.containers[0] ?? u.volumes?.[0]?.name ?? u.buildCache?.[0]?.id ?? '';
+    const ordered = [...units].sort((a, b) => a.time - b.time || key(a).localeCompare(key(b)));
     for (const unit of ordered) {
         if (bytes >= need)
             break;
@@ -71601,6 +71958,16 @@ prunedParents) {
             containers.add(c);
         }
         unit.images.forEach(takeImage);
+        for (const v of unit.volumes ?? []) {
+            if (!volumes.has(v.name))
+                bytes += v.size ?? 0;
+            volumes.add(v.name);
+        }
+        for (const r of unit.buildCache ?? []) {
+            if (!buildCache.has(r.id))
+                bytes += r.size;
+            buildCache.add(r.id);
+        }
         for (const [parent, children] of prunedParents) {
             if (images.has(parent) || !children.every((c) => images.has(c)))
                 continue;
@@ -71614,7 +71981,7 @@ prunedParents) {
             takeImage(parent);
         }
     }
-    return { images, containers, bytes, upperBound };
+    return { images, containers, volumes, buildCache, bytes, upperBound };
 }
 
 ;// CONCATENATED MODULE: ./src/plan/steps.ts
@@ -71626,8 +71993,13 @@ prunedParents) {
 const stepId = {
     container: (id) => `container:${id}`,
     untag: (ref) => `untag:${ref}`,
-    image: (id) => `image:${id}`
+    image: (id) => `image:${id}`,
+    volume: (name) => `volume:${name}`,
+    /** The n-th batch of build cache records. */
+    buildCache: (n) => `build-cache:${n}`
 };
+/** Records per POST /build/prune: one anchored regexp of their IDs, well inside a URL's bounds. */
+const BUILD_CACHE_BATCH = 200;
 function buildSteps(index, selection) {
     const { images, containersOf, childrenOf } = index;
     const deleted = selection.images;
@@ -71701,6 +72073,28 @@ function buildSteps(index, selection) {
             dependsOn: lastUntag
         });
     }
+    for (const v of selection.volumes.values()) {
+        steps.push({
+            id: stepId.volume(v.name),
+            kind: 'remove-volume',
+            volume: v.name,
+            requires: { kind: 'unused' },
+            // The engine refuses to remove a volume while any container, even a stopped one, uses it.
+            dependsOn: v.containers.filter((c) => selection.containers.has(c)).map(stepId.container)
+        });
+    }
+    // BuildKit removes a child before its parent within one call; a later batch holds the parents
+    // of an earlier one's records, so it waits for that one.
+    const records = [...selection.buildCache.keys()];
+    for (let n = 0; n * BUILD_CACHE_BATCH < records.length; n++) {
+        steps.push({
+            id: stepId.buildCache(n),
+            kind: 'prune-build-cache',
+            records: records.slice(n * BUILD_CACHE_BATCH, (n + 1) * BUILD_CACHE_BATCH),
+            requires: { kind: 'none' },
+            dependsOn: n === 0 ? [] : [stepId.buildCache(n - 1)]
+        });
+    }
     return { steps, removeContainers, untagOnly };
 }
 /**
@@ -71731,7 +72125,7 @@ function digestCarriers(image, untags) {
 }
 
 ;// CONCATENATED MODULE: ./src/plan/until-free.ts
-// Phase 5, until-free: of everything the earlier phases chose, only the least recently used
+// Phase 7, until-free: of everything the earlier phases chose, only the least recently used
 // removals that the free-space target needs.
 
 
@@ -71761,9 +72155,35 @@ function narrowUntilFree(index, policy, selection) {
             units.push({ images: [], containers: [c.id], time: stoppedAt(c) });
         }
     }
+    // A volume goes after the containers that use it, so they come with it.
+    for (const v of selection.volumes.values()) {
+        units.push({ images: [], containers: v.containers, volumes: [v], time: v.created });
+    }
+    // A record goes with the records built on it, which BuildKit removes first.
+    const cacheChildren = new Map();
+    for (const r of inventory.buildCache ?? []) {
+        for (const p of r.parents)
+            cacheChildren.set(p, [...(cacheChildren.get(p) ?? []), r.id]);
+    }
+    const withDescendants = (id) => [
+        id,
+        ...(cacheChildren.get(id) ?? [])
+            .filter((c) => selection.buildCache.has(c))
+            .flatMap(withDescendants)
+    ];
+    for (const r of selection.buildCache.values()) {
+        const group = withDescendants(r.id).map((id) => selection.buildCache.get(id));
+        units.push({ images: [], containers: [], buildCache: group, time: r.lastUsed });
+    }
     const chosen = need > 0
         ? chooseUntilFree(inventory, units, need, prunedParents)
-        : { images: new Set(), containers: new Set(), upperBound: false };
+        : {
+            images: new Set(),
+            containers: new Set(),
+            volumes: new Set(),
+            buildCache: new Set(),
+            upperBound: false
+        };
     const reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
     const skipped = [];
     const images = new Map([...deleted].filter(([id]) => chosen.images.has(id)));
@@ -71780,6 +72200,16 @@ function narrowUntilFree(index, policy, selection) {
         else if (!images.has(c.image))
             skipped.push({ target: displayName(c), reason });
     }
+    const volumes = new Map([...selection.volumes].filter(([name]) => chosen.volumes.has(name)));
+    for (const name of selection.volumes.keys()) {
+        if (!volumes.has(name))
+            skipped.push({ target: name, reason });
+    }
+    const buildCache = new Map([...selection.buildCache].filter(([id]) => chosen.buildCache.has(id)));
+    for (const id of selection.buildCache.keys()) {
+        if (!buildCache.has(id))
+            skipped.push({ target: id, reason });
+    }
     // Removing a reference from an image that stays frees nothing.
     const untags = new Map([...selection.untags].filter(([id]) => images.has(id)));
     for (const i of inventory.images) {
@@ -71789,7 +72219,7 @@ function narrowUntilFree(index, policy, selection) {
         }
     }
     return {
-        selection: { images, containers, untags },
+        selection: { images, containers, untags, volumes, buildCache },
         target: {
             targetBytes: policy.untilFreeBytes,
             freeBytes,
@@ -71815,6 +72245,9 @@ function narrowUntilFree(index, policy, selection) {
 
 
 
+
+
+
 function planner_plan(snapshot, policy, now) {
     const index = indexInventory(snapshot, policy.ageBasis, now);
     const match = compileMatchers(policy);
@@ -71822,9 +72255,15 @@ function planner_plan(snapshot, policy, now) {
     const keptByRank = rankKeepLatest(index, policy, match);
     const references = decideReferences(index, policy, match, containers, keptByRank, now);
     const images = decideImages(index, references, containers);
-    const untilFree = narrowUntilFree(index, policy, images.selection);
+    const volumes = decideVolumes(index, policy, match, images.selection.containers);
+    const buildCache = decideBuildCache(index.inventory.buildCache, policy.buildCacheOlderThanMs, now);
+    const untilFree = narrowUntilFree(index, policy, {
+        ...images.selection,
+        volumes: volumes.remove,
+        buildCache: buildCache.remove
+    });
     const selection = untilFree.selection;
-    const space = estimateSpace(index.inventory, new Set(selection.images.keys()), selection.containers);
+    const space = estimateSpace(index.inventory, new Set(selection.images.keys()), selection.containers, selection.volumes.values(), selection.buildCache.values());
     const { steps, removeContainers, untagOnly } = buildSteps(index, selection);
     const target = untilFree.target && {
         ...untilFree.target,
@@ -71839,20 +72278,27 @@ function planner_plan(snapshot, policy, now) {
         })),
         untagOnly,
         removeContainers,
+        removeVolumes: [...selection.volumes.values()],
+        pruneBuildCache: [...selection.buildCache.values()],
         skipped: [
             ...containers.skipped,
             ...references.skipped,
             ...images.skipped,
+            ...volumes.skipped,
+            ...buildCache.skipped,
             ...untilFree.skipped
         ],
         space: {
             bytes: space.bytes,
             exact: space.exact,
             containerBytes: space.containerBytes,
+            volumeBytes: space.volumeBytes,
+            buildCacheBytes: space.buildCacheBytes,
             sharedBytes: space.sharedBytes,
             layers: space.layers
         },
-        ...(target ? { target } : {})
+        ...(target ? { target } : {}),
+        leftovers: measureLeftovers(index, policy, selection, now)
     };
 }
 
@@ -71875,6 +72321,7 @@ function outputValues(outcome, reportPath, space) {
         [constants/* Output */.k7.DeletedImages]: JSON.stringify(outcome.deletedImages.map((i) => i.id)),
         [constants/* Output */.k7.Untagged]: JSON.stringify(outcome.untagged),
         [constants/* Output */.k7.RemovedContainers]: JSON.stringify(outcome.removedContainers.map((c) => c.id)),
+        [constants/* Output */.k7.RemovedVolumes]: JSON.stringify(outcome.removedVolumes.map((v) => v.name)),
         [constants/* Output */.k7.Skipped]: JSON.stringify(outcome.skipped.map((s) => ({ target: s.target, reason: describeReason(s.reason) }))),
         [constants/* Output */.k7.ReclaimedBytes]: decimalBytes(reclaimed),
         [constants/* Output */.k7.EstimatedBytes]: decimalBytes(space.predictedBytes),
@@ -72058,7 +72505,7 @@ function took(ms) {
 }
 function renderSection(s, cap) {
     if (s.rows.length === 0)
-        return `${s.empty}\n\n`;
+        return s.empty ? `${s.empty}\n\n` : '';
     const shown = s.rows.slice(0, cap);
     const more = s.rows.length - shown.length;
     const table = row(s.head) +
@@ -72098,6 +72545,11 @@ function headline(outcome, space, dry) {
         plural(outcome.untagged.filter((r) => !r.includes('@')).length, 'tag'),
         plural(outcome.removedContainers.length, 'container')
     ];
+    if (outcome.removedVolumes.length > 0)
+        parts.push(plural(outcome.removedVolumes.length, 'volume'));
+    if (outcome.prunedBuildCache.length > 0) {
+        parts.push(plural(outcome.prunedBuildCache.length, 'build cache record'));
+    }
     if (space.disk) {
         const before = formatBytes(space.disk.freeBefore);
         parts.push(!dry && space.disk.freeAfter !== undefined
@@ -72156,6 +72608,30 @@ function untilFree(outcome, space, dry) {
     }
     return `${text}\n\n`;
 }
+/**
+ * What is left that an input would reclaim, measured whatever the inputs were: "Left: 2.1 GB of
+ * build cache (`build-cache: 7d` would take 1.8 GB), 14 anonymous volumes (640 MB, …)".
+ */
+function left(l) {
+    if (!l)
+        return '';
+    const parts = [];
+    const cache = l.buildCache;
+    if (cache && cache.bytes > 0) {
+        const s = cache.suggestion;
+        parts.push(`${formatBytes(cache.bytes)} of build cache` +
+            (s && s.records > 0
+                ? ` (\`build-cache: ${formatDuration(s.olderThanMs)}\` would take ${formatBytes(s.bytes)})`
+                : ''));
+    }
+    if (l.anonymousVolumes.count > 0) {
+        parts.push(`${plural(l.anonymousVolumes.count, 'anonymous volume')} no container uses (${formatBytes(l.anonymousVolumes.bytes)}, \`anonymous-volumes: true\`)`);
+    }
+    if (l.namedVolumes.count > 0) {
+        parts.push(`${plural(l.namedVolumes.count, 'named volume')} no container uses (${formatBytes(l.namedVolumes.bytes)}; name them in \`volumes\`)`);
+    }
+    return parts.length > 0 ? `**Left:** ${parts.join(', ')}.\n\n` : '';
+}
 function chart(outcome, space, dry) {
     const pie = renderPie(spaceSlices(outcome, space.predictedBytes));
     if (!pie)
@@ -72181,6 +72657,7 @@ function renderSummary(outcome, ctx) {
         head += `> [!WARNING]\n> ${plural(failed.length, 'step')} failed or could not be attempted; see Failures below.\n\n`;
     }
     head += untilFree(outcome, space, dry);
+    head += left(ctx.leftovers);
     head += notes(space, dry);
     head += chart(outcome, space, dry);
     const sections = [
@@ -72199,6 +72676,33 @@ function renderSummary(outcome, ctx) {
                     `${nowrap(formatAge(ctx.now - i.basisTime))} (${i.basis})`
                 ]);
             })
+        },
+        {
+            title: dry ? '### Volumes that would be removed' : '### Removed volumes',
+            empty: '',
+            head: ['Volume', 'Kind', 'Size'],
+            align: ['---', '---', '---:'],
+            rows: outcome.removedVolumes.map((v) => row([
+                v.anonymous ? shortId(v.name) : v.name,
+                v.anonymous ? 'anonymous' : 'named',
+                nowrap(v.size === undefined ? 'unknown' : formatBytes(v.size))
+            ]))
+        },
+        {
+            title: `${dry ? 'Build cache that would be pruned' : 'Build cache pruned'}: ${plural(outcome.prunedBuildCache.length, 'record')}, ${formatBytes(outcome.prunedBuildCache.reduce((sum, r) => sum + r.size, 0))}`,
+            collapsed: true,
+            empty: '',
+            head: ['Record', 'Type', 'Description', 'Size', 'Last used'],
+            align: ['---', '---', '---', '---:', '---'],
+            rows: [...outcome.prunedBuildCache]
+                .sort((a, b) => b.size - a.size || a.id.localeCompare(b.id))
+                .map((r) => row([
+                r.id.slice(0, 12),
+                r.type,
+                r.description,
+                nowrap(formatBytes(r.size)),
+                `${nowrap(formatAge(ctx.now - r.lastUsed))} ago`
+            ]))
         },
         {
             title: dry ? '### Containers that would be removed' : '### Removed containers',
@@ -72241,6 +72745,8 @@ function renderSummary(outcome, ctx) {
     if (space.disk) {
         foot += `, data on ${escapeCell(space.disk.path)} (${formatBytes(space.disk.totalBytes)} disk)`;
     }
+    if (ctx.leftovers && !ctx.leftovers.buildCache)
+        foot += '; it has no BuildKit build cache';
     foot += dry ? '.\n' : `; the removals took ${took(outcome.ms)}.\n`;
     const render = (cap) => head + sections.map((s) => renderSection(s, cap)).join('') + foot;
     const full = render(Infinity);
@@ -72322,6 +72828,7 @@ function writeReport(dir, data) {
 
 
 
+
 async function main() {
     const started = Date.now();
     core/* info */.pq(`docker-reclaim ${constants/* VERSION */.xv} on Node ${process.version}`);
@@ -72347,11 +72854,15 @@ async function main() {
     const docker = conn.docker;
     const { inventory, disk, totalsBefore, ledger } = await core/* group */.Os('Read inventory', async () => {
         const info = (await docker.info());
-        const [listed, totals, events] = await Promise.all([
+        const [images, usage, events] = await Promise.all([
             readInventory(docker, mayFree(settings.policy)),
-            settings.dryRun ? undefined : spaceTotals(docker),
+            readUsage(docker),
             recentEvents(docker, info, settings.engineTimeoutMs)
         ]);
+        // Podman (the one engine that names its Buildah) has no BuildKit build cache.
+        const buildKit = info.BuildahVersion === undefined;
+        const listed = withUsage(images, usage, buildKit);
+        const totals = usageTotal(usage.df);
         // A few of the engine's own objects are enough to show that a path holds its data.
         const objects = {
             imageIds: listed.images.slice(0, 50).map((i) => i.id),
@@ -72360,7 +72871,10 @@ async function main() {
         const disk = (await engineDisk(conn, info, objects, settings.engineDataRoot)).found;
         if ('disk' in disk)
             listed.disk = disk.disk;
-        core/* info */.pq(`${listed.images.length} images, ${listed.containers.length} containers`);
+        core/* info */.pq(`${listed.images.length} images, ${listed.containers.length} containers, ${listed.volumes?.length ?? 0} volumes, ` +
+            (listed.buildCache
+                ? `${listed.buildCache.length} build cache records`
+                : 'no BuildKit build cache on this engine'));
         core/* info */.pq('disk' in disk
             ? `${formatBytes(disk.disk.freeBytes)} free on ${disk.disk.path}, the engine's data disk: ${disk.how}`
             : `The engine's data disk is not measured: ${disk.refusal}`);
@@ -72417,7 +72931,12 @@ async function main() {
         if (settings.summary) {
             try {
                 await core/* summary */.z
-                    .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now, space }))
+                    .addRaw(renderSummary(outcome, {
+                    address: conn.address,
+                    now: plan.now,
+                    space,
+                    leftovers: plan.leftovers
+                }))
                     .write();
             }
             catch (e) {
@@ -72505,15 +73024,25 @@ async function measure(docker, inventory, plan, outcome, totalsBefore, started) 
     if (disk)
         space.disk = { path: disk.path, totalBytes: disk.totalBytes, freeBefore: disk.freeBytes };
     if (!outcome.dryRun) {
-        const deletedEntries = outcome.results.flatMap((r) => (r.status === 'done' ? r.deleted : []));
-        // A container that was already gone (404) freed nothing now.
+        const imageSteps = outcome.results.filter((r) => !r.step.startsWith('build-cache:'));
+        const deletedEntries = imageSteps.flatMap((r) => (r.status === 'done' ? r.deleted : []));
+        // A container or volume that was already gone (404) freed nothing now.
         const status = new Map(outcome.results.map((r) => [r.step, r.status]));
-        const removed = new Set(outcome.removedContainers
+        const removedContainers = new Set(outcome.removedContainers
             .filter((c) => status.get(stepId.container(c.id)) === 'done')
             .map((c) => c.id));
-        const fromResponses = measuredFromResponses(inventory, deletedEntries, removed);
+        const removedVolumes = new Set(outcome.removedVolumes
+            .filter((v) => status.get(stepId.volume(v.name)) === 'done')
+            .map((v) => v.name));
+        const cacheReclaimed = outcome.results.reduce((sum, r) => sum + (r.status === 'done' ? (r.reclaimed ?? 0) : 0), 0);
+        const fromResponses = measuredFromResponses(inventory, deletedEntries, removedContainers, {
+            volumes: removedVolumes,
+            buildCacheBytes: cacheReclaimed
+        });
         const [totalsAfter, diskAfter] = await Promise.all([
-            totalsBefore === undefined ? undefined : spaceTotals(docker),
+            totalsBefore === undefined
+                ? undefined
+                : docker.df().then(usageTotal, () => undefined),
             disk ? statDisk(disk.path).catch(() => undefined) : undefined
         ]);
         if (totalsBefore !== undefined && totalsAfter !== undefined) {
@@ -72538,15 +73067,22 @@ async function measure(docker, inventory, plan, outcome, totalsBefore, started) 
     return space;
 }
 function describeStep(s) {
-    if (s.kind === 'remove-container')
-        return `remove container ${s.name} (${s.container.slice(0, 12)})`;
-    if (s.kind === 'untag')
-        return `untag ${s.reference}`;
-    return `delete image ${s.image}`;
+    switch (s.kind) {
+        case 'remove-container':
+            return `remove container ${s.name} (${s.container.slice(0, 12)})`;
+        case 'untag':
+            return `untag ${s.reference}`;
+        case 'delete-image':
+            return `delete image ${s.image}`;
+        case 'remove-volume':
+            return `remove volume ${s.volume}`;
+        case 'prune-build-cache':
+            return `prune ${s.records.length} build cache records`;
+    }
 }
 const LOG_LINES = 500;
 function logPlan(p) {
-    core/* info */.pq(`${p.steps.length} steps: ${p.removeContainers.length} containers, ${p.steps.filter((s) => s.kind === 'untag').length} references, ${p.deleteImages.length} images; ${p.skipped.length} kept`);
+    core/* info */.pq(`${p.steps.length} steps: ${p.removeContainers.length} containers, ${p.steps.filter((s) => s.kind === 'untag').length} references, ${p.deleteImages.length} images, ${p.removeVolumes.length} volumes, ${p.pruneBuildCache.length} build cache records; ${p.skipped.length} kept`);
     // Thousands of lines help nobody in a log; the JSON report has every one.
     const list = (lines) => {
         lines.slice(0, LOG_LINES).forEach((l) => core/* info */.pq(`  ${l}`));

@@ -19,7 +19,10 @@ export const Input = {
   DockerHost: 'docker-host',
   EngineTimeout: 'engine-timeout',
   LedgerDir: 'ledger-dir',
-  EngineDataRoot: 'engine-data-root'
+  EngineDataRoot: 'engine-data-root',
+  BuildCache: 'build-cache',
+  Volumes: 'volumes',
+  AnonymousVolumes: 'anonymous-volumes'
 } as const;
 
 export const Output = {
@@ -29,6 +32,7 @@ export const Output = {
   Skipped: 'skipped',
   ReclaimedBytes: 'reclaimed-bytes',
   EstimatedBytes: 'estimated-bytes',
+  RemovedVolumes: 'removed-volumes',
   Report: 'report'
 } as const;
 

@@ -24,7 +24,7 @@ const DEFAULT_CONCURRENCY = 8;
 
 /** A result before the executor stamps it with its step and duration. */
 type Finding =
-  | { status: 'done'; deleted: string[]; message?: string }
+  | { status: 'done'; deleted: string[]; reclaimed?: number; message?: string }
   | { status: 'gone'; httpStatus?: number; message?: string }
   | { status: 'changed'; message: string }
   | { status: 'failed'; httpStatus?: number; message: string; internal?: boolean };
@@ -110,13 +110,23 @@ async function runGraph(
     try {
       const changed = await precondition(step, remover);
       if (changed) return changed;
-      if (step.kind === 'remove-container') {
-        await remover.removeContainer(step.container);
-        return { status: 'done', deleted: [] };
+      switch (step.kind) {
+        case 'remove-container':
+          await remover.removeContainer(step.container);
+          return { status: 'done', deleted: [] };
+        case 'remove-volume':
+          await remover.removeVolume(step.volume);
+          return { status: 'done', deleted: [] };
+        case 'prune-build-cache': {
+          const r = await remover.pruneBuildCache(step.records);
+          return { status: 'done', deleted: r.deleted, reclaimed: r.reclaimed };
+        }
+        default: {
+          const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
+          r.deleted.forEach((d) => deletedIds.add(d));
+          return { status: 'done', deleted: r.deleted };
+        }
       }
-      const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
-      r.deleted.forEach((d) => deletedIds.add(d));
-      return { status: 'done', deleted: r.deleted };
     } catch (e) {
       if (!(e instanceof EngineError)) {
         // Not the engine's doing: say so, rather than blame it.
@@ -205,6 +215,19 @@ async function precondition(step: Step, remover: Remover): Promise<Finding | und
       }
       return undefined;
     }
+    case 'unused': {
+      if (step.kind !== 'remove-volume') return undefined;
+      const users = await remover.volumeUsers(step.volume);
+      if (users.length > 0) {
+        return {
+          status: 'changed',
+          message: `volume ${step.volume} is used by container ${users[0]!.slice(0, 12)} now: it stays`
+        };
+      }
+      return undefined;
+    }
+    case 'none':
+      return undefined;
     case 'unreferenced': {
       if (step.kind !== 'delete-image') return undefined;
       // A delete by ID also removes the references of one repository: never one added since.
@@ -227,6 +250,7 @@ async function precondition(step: Step, remover: Remover): Promise<Finding | und
  * image or layer, not 404. Look again: if the thing is gone, the step's goal is met.
  */
 async function goneAfterAll(step: Step, err: EngineError, remover: Remover): Promise<boolean> {
+  if (step.kind === 'remove-volume' || step.kind === 'prune-build-cache') return false;
   const tries = /in progress/i.test(err.message) ? 10 : 1;
   for (let n = 0; n < tries; n++) {
     if (n > 0) await new Promise((r) => setTimeout(r, 100));
@@ -245,9 +269,18 @@ async function goneAfterAll(step: Step, err: EngineError, remover: Remover): Pro
 }
 
 function targetOf(step: Step): string {
-  if (step.kind === 'remove-container') return step.name;
-  if (step.kind === 'untag') return step.reference;
-  return step.image;
+  switch (step.kind) {
+    case 'remove-container':
+      return step.name;
+    case 'untag':
+      return step.reference;
+    case 'delete-image':
+      return step.image;
+    case 'remove-volume':
+      return step.volume;
+    case 'prune-build-cache':
+      return `build cache (${step.records.length} records)`;
+  }
 }
 
 /** Why a step that did not happen stays, following a block back to the step that caused it. */
@@ -286,10 +319,28 @@ function summarise(
   const ok = (id: StepId | undefined) => id !== undefined && succeeded(results.get(id));
   const skipped: Skip[] = [...plan.skipped];
   const stepOf = new Map<string, StepId>();
+  const pruned = new Set<string>();
   for (const step of plan.steps) {
-    if (step.kind !== 'untag')
-      stepOf.set(step.kind === 'delete-image' ? step.image : step.container, step.id);
+    if (step.kind === 'delete-image') stepOf.set(step.image, step.id);
+    if (step.kind === 'remove-container') stepOf.set(step.container, step.id);
+    if (step.kind === 'remove-volume') stepOf.set(step.volume, step.id);
     const r = results.get(step.id);
+    if (step.kind === 'prune-build-cache') {
+      // Each record is its own item: BuildKit may keep some of a batch without an error.
+      const removed =
+        r?.status === 'done'
+          ? new Set(r.deleted)
+          : r?.status === 'planned'
+            ? new Set(step.records)
+            : new Set();
+      for (const id of step.records) {
+        if (removed.has(id)) pruned.add(id);
+        else if (r && succeeded(r))
+          skipped.push({ target: id, reason: { kind: 'cache-not-pruned' } });
+        else if (r) skipped.push({ target: id, reason: reasonOf(r, results) });
+      }
+      continue;
+    }
     if (!r || succeeded(r)) continue;
     skipped.push({ target: targetOf(step), reason: reasonOf(r, results) });
   }
@@ -300,6 +351,8 @@ function summarise(
       s.kind === 'untag' && ok(s.id) ? [s.reference, ...s.digests] : []
     ),
     removedContainers: plan.removeContainers.filter((c) => ok(stepOf.get(c.id))),
+    removedVolumes: plan.removeVolumes.filter((v) => ok(stepOf.get(v.name))),
+    prunedBuildCache: plan.pruneBuildCache.filter((r) => pruned.has(r.id)),
     skipped,
     results: plan.steps.map(
       (s) => results.get(s.id) ?? { step: s.id, status: 'not-attempted' as const }

@@ -47,6 +47,7 @@ const EXAMPLE = {
     'use unix:///var/run/docker.sock, tcp://host:2376, npipe:////./pipe/docker_engine or ssh://user@host',
   image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
   container: 'use patterns such as ci-* or build-{api,web}',
+  volume: 'use patterns such as myapp-pr-*_db-data or ci-cache-*',
   exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
   size: 'use a size such as 20GB, 500MiB or 25%',
   folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache',
@@ -259,6 +260,11 @@ export function getSettings(
   );
   const ledger = ledgerDir(Input.LedgerDir, get(Input.LedgerDir), env);
   const engineDataRoot = dataRoot(Input.EngineDataRoot, get(Input.EngineDataRoot));
+  const buildCache = get(Input.BuildCache);
+  const buildCacheOlderThanMs =
+    buildCache === '' ? undefined : duration(Input.BuildCache, buildCache);
+  const volumes = patterns(Input.Volumes, get(Input.Volumes), 'volume');
+  const anonymousVolumes = boolean(Input.AnonymousVolumes, get(Input.AnonymousVolumes), false);
   return {
     policy: {
       images,
@@ -268,7 +274,10 @@ export function getSettings(
       keepLatest,
       dangling,
       containers,
-      containersOlderThanMs
+      containersOlderThanMs,
+      volumes,
+      anonymousVolumes,
+      ...(buildCacheOlderThanMs === undefined ? {} : { buildCacheOlderThanMs })
     },
     dryRun,
     failOnError,

@@ -3,7 +3,8 @@ import * as core from '@actions/core';
 import type Docker from 'dockerode';
 import { Input, VERSION } from './constants.js';
 import { connect, describeError, ping, EngineUnreachable } from './engine/connect.js';
-import { engineDisk, spaceTotals, statDisk, type StorageInfo } from './engine/disk.js';
+import { engineDisk, statDisk, type StorageInfo } from './engine/disk.js';
+import { readUsage, usageTotal, withUsage, type SystemDf } from './engine/usage.js';
 import { EVENT_BUFFER, latestArrivals, readEvents, type EngineEvent } from './engine/events.js';
 import { readInventory } from './engine/inventory.js';
 import { dockerRemover } from './engine/remove.js';
@@ -51,11 +52,15 @@ export async function main(): Promise<void> {
 
   const { inventory, disk, totalsBefore, ledger } = await core.group('Read inventory', async () => {
     const info = (await docker.info()) as EngineInfo;
-    const [listed, totals, events] = await Promise.all([
+    const [images, usage, events] = await Promise.all([
       readInventory(docker, mayFree(settings.policy)),
-      settings.dryRun ? undefined : spaceTotals(docker),
+      readUsage(docker),
       recentEvents(docker, info, settings.engineTimeoutMs)
     ]);
+    // Podman (the one engine that names its Buildah) has no BuildKit build cache.
+    const buildKit = info.BuildahVersion === undefined;
+    const listed = withUsage(images, usage, buildKit);
+    const totals = usageTotal(usage.df);
     // A few of the engine's own objects are enough to show that a path holds its data.
     const objects = {
       imageIds: listed.images.slice(0, 50).map((i) => i.id),
@@ -63,7 +68,12 @@ export async function main(): Promise<void> {
     };
     const disk = (await engineDisk(conn, info, objects, settings.engineDataRoot)).found;
     if ('disk' in disk) listed.disk = disk.disk;
-    core.info(`${listed.images.length} images, ${listed.containers.length} containers`);
+    core.info(
+      `${listed.images.length} images, ${listed.containers.length} containers, ${listed.volumes?.length ?? 0} volumes, ` +
+        (listed.buildCache
+          ? `${listed.buildCache.length} build cache records`
+          : 'no BuildKit build cache on this engine')
+    );
     core.info(
       'disk' in disk
         ? `${formatBytes(disk.disk.freeBytes)} free on ${disk.disk.path}, the engine's data disk: ${disk.how}`
@@ -139,7 +149,14 @@ export async function main(): Promise<void> {
     if (settings.summary) {
       try {
         await core.summary
-          .addRaw(renderSummary(outcome, { address: conn.address, now: plan.now, space }))
+          .addRaw(
+            renderSummary(outcome, {
+              address: conn.address,
+              now: plan.now,
+              space,
+              leftovers: plan.leftovers
+            })
+          )
           .write();
       } catch (e) {
         core.warning(
@@ -280,17 +297,32 @@ async function measure(
   if (disk)
     space.disk = { path: disk.path, totalBytes: disk.totalBytes, freeBefore: disk.freeBytes };
   if (!outcome.dryRun) {
-    const deletedEntries = outcome.results.flatMap((r) => (r.status === 'done' ? r.deleted : []));
-    // A container that was already gone (404) freed nothing now.
+    const imageSteps = outcome.results.filter((r) => !r.step.startsWith('build-cache:'));
+    const deletedEntries = imageSteps.flatMap((r) => (r.status === 'done' ? r.deleted : []));
+    // A container or volume that was already gone (404) freed nothing now.
     const status = new Map(outcome.results.map((r) => [r.step, r.status]));
-    const removed = new Set<string>(
+    const removedContainers = new Set<string>(
       outcome.removedContainers
         .filter((c) => status.get(stepId.container(c.id)) === 'done')
         .map((c) => c.id)
     );
-    const fromResponses = measuredFromResponses(inventory, deletedEntries, removed);
+    const removedVolumes = new Set(
+      outcome.removedVolumes
+        .filter((v) => status.get(stepId.volume(v.name)) === 'done')
+        .map((v) => v.name)
+    );
+    const cacheReclaimed = outcome.results.reduce(
+      (sum, r) => sum + (r.status === 'done' ? (r.reclaimed ?? 0) : 0),
+      0
+    );
+    const fromResponses = measuredFromResponses(inventory, deletedEntries, removedContainers, {
+      volumes: removedVolumes,
+      buildCacheBytes: cacheReclaimed
+    });
     const [totalsAfter, diskAfter] = await Promise.all([
-      totalsBefore === undefined ? undefined : spaceTotals(docker),
+      totalsBefore === undefined
+        ? undefined
+        : (docker.df() as Promise<SystemDf>).then(usageTotal, () => undefined),
       disk ? statDisk(disk.path).catch(() => undefined) : undefined
     ]);
     if (totalsBefore !== undefined && totalsAfter !== undefined) {
@@ -316,17 +348,25 @@ async function measure(
 }
 
 function describeStep(s: Step): string {
-  if (s.kind === 'remove-container')
-    return `remove container ${s.name} (${s.container.slice(0, 12)})`;
-  if (s.kind === 'untag') return `untag ${s.reference}`;
-  return `delete image ${s.image}`;
+  switch (s.kind) {
+    case 'remove-container':
+      return `remove container ${s.name} (${s.container.slice(0, 12)})`;
+    case 'untag':
+      return `untag ${s.reference}`;
+    case 'delete-image':
+      return `delete image ${s.image}`;
+    case 'remove-volume':
+      return `remove volume ${s.volume}`;
+    case 'prune-build-cache':
+      return `prune ${s.records.length} build cache records`;
+  }
 }
 
 const LOG_LINES = 500;
 
 function logPlan(p: Plan): void {
   core.info(
-    `${p.steps.length} steps: ${p.removeContainers.length} containers, ${p.steps.filter((s) => s.kind === 'untag').length} references, ${p.deleteImages.length} images; ${p.skipped.length} kept`
+    `${p.steps.length} steps: ${p.removeContainers.length} containers, ${p.steps.filter((s) => s.kind === 'untag').length} references, ${p.deleteImages.length} images, ${p.removeVolumes.length} volumes, ${p.pruneBuildCache.length} build cache records; ${p.skipped.length} kept`
   );
   // Thousands of lines help nobody in a log; the JSON report has every one.
   const list = (lines: string[]) => {

@@ -496,7 +496,8 @@ describe('plans on generated containerd-store states', () => {
             const s = p.steps.find((x) => x.id === r.step)!;
             const ids = deletedBy(r);
             expect(ids.length).toBeLessThanOrEqual(1);
-            if (s.kind !== 'remove-container') expect(ids.filter((d) => d !== s.image)).toEqual([]);
+            if (s.kind === 'untag' || s.kind === 'delete-image')
+              expect(ids.filter((d) => d !== s.image)).toEqual([]);
           }
 
           const after = engine.snapshot();

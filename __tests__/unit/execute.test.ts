@@ -18,6 +18,9 @@ function stubRemover(images: InventoryImage[], over: Partial<Remover>): Remover 
       return i && { id: i.id, references: i.id === ref ? [] : refsOf(i) };
     },
     inspectContainer: async () => ({ state: 'exited', image: '' }),
+    removeVolume: async () => {},
+    volumeUsers: async () => [],
+    pruneBuildCache: async () => ({ deleted: [], reclaimed: 0 }),
     ...over
   };
 }

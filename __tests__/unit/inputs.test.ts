@@ -49,7 +49,9 @@ const DEFAULTS: Settings = {
     keepLatest: 0,
     dangling: true,
     containers: [],
-    containersOlderThanMs: 0
+    containersOlderThanMs: 0,
+    volumes: [],
+    anonymousVolumes: false
   },
   dryRun: false,
   failOnError: false,

@@ -35,6 +35,8 @@ const PATTERNS = [
   'docker.io/library/*'
 ];
 const NAMES = ['job-1', 'job-2', 'web', 'db'];
+/** Two named volumes and two anonymous ones (a 64-hex name). */
+const VOLUMES = ['data-1', 'cache', 'a'.repeat(64), 'b'.repeat(64)];
 
 const id = (n: number, p: string) => (p + n.toString(16)).padStart(64, '0');
 
@@ -58,7 +60,8 @@ const inventoryArb: fc.Arbitrary<Inventory> = fc
         state: fc.constantFrom(...STATES),
         name: fc.constantFrom(...NAMES),
         runner: fc.boolean(),
-        stoppedDaysAgo: fc.integer({ min: 0, max: 30 })
+        stoppedDaysAgo: fc.integer({ min: 0, max: 30 }),
+        volumes: fc.subarray(VOLUMES, { maxLength: 2 })
       }),
       { maxLength: 5 }
     )
@@ -105,14 +108,21 @@ const inventoryArb: fc.Arbitrary<Inventory> = fc
         startedAt: c.state === 'created' ? undefined : stopped - DAY,
         finishedAt: ['exited', 'dead'].includes(c.state) ? stopped : undefined,
         labels: (c.runner ? { abc123: '' } : {}) as Record<string, string>,
-        networks: []
+        networks: [],
+        volumes: c.volumes
       };
     });
     return {
       images: built,
       containers: cs,
       layerSizes,
-      disk: { path: '/data', freeBytes: 500, totalBytes: 10_000 }
+      disk: { path: '/data', freeBytes: 500, totalBytes: 10_000 },
+      volumes: VOLUMES.map((name, n) => ({
+        name,
+        labels: {},
+        created: NOW - (n + 1) * DAY,
+        size: 50 + n
+      }))
     };
   });
 
@@ -125,7 +135,9 @@ const policyArb: fc.Arbitrary<Policy> = fc.record({
   dangling: fc.boolean(),
   containers: fc.subarray(['*', 'job-*', 'web']),
   containersOlderThanMs: fc.constantFrom(0, 2 * DAY, 20 * DAY),
-  untilFreeBytes: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined })
+  untilFreeBytes: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined }),
+  volumes: fc.subarray(['*', 'data-*', 'cache']),
+  anonymousVolumes: fc.boolean()
 });
 
 const refsOf = (i: InventoryImage) => [...i.tags, ...i.digests] as string[];
@@ -149,6 +161,10 @@ describe('plans on generated engine states', () => {
           const after = engine.snapshot();
 
           expectPlannedImagesAndContainers(inv, p, after);
+          const removedVolumes = new Set(p.removeVolumes.map((v) => v.name));
+          expect([...engine.store.volumes.keys()].sort()).toEqual(
+            VOLUMES.filter((v) => !removedVolumes.has(v)).sort()
+          );
           // References left on surviving images: all but the planned untags and the digests that
           // the engine drops with a repository's last tag.
           const untagged = new Set<string>(p.untagOnly);
@@ -205,7 +221,7 @@ describe('plans on generated engine states', () => {
             const c = inv.containers.find((x) => x.id === s.container)!;
             expect(['created', 'exited', 'dead']).toContain(c.state);
             expect(c.labels).toEqual({});
-          } else {
+          } else if (s.kind === 'untag' || s.kind === 'delete-image') {
             expect(protectedImages.has(s.image)).toBe(false);
           }
         }
@@ -228,6 +244,35 @@ describe('plans on generated engine states', () => {
           for (const ref of img.tags) {
             if (!sel.some((m) => matchesReference(m, ref)) || gone.has(ref)) continue;
             expect(explained.has(ref) || explained.has(img.id)).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 400 }
+    );
+  });
+});
+
+describe('plans with volumes', () => {
+  it('never remove a volume a remaining container uses, and remove each only after its containers', () => {
+    fc.assert(
+      fc.property(inventoryArb, policyArb, (inv, pol) => {
+        const p = plan(inv, pol, NOW);
+        const removedContainers = new Set(p.removeContainers.map((c) => c.id as string));
+        const byId = new Map(p.steps.map((s) => [s.id as string, s]));
+        const ancestors = (id: string, seen = new Set<string>()): Set<string> => {
+          for (const d of byId.get(id)?.dependsOn ?? []) {
+            if (!seen.has(d)) {
+              seen.add(d);
+              ancestors(d, seen);
+            }
+          }
+          return seen;
+        };
+        for (const v of p.removeVolumes) {
+          const users = inv.containers.filter((c) => c.volumes?.includes(v.name));
+          for (const c of users) {
+            expect([v.name, c.id, removedContainers.has(c.id)]).toEqual([v.name, c.id, true]);
+            expect(ancestors(`volume:${v.name}`).has(`container:${c.id}`)).toBe(true);
           }
         }
       }),

@@ -220,6 +220,23 @@ describe('describeReason', () => {
       },
       'changed since the plan: app:1 now names 3f2a00000000, not the planned image 1a2b00000000: it stays'
     ],
+    'volume-in-use': [
+      { kind: 'volume-in-use', container: 'db', state: 'exited' },
+      'in use by container db (exited), which stays: a volume goes only after every container that uses it'
+    ],
+    'cache-in-use': [{ kind: 'cache-in-use' }, 'in use by a build'],
+    'cache-shared': [
+      { kind: 'cache-shared' },
+      "shared with an image's layers: it frees nothing while that image stays, and a run after the image is gone takes it"
+    ],
+    'cache-parent-of-kept': [
+      { kind: 'cache-parent-of-kept', child: 'wdqknphxvj9j' },
+      'build cache record wdqknphxvj9j that stays was built on it'
+    ],
+    'cache-not-pruned': [
+      { kind: 'cache-not-pruned' },
+      'BuildKit kept it when asked to remove it: a build took it, or a record built on it stays'
+    ],
     'internal-error': [
       { kind: 'internal-error', message: 'TypeError: x is undefined' },
       'not done: docker-reclaim failed on it (TypeError: x is undefined); please report this'
@@ -234,6 +251,10 @@ describe('describeReason', () => {
     [
       { kind: 'too-young', ageMs: 90 * MINUTE, minMs: DAY, basis: 'stopped' },
       'too young: stopped 1h 30m ago, minimum 1d'
+    ],
+    [
+      { kind: 'too-young', ageMs: 3 * HOUR, minMs: DAY, basis: 'cache' },
+      'too young: last used 3h ago, minimum 1d'
     ],
     [
       { kind: 'too-young', ageMs: 45 * MINUTE, minMs: HOUR, basis: 'created' },
@@ -681,8 +702,19 @@ describe('files', () => {
       deleteImages: [],
       untagOnly: [],
       removeContainers: [],
+      removeVolumes: [],
+      pruneBuildCache: [],
       skipped: [],
-      space: { bytes: 0, exact: true, containerBytes: 0, sharedBytes: 0, layers: [] }
+      space: {
+        bytes: 0,
+        exact: true,
+        containerBytes: 0,
+        volumeBytes: 0,
+        buildCacheBytes: 0,
+        sharedBytes: 0,
+        layers: []
+      },
+      leftovers: { anonymousVolumes: { count: 0, bytes: 0 }, namedVolumes: { count: 0, bytes: 0 } }
     };
     const data = {
       version: '0.1.0',

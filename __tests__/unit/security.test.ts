@@ -31,8 +31,8 @@ const PRUNE_CALLS = new Set([
   'pruneContainers',
   'pruneVolumes',
   'pruneNetworks',
+  // dockerode's pruneBuilder sends no filter: it would prune the whole build cache.
   'pruneBuilder',
-  'getVolume',
   'getNetwork'
 ]);
 
@@ -42,6 +42,7 @@ function scan(file: string, text: string) {
   const bad: Finding[] = [];
   const forceFalse: Finding[] = [];
   const removals: { receiver: string; options: string; line: number }[] = [];
+  const prunes: Finding[] = [];
   const at = (n: ts.Node) => sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1;
   const flag = (n: ts.Node, what: string) => bad.push({ file, line: at(n), what });
   const nameOf = (n: ts.PropertyName | ts.Expression) =>
@@ -77,7 +78,16 @@ function scan(file: string, text: string) {
       flag(n, `forced query: ${n.text}`);
     }
     if (ts.isPropertyAccessExpression(n) && PRUNE_CALLS.has(n.name.text)) {
-      flag(n, `prune, volume or network API: ${n.name.text}`);
+      flag(n, `prune or network API: ${n.name.text}`);
+    }
+    if (
+      ts.isStringLiteralLike(n) &&
+      /\/(images|containers|volumes|networks|system)\/prune\b/.test(n.text)
+    ) {
+      flag(n, `wholesale prune endpoint: ${n.text}`);
+    }
+    if (ts.isStringLiteralLike(n) && /\/build\/prune\b/.test(n.text)) {
+      prunes.push({ file, line: at(n), what: n.getText(sf) });
     }
     if (
       ts.isCallExpression(n) &&
@@ -93,7 +103,7 @@ function scan(file: string, text: string) {
     ts.forEachChild(n, visit);
   };
   visit(sf);
-  return { bad, forceFalse, removals };
+  return { bad, forceFalse, removals, prunes };
 }
 
 describe('the detectors', () => {
@@ -108,7 +118,9 @@ describe('the detectors', () => {
     ["await import('@actions/exec');", 'process module'],
     ['spawn(cmd, { shell: true })', 'shell option'],
     ["fetch('/images/x?force=1', { method: 'DELETE' })", 'forced query'],
-    ['docker.pruneVolumes()', 'prune, volume or network API']
+    ['docker.pruneVolumes()', 'prune or network API'],
+    ['docker.pruneBuilder()', 'prune or network API'],
+    ["dial({ path: '/volumes/prune?' })", 'wholesale prune endpoint']
   ])('flag %s', (code, what) => {
     expect(scan('snippet.ts', code).bad.map((f) => f.what)).toEqual([
       expect.stringContaining(what)
@@ -134,24 +146,31 @@ describe('the source tree (src/)', () => {
     );
   });
 
-  it('never forces, never starts a process or a shell, never prunes or touches volumes and networks', () => {
+  it('never forces, never starts a process or a shell, never prunes wholesale or touches networks', () => {
     expect(scans.flatMap((s) => s.bad)).toEqual([]);
   });
 
-  it('passes force only as the literal false, once for containers and once for images', () => {
+  it('passes force only as the literal false: for containers, images and volumes', () => {
     const all = scans.flatMap((s) => s.forceFalse);
-    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(all.length).toBeGreaterThanOrEqual(3);
     expect(all.every((f) => f.file === path.join('src', 'engine', 'remove.ts'))).toBe(true);
   });
 
-  it('removes only containers (keeping their volumes) and images, each with force: false', () => {
+  it('removes containers (each volume planned on its own), images and volumes, each with force: false', () => {
     const removals = scans.flatMap((s) => s.removals.map((r) => ({ file: s.file, ...r })));
-    expect(removals.length).toBeGreaterThanOrEqual(2);
+    expect(removals.length).toBeGreaterThanOrEqual(3);
     for (const r of removals) {
-      expect(r.receiver).toMatch(/\.(getContainer|getImage)\([^)]*\)$/);
+      expect(r.receiver).toMatch(/\.(getContainer|getImage|getVolume)\([^)]*\)$/);
       expect(r.options).toMatch(/\bforce: false\b/);
       if (r.receiver.includes('getContainer')) expect(r.options).toMatch(/\bv: false\b/);
     }
+  });
+
+  it('prunes build cache in one place only, and only the records it names', () => {
+    const prunes = scans.flatMap((s) => s.prunes);
+    expect(prunes.map((p) => p.file)).toEqual([path.join('src', 'engine', 'remove.ts')]);
+    const remove = fs.readFileSync(path.join(SRC, 'engine', 'remove.ts'), 'utf8');
+    expect(remove).toMatch(/filters: \{ id: \[buildCacheFilter\(ids\)\] \}/);
   });
 });
 
@@ -182,7 +201,7 @@ describe('the bundle (dist/index.js)', () => {
 
   it('sends every removal of ours with force: false', () => {
     const remove = ours.get('./src/engine/remove.ts') ?? '';
-    expect(remove.match(/\.remove\(\{ force: false\b/g)).toHaveLength(2);
+    expect(remove.match(/\.remove\(\{ force: false\b/g)).toHaveLength(3);
   });
 
   it('has no force: true-style option anywhere in our modules', () => {

@@ -4,7 +4,6 @@
 // on another disk. So a disk is used only once it is shown to hold this engine's data.
 import fs from 'node:fs';
 import path from 'node:path';
-import type Docker from 'dockerode';
 import type { Disk } from '../plan/types.js';
 import type { Connection } from './connect.js';
 
@@ -212,18 +211,4 @@ export async function engineDisk(
     first ??= found;
   }
   return { root, found: first! };
-}
-
-/** /system/df's layer and writable-layer totals; undefined when the engine cannot say. */
-export async function spaceTotals(docker: Docker): Promise<number | undefined> {
-  try {
-    const df = (await docker.df()) as {
-      LayersSize?: number;
-      Containers?: { SizeRw?: number }[];
-    };
-    if (typeof df.LayersSize !== 'number') return undefined;
-    return df.LayersSize + (df.Containers ?? []).reduce((sum, c) => sum + (c.SizeRw ?? 0), 0);
-  } catch {
-    return undefined;
-  }
 }

@@ -118,7 +118,8 @@ export async function readInventory(
       state: listed.State as ContainerState,
       created: timeOf(listed.Created) ?? 0,
       labels: listed.Labels ?? {},
-      networks: Object.keys(listed.NetworkSettings?.Networks ?? {})
+      networks: Object.keys(listed.NetworkSettings?.Networks ?? {}),
+      volumes: (listed.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : []))
     };
     // Start and finish times are only in the inspect answer; the writable layer's size is worth
     // computing only for containers that may be removed.

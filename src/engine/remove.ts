@@ -36,6 +36,18 @@ export interface Remover {
   inspectImage(nameOrId: string): Promise<ImageNow | undefined>;
   /** The container now; undefined when it no longer exists. */
   inspectContainer(id: string): Promise<ContainerNow | undefined>;
+  /** DELETE /volumes/{name}, which the engine refuses while any container uses it. */
+  removeVolume(name: string): Promise<void>;
+  /** The IDs of the containers, in any state, that use the volume now. */
+  volumeUsers(name: string): Promise<string[]>;
+  /** POST /build/prune for exactly these records: the IDs BuildKit removed, and the bytes it says. */
+  pruneBuildCache(ids: readonly string[]): Promise<{ deleted: string[]; reclaimed: number }>;
+}
+
+/** One anchored alternation: BuildKit reads the `id` filter as a regexp and takes one value. */
+export function buildCacheFilter(ids: readonly string[]): string {
+  const escaped = ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return `^(${escaped.join('|')})$`;
 }
 
 // Podman's Docker-compatible API answers some refusals to remove without force with 500, where
@@ -92,6 +104,40 @@ export function dockerRemover(docker: Docker): Remover {
         if (err.status === 404) return undefined;
         throw err;
       }
+    },
+    async removeVolume(name) {
+      try {
+        await docker.getVolume(name).remove({ force: false });
+      } catch (e) {
+        throw wrap(e);
+      }
+    },
+    async volumeUsers(name) {
+      try {
+        const users = await docker.listContainers({ all: true, filters: { volume: [name] } });
+        return users.map((c) => c.Id);
+      } catch (e) {
+        throw wrap(e);
+      }
+    },
+    async pruneBuildCache(ids) {
+      // dockerode's pruneBuilder sends no query, so the call is made through its modem.
+      const answer = await new Promise<{
+        CachesDeleted?: string[] | null;
+        SpaceReclaimed?: number;
+      }>((resolve, reject) =>
+        docker.modem.dial(
+          {
+            path: '/build/prune?',
+            method: 'POST',
+            // `all`: without it BuildKit skips some record types even when named.
+            options: { all: true, filters: { id: [buildCacheFilter(ids)] } },
+            statusCodes: { 200: true, 400: 'bad request', 404: 'not found', 500: 'server error' }
+          },
+          (err, data) => (err ? reject(wrap(err)) : resolve(data as never))
+        )
+      );
+      return { deleted: answer.CachesDeleted ?? [], reclaimed: answer.SpaceReclaimed ?? 0 };
     },
     async removeImage(nameOrId) {
       try {

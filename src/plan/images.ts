@@ -3,22 +3,14 @@
 import type { ContainerDecisions } from './containers.js';
 import type { InventoryIndex } from './index-inventory.js';
 import type { ReferenceDecisions } from './references.js';
+import type { Selection } from './selection.js';
 import type { ContainerId, ImageId, PlannedImage, Reference, Skip } from './types.js';
-
-/** What a run removes, as each phase from here on narrows it. */
-export interface Selection {
-  /** Images that go, keyed in children-first order; `freedBytes` is filled in at the end. */
-  images: ReadonlyMap<ImageId, PlannedImage>;
-  containers: ReadonlySet<ContainerId>;
-  /** References removed by name, by the image they are on (deleted images and images that stay). */
-  untags: ReadonlyMap<ImageId, readonly Reference[]>;
-}
 
 export function decideImages(
   index: InventoryIndex,
   references: ReferenceDecisions,
   containers: ContainerDecisions
-): { selection: Selection; skipped: readonly Skip[] } {
+): { selection: Omit<Selection, 'volumes' | 'buildCache'>; skipped: readonly Skip[] } {
   const deleted = new Map<ImageId, PlannedImage>();
   const removeContainers = new Set<ContainerId>(containers.removable);
   const untags = new Map<ImageId, readonly Reference[]>();

@@ -16,6 +16,8 @@ export interface Matchers {
   excludedName(names: readonly string[]): string | undefined;
   /** Whether a `containers` pattern selects one of these names. */
   containerSelected(names: readonly string[]): boolean;
+  /** Whether a `volumes` pattern selects this volume name. */
+  volumeSelected(name: string): boolean;
 }
 
 const defined = <T>(x: T | undefined): x is T => x !== undefined;
@@ -30,11 +32,13 @@ export function compileMatchers(policy: Policy): Matchers {
     return m ? [{ source, m }] : [];
   });
   const containerNames = policy.containers.map(compileNamePattern).filter(defined);
+  const volumeNames = (policy.volumes ?? []).map(compileNamePattern).filter(defined);
   return {
     selectedBy: referenceMatcher(imagePatterns(policy.images)),
     excludedBy: referenceMatcher(imagePatterns(policy.exclude)),
     excludedName: (names) => excludeNames.find((e) => names.some((n) => e.m.match(n)))?.source,
-    containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n)))
+    containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n))),
+    volumeSelected: (name) => volumeNames.some((m) => m.match(name))
   };
 }
 

@@ -4,7 +4,7 @@ import { Minimatch, type MinimatchOptions } from 'minimatch';
 // Negation and comments would let a pattern select more than it says; extglobs add nothing here.
 const GLOB: MinimatchOptions = { dot: true, nonegate: true, nocomment: true, noext: true };
 
-export type PatternKind = 'image' | 'container' | 'exclude';
+export type PatternKind = 'image' | 'container' | 'volume' | 'exclude';
 
 /** Newline- or comma-separated; a comma inside `{a,b}` belongs to the glob. */
 export function splitPatterns(raw: string): string[] {
@@ -110,7 +110,8 @@ export function validatePattern(kind: PatternKind, p: string): string | undefine
   // A leading "!" reads as negation, which would select everything else; exclude says that safely.
   if (p.startsWith('!')) return 'negation is not supported here; list what to keep under "exclude"';
   if (kind === 'image') return imagePatternProblem(p);
-  if (kind === 'container') return containerPatternProblem(p);
+  // Volume names have the same characters as container names.
+  if (kind === 'container' || kind === 'volume') return containerPatternProblem(p);
   // An exclude pattern protects image references and container names alike.
   const asImage = imagePatternProblem(p);
   const asContainer = containerPatternProblem(p);

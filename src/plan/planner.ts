@@ -1,15 +1,18 @@
 // The planner: inventory + policy + now → plan. Pure: it makes no engine calls and reads no clock.
 // Each phase takes the earlier phases' results as read-only values and returns its own.
+import { decideBuildCache } from './build-cache.js';
 import { decideContainers } from './containers.js';
 import { decideImages } from './images.js';
 import { indexInventory } from './index-inventory.js';
 import { rankKeepLatest } from './keep-latest.js';
+import { measureLeftovers } from './leftovers.js';
 import { compileMatchers } from './matchers.js';
 import { decideReferences } from './references.js';
 import { estimateSpace } from './space.js';
 import { buildSteps } from './steps.js';
 import type { Inventory, Plan, Policy } from './types.js';
 import { narrowUntilFree } from './until-free.js';
+import { decideVolumes } from './volumes.js';
 
 export { mayFree } from './matchers.js';
 export { stepId } from './steps.js';
@@ -21,12 +24,24 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   const keptByRank = rankKeepLatest(index, policy, match);
   const references = decideReferences(index, policy, match, containers, keptByRank, now);
   const images = decideImages(index, references, containers);
-  const untilFree = narrowUntilFree(index, policy, images.selection);
+  const volumes = decideVolumes(index, policy, match, images.selection.containers);
+  const buildCache = decideBuildCache(
+    index.inventory.buildCache,
+    policy.buildCacheOlderThanMs,
+    now
+  );
+  const untilFree = narrowUntilFree(index, policy, {
+    ...images.selection,
+    volumes: volumes.remove,
+    buildCache: buildCache.remove
+  });
   const selection = untilFree.selection;
   const space = estimateSpace(
     index.inventory,
     new Set(selection.images.keys()),
-    selection.containers
+    selection.containers,
+    selection.volumes.values(),
+    selection.buildCache.values()
   );
   const { steps, removeContainers, untagOnly } = buildSteps(index, selection);
   const target = untilFree.target && {
@@ -42,19 +57,26 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
     })),
     untagOnly,
     removeContainers,
+    removeVolumes: [...selection.volumes.values()],
+    pruneBuildCache: [...selection.buildCache.values()],
     skipped: [
       ...containers.skipped,
       ...references.skipped,
       ...images.skipped,
+      ...volumes.skipped,
+      ...buildCache.skipped,
       ...untilFree.skipped
     ],
     space: {
       bytes: space.bytes,
       exact: space.exact,
       containerBytes: space.containerBytes,
+      volumeBytes: space.volumeBytes,
+      buildCacheBytes: space.buildCacheBytes,
       sharedBytes: space.sharedBytes,
       layers: space.layers
     },
-    ...(target ? { target } : {})
+    ...(target ? { target } : {}),
+    leftovers: measureLeftovers(index, policy, selection, now)
   };
 }

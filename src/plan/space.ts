@@ -1,11 +1,20 @@
 // Space accounting on the classic store: a layer is freed when no remaining image (intermediates
 // included) holds it, and its size is its DiffSize — what `docker image prune` counts too.
-import type { ContainerId, ImageId, Inventory, SpaceEstimate } from './types.js';
+import type {
+  ContainerId,
+  ImageId,
+  Inventory,
+  PlannedCacheRecord,
+  PlannedVolume,
+  SpaceEstimate
+} from './types.js';
 
 export function estimateSpace(
   inventory: Inventory,
   deleted: ReadonlySet<ImageId>,
-  removedContainers: ReadonlySet<ContainerId>
+  removedContainers: ReadonlySet<ContainerId>,
+  volumes: Iterable<PlannedVolume> = [],
+  buildCache: Iterable<PlannedCacheRecord> = []
 ): SpaceEstimate & { perImage: Map<ImageId, number> } {
   const held = new Set<string>();
   for (const image of inventory.images) {
@@ -41,10 +50,19 @@ export function estimateSpace(
   for (const c of inventory.containers) {
     if (removedContainers.has(c.id)) containerBytes += c.sizeRw ?? 0;
   }
+  let volumeBytes = 0;
+  for (const v of volumes) {
+    if (v.size === undefined) exact = false;
+    volumeBytes += v.size ?? 0;
+  }
+  let buildCacheBytes = 0;
+  for (const r of buildCache) buildCacheBytes += r.size;
   return {
-    bytes: layerBytes + containerBytes,
+    bytes: layerBytes + containerBytes + volumeBytes + buildCacheBytes,
     exact,
     containerBytes,
+    volumeBytes,
+    buildCacheBytes,
     sharedBytes,
     layers,
     perImage
@@ -53,15 +71,17 @@ export function estimateSpace(
 
 /**
  * Bytes the engine reported freeing: the sizes of the layers in `Deleted` entries (the classic
- * store lists them; the containerd store lists none) plus the removed containers' writable layers.
+ * store lists them; the containerd store lists none), the removed containers' writable layers, the
+ * removed volumes, and what BuildKit reported pruning.
  */
 export function measuredFromResponses(
   inventory: Inventory,
   deletedEntries: Iterable<string>,
-  removedContainers: ReadonlySet<string>
+  removedContainers: ReadonlySet<string>,
+  also: { volumes?: ReadonlySet<string>; buildCacheBytes?: number } = {}
 ): { bytes: number; layers: number } {
   const sizes = inventory.layerSizes ?? {};
-  let bytes = 0;
+  let bytes = also.buildCacheBytes ?? 0;
   let layers = 0;
   for (const id of new Set(deletedEntries)) {
     const size = sizes[id];
@@ -72,14 +92,23 @@ export function measuredFromResponses(
   for (const c of inventory.containers) {
     if (removedContainers.has(c.id)) bytes += c.sizeRw ?? 0;
   }
+  for (const v of inventory.volumes ?? []) {
+    if (also.volumes?.has(v.name)) bytes += v.size ?? 0;
+  }
   return { bytes, layers };
 }
 
-/** Removals that go together: an image with its containers and the deleted images below it. */
+/**
+ * Removals that go together: an image with its containers and the deleted images below it; a
+ * volume with the containers that use it; a build cache record with the records built on it.
+ */
 export interface Unit {
   images: ImageId[];
   containers: ContainerId[];
-  /** When it was last used (the age basis, or a container's stop time): oldest go first. */
+  volumes?: PlannedVolume[];
+  buildCache?: PlannedCacheRecord[];
+  /** When it was last used (the age basis, a container's stop time, a volume's creation, a
+   * record's last use): oldest go first. */
   time: number;
 }
 
@@ -96,7 +125,14 @@ export function chooseUntilFree(
   need: number,
   /** Images the engine prunes once all of their children are gone, with those children. */
   prunedParents: ReadonlyMap<ImageId, readonly ImageId[]>
-): { images: Set<ImageId>; containers: Set<ContainerId>; bytes: number; upperBound: boolean } {
+): {
+  images: Set<ImageId>;
+  containers: Set<ContainerId>;
+  volumes: Set<string>;
+  buildCache: Set<string>;
+  bytes: number;
+  upperBound: boolean;
+} {
   const holders = new Map<string, number>();
   for (const image of inventory.images) {
     image.layers?.forEach((l) => holders.set(l, (holders.get(l) ?? 0) + 1));
@@ -106,6 +142,8 @@ export function chooseUntilFree(
   const sizes = inventory.layerSizes ?? {};
   const images = new Set<ImageId>();
   const containers = new Set<ContainerId>();
+  const volumes = new Set<string>();
+  const buildCache = new Set<string>();
   let bytes = 0;
   let upperBound = false;
   const takeImage = (id: ImageId) => {
@@ -127,11 +165,9 @@ export function chooseUntilFree(
       upperBound = true;
     }
   };
-  const ordered = [...units].sort(
-    (a, b) =>
-      a.time - b.time ||
-      (a.images[0] ?? a.containers[0] ?? '').localeCompare(b.images[0] ?? b.containers[0] ?? '')
-  );
+  const key = (u: Unit) =>
+    u.images[0] ?? u.containers[0] ?? u.volumes?.[0]?.name ?? u.buildCache?.[0]?.id ?? '';
+  const ordered = [...units].sort((a, b) => a.time - b.time || key(a).localeCompare(key(b)));
   for (const unit of ordered) {
     if (bytes >= need) break;
     for (const c of unit.containers) {
@@ -139,6 +175,14 @@ export function chooseUntilFree(
       containers.add(c);
     }
     unit.images.forEach(takeImage);
+    for (const v of unit.volumes ?? []) {
+      if (!volumes.has(v.name)) bytes += v.size ?? 0;
+      volumes.add(v.name);
+    }
+    for (const r of unit.buildCache ?? []) {
+      if (!buildCache.has(r.id)) bytes += r.size;
+      buildCache.add(r.id);
+    }
     for (const [parent, children] of prunedParents) {
       if (images.has(parent) || !children.every((c) => images.has(c))) continue;
       // The engine prunes it only once its containers are gone too.
@@ -151,5 +195,5 @@ export function chooseUntilFree(
       takeImage(parent);
     }
   }
-  return { images, containers, bytes, upperBound };
+  return { images, containers, volumes, buildCache, bytes, upperBound };
 }

@@ -1,6 +1,6 @@
 // Phase 6, steps: the selection as a dependency graph the executor can run without a refusal.
 import { displayName } from './containers.js';
-import type { Selection } from './images.js';
+import type { Selection } from './selection.js';
 import type { InventoryIndex } from './index-inventory.js';
 import { repositoryOf } from './patterns.js';
 import { untagOrder } from './references.js';
@@ -18,8 +18,14 @@ import type {
 export const stepId = {
   container: (id: ContainerId) => `container:${id}` as StepId,
   untag: (ref: Reference) => `untag:${ref}` as StepId,
-  image: (id: ImageId) => `image:${id}` as StepId
+  image: (id: ImageId) => `image:${id}` as StepId,
+  volume: (name: string) => `volume:${name}` as StepId,
+  /** The n-th batch of build cache records. */
+  buildCache: (n: number) => `build-cache:${n}` as StepId
 } as const;
+
+/** Records per POST /build/prune: one anchored regexp of their IDs, well inside a URL's bounds. */
+export const BUILD_CACHE_BATCH = 200;
 
 export function buildSteps(
   index: InventoryIndex,
@@ -94,6 +100,28 @@ export function buildSteps(
       image: id,
       requires: { kind: 'unreferenced' },
       dependsOn: lastUntag
+    });
+  }
+  for (const v of selection.volumes.values()) {
+    steps.push({
+      id: stepId.volume(v.name),
+      kind: 'remove-volume',
+      volume: v.name,
+      requires: { kind: 'unused' },
+      // The engine refuses to remove a volume while any container, even a stopped one, uses it.
+      dependsOn: v.containers.filter((c) => selection.containers.has(c)).map(stepId.container)
+    });
+  }
+  // BuildKit removes a child before its parent within one call; a later batch holds the parents
+  // of an earlier one's records, so it waits for that one.
+  const records = [...selection.buildCache.keys()];
+  for (let n = 0; n * BUILD_CACHE_BATCH < records.length; n++) {
+    steps.push({
+      id: stepId.buildCache(n),
+      kind: 'prune-build-cache',
+      records: records.slice(n * BUILD_CACHE_BATCH, (n + 1) * BUILD_CACHE_BATCH),
+      requires: { kind: 'none' },
+      dependsOn: n === 0 ? [] : [stepId.buildCache(n - 1)]
     });
   }
   return { steps, removeContainers, untagOnly };

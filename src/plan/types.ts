@@ -80,6 +80,34 @@ export interface InventoryContainer {
   networks: string[];
   /** Bytes in the writable layer (`SizeRw`), where the engine reported it. */
   sizeRw?: number;
+  /** Names of the volumes it mounts. */
+  volumes?: string[];
+}
+
+export interface InventoryVolume {
+  name: string;
+  labels: Record<string, string>;
+  /** ms since epoch */
+  created: number;
+  /** Bytes of data in it, where the engine measured them. */
+  size?: number;
+}
+
+/** A BuildKit build cache record, as `GET /system/df` lists it. */
+export interface BuildCacheRecord {
+  id: string;
+  /** Records it was built on (API 1.41 lists one `Parent`, later ones `Parents`). */
+  parents: string[];
+  type: string;
+  description: string;
+  inUse: boolean;
+  /** Its content is also an image layer: pruning it frees nothing while that image stays. */
+  shared: boolean;
+  size: number;
+  /** ms since epoch */
+  created: number;
+  /** ms since epoch; absent while a build still holds it. */
+  lastUsed?: number;
 }
 
 /** The filesystem that holds the engine's data, when the engine runs on this machine. */
@@ -96,6 +124,9 @@ export interface Inventory {
   /** DiffSize of each layer by ChainID, where known. */
   layerSizes?: Record<string, number>;
   disk?: Disk;
+  volumes?: InventoryVolume[];
+  /** Absent when the engine has no BuildKit build cache (Podman). */
+  buildCache?: BuildCacheRecord[];
 }
 
 export interface Policy {
@@ -109,6 +140,12 @@ export interface Policy {
   containersOlderThanMs: number;
   /** Stop removing, least recently used first, once the disk would have this many bytes free. */
   untilFreeBytes?: number;
+  /** Patterns of volume names that may go once no remaining container uses them. */
+  volumes?: string[];
+  /** Anonymous volumes that no remaining container uses go too. */
+  anonymousVolumes?: boolean;
+  /** Unused build cache records last used at least this long ago go; absent leaves the cache alone. */
+  buildCacheOlderThanMs?: number;
 }
 
 /** Why something that was selected, or that blocks a selection, stays. A closed set of cases. */
@@ -122,7 +159,8 @@ export type Reason =
       kind: 'too-young';
       ageMs: number;
       minMs: number;
-      basis: AgeBasis | 'stopped';
+      /** `stopped`: a container's stop time; `cache`: a build cache record's last use. */
+      basis: AgeBasis | 'stopped' | 'cache';
       /** What the image's age was read from (absent for containers). */
       record?: AgeRecord;
     }
@@ -141,7 +179,17 @@ export type Reason =
   /** docker-reclaim itself failed on this step: a bug to report, not the engine's doing. */
   | { kind: 'internal-error'; message: string }
   /** until-free: the disk reaches its target without this. */
-  | { kind: 'free-space-target-met'; targetBytes: number };
+  | { kind: 'free-space-target-met'; targetBytes: number }
+  /** A volume that a container this run leaves uses. */
+  | { kind: 'volume-in-use'; container: string; state: ContainerState }
+  /** A build cache record that a build holds now. */
+  | { kind: 'cache-in-use' }
+  /** A build cache record whose content an image still has. */
+  | { kind: 'cache-shared' }
+  /** A build cache record that a record which stays was built on. */
+  | { kind: 'cache-parent-of-kept'; child: string }
+  /** BuildKit did not remove it when asked: a build took it, or something it holds stays. */
+  | { kind: 'cache-not-pruned' };
 
 export interface Skip {
   /** What stays: a reference, an image ID or a container name. */
@@ -159,7 +207,11 @@ export type Precondition =
   /** The reference still names the planned image. */
   | { kind: 'names-image'; image: ImageId }
   /** The image has no reference left: a delete by ID would remove one added since the plan. */
-  | { kind: 'unreferenced' };
+  | { kind: 'unreferenced' }
+  /** No container uses the volume. */
+  | { kind: 'unused' }
+  /** Nothing to check: BuildKit itself skips a record in use. */
+  | { kind: 'none' };
 
 export type Step =
   | {
@@ -187,6 +239,21 @@ export type Step =
       image: ImageId;
       requires: { kind: 'unreferenced' };
       dependsOn: StepId[];
+    }
+  | {
+      id: StepId;
+      kind: 'remove-volume';
+      volume: string;
+      requires: { kind: 'unused' };
+      dependsOn: StepId[];
+    }
+  | {
+      id: StepId;
+      kind: 'prune-build-cache';
+      /** Record IDs, children before their parents; BuildKit skips any that is in use. */
+      records: string[];
+      requires: { kind: 'none' };
+      dependsOn: StepId[];
     };
 
 /** An image the plan deletes, with what the report shows about it. */
@@ -208,9 +275,11 @@ export interface PlannedImage {
 /** Predicted space: layers that no remaining image or container holds, plus removed containers. */
 export interface SpaceEstimate {
   bytes: number;
-  /** False when a freed layer's size was unknown (counted as 0). */
+  /** False when a freed layer's or volume's size was unknown (counted as 0). */
   exact: boolean;
   containerBytes: number;
+  volumeBytes: number;
+  buildCacheBytes: number;
   /** Freed layers that several deleted images share (counted in no single image's freedBytes). */
   sharedBytes: number;
   layers: { id: string; size: number | null; images: ImageId[] }[];
@@ -227,6 +296,41 @@ export interface FreeSpaceTarget {
   upperBound?: boolean;
 }
 
+/** A volume the plan removes, once every container that uses it is gone. */
+export interface PlannedVolume {
+  name: string;
+  anonymous: boolean;
+  /** Bytes, where the engine measured them. */
+  size?: number;
+  created: number;
+  /** The containers this run removes that use it. */
+  containers: ContainerId[];
+}
+
+/** A build cache record the plan prunes. */
+export interface PlannedCacheRecord {
+  id: string;
+  type: string;
+  description: string;
+  size: number;
+  lastUsed: number;
+}
+
+/** What a run leaves that docker-reclaim could reclaim, and the input that would. */
+export interface Leftovers {
+  /** Absent when the engine has no BuildKit build cache. */
+  buildCache?: {
+    records: number;
+    /** Bytes of the records that no image shares. */
+    bytes: number;
+    /** What `build-cache: <olderThanMs>` would take, when build-cache is not set. */
+    suggestion?: { olderThanMs: number; records: number; bytes: number };
+  };
+  /** Volumes that no remaining container uses, and that stay. */
+  anonymousVolumes: { count: number; bytes: number };
+  namedVolumes: { count: number; bytes: number };
+}
+
 export interface Plan {
   now: number;
   steps: Step[];
@@ -235,15 +339,28 @@ export interface Plan {
   /** References removed from images that stay, digests that go with their last tag included. */
   untagOnly: Reference[];
   removeContainers: { id: ContainerId; name: string; image: ImageId; sizeRw: number }[];
+  removeVolumes: PlannedVolume[];
+  pruneBuildCache: PlannedCacheRecord[];
   skipped: Skip[];
   space: SpaceEstimate;
   target?: FreeSpaceTarget;
+  leftovers: Leftovers;
 }
 
 /** What became of a step: a union on `status`, each case with what it needs. */
 export type StepResult =
-  /** The engine did it. `deleted`: the IDs it listed as Deleted (images and, on the classic store, layers). */
-  | { step: StepId; status: 'done'; ms: number; deleted: string[]; message?: string }
+  /**
+   * The engine did it. `deleted`: the IDs it listed as Deleted (images and, on the classic store,
+   * layers; build cache records). `reclaimed`: the bytes a build cache prune reported.
+   */
+  | {
+      step: StepId;
+      status: 'done';
+      ms: number;
+      deleted: string[];
+      reclaimed?: number;
+      message?: string;
+    }
   /** Somebody else did it first, or an earlier step did it as a side effect (404). */
   | { step: StepId; status: 'gone'; ms: number; httpStatus?: number; message?: string }
   /** Its precondition no longer held right before the call, so it was not made. */
@@ -272,6 +389,8 @@ export interface Outcome {
   deletedImages: PlannedImage[];
   untagged: Reference[];
   removedContainers: Plan['removeContainers'];
+  removedVolumes: PlannedVolume[];
+  prunedBuildCache: PlannedCacheRecord[];
   /** Everything kept: the plan's reasons, then each step that did not happen and why. */
   skipped: Skip[];
   results: StepResult[];

@@ -1,7 +1,7 @@
-// Phase 5, until-free: of everything the earlier phases chose, only the least recently used
+// Phase 7, until-free: of everything the earlier phases chose, only the least recently used
 // removals that the free-space target needs.
 import { displayName, stoppedAt } from './containers.js';
-import type { Selection } from './images.js';
+import type { Selection } from './selection.js';
 import type { InventoryIndex } from './index-inventory.js';
 import { chooseUntilFree, type Unit } from './space.js';
 import type { ContainerId, FreeSpaceTarget, ImageId, Policy, Reason, Skip } from './types.js';
@@ -37,10 +37,35 @@ export function narrowUntilFree(
       units.push({ images: [], containers: [c.id], time: stoppedAt(c) });
     }
   }
+  // A volume goes after the containers that use it, so they come with it.
+  for (const v of selection.volumes.values()) {
+    units.push({ images: [], containers: v.containers, volumes: [v], time: v.created });
+  }
+  // A record goes with the records built on it, which BuildKit removes first.
+  const cacheChildren = new Map<string, string[]>();
+  for (const r of inventory.buildCache ?? []) {
+    for (const p of r.parents) cacheChildren.set(p, [...(cacheChildren.get(p) ?? []), r.id]);
+  }
+  const withDescendants = (id: string): string[] => [
+    id,
+    ...(cacheChildren.get(id) ?? [])
+      .filter((c) => selection.buildCache.has(c))
+      .flatMap(withDescendants)
+  ];
+  for (const r of selection.buildCache.values()) {
+    const group = withDescendants(r.id).map((id) => selection.buildCache.get(id)!);
+    units.push({ images: [], containers: [], buildCache: group, time: r.lastUsed });
+  }
   const chosen =
     need > 0
       ? chooseUntilFree(inventory, units, need, prunedParents)
-      : { images: new Set<ImageId>(), containers: new Set<ContainerId>(), upperBound: false };
+      : {
+          images: new Set<ImageId>(),
+          containers: new Set<ContainerId>(),
+          volumes: new Set<string>(),
+          buildCache: new Set<string>(),
+          upperBound: false
+        };
 
   const reason: Reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
   const skipped: Skip[] = [];
@@ -54,6 +79,14 @@ export function narrowUntilFree(
     if (chosen.containers.has(c.id)) containers.add(c.id);
     else if (!images.has(c.image)) skipped.push({ target: displayName(c), reason });
   }
+  const volumes = new Map([...selection.volumes].filter(([name]) => chosen.volumes.has(name)));
+  for (const name of selection.volumes.keys()) {
+    if (!volumes.has(name)) skipped.push({ target: name, reason });
+  }
+  const buildCache = new Map([...selection.buildCache].filter(([id]) => chosen.buildCache.has(id)));
+  for (const id of selection.buildCache.keys()) {
+    if (!buildCache.has(id)) skipped.push({ target: id, reason });
+  }
   // Removing a reference from an image that stays frees nothing.
   const untags = new Map([...selection.untags].filter(([id]) => images.has(id)));
   for (const i of inventory.images) {
@@ -62,7 +95,7 @@ export function narrowUntilFree(
     }
   }
   return {
-    selection: { images, containers, untags },
+    selection: { images, containers, untags, volumes, buildCache },
     target: {
       targetBytes: policy.untilFreeBytes,
       freeBytes,

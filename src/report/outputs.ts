@@ -25,6 +25,7 @@ export function outputValues(
     [Output.DeletedImages]: JSON.stringify(outcome.deletedImages.map((i) => i.id)),
     [Output.Untagged]: JSON.stringify(outcome.untagged),
     [Output.RemovedContainers]: JSON.stringify(outcome.removedContainers.map((c) => c.id)),
+    [Output.RemovedVolumes]: JSON.stringify(outcome.removedVolumes.map((v) => v.name)),
     [Output.Skipped]: JSON.stringify(
       outcome.skipped.map((s) => ({ target: s.target, reason: describeReason(s.reason) }))
     ),

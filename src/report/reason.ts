@@ -18,9 +18,14 @@ const ARRIVED: Record<ArrivalAction, string> = {
 };
 
 /** An age with the record it was read from: `3h since it was pulled (events)`. */
-function describeAge(ageMs: number, basis: AgeBasis | 'stopped', record?: AgeRecord): string {
+function describeAge(
+  ageMs: number,
+  basis: AgeBasis | 'stopped' | 'cache',
+  record?: AgeRecord
+): string {
   const age = formatDuration(ageMs);
   if (basis === 'stopped') return `stopped ${age} ago`;
+  if (basis === 'cache') return `last used ${age} ago`;
   switch (record?.kind) {
     case undefined:
     case 'created':
@@ -97,6 +102,16 @@ export function describeReason(r: Reason): string {
       return r.status === undefined
         ? `removal failed: ${r.message}`
         : `removal failed (HTTP ${r.status}): ${r.message}`;
+    case 'volume-in-use':
+      return `in use by container ${r.container} (${r.state}), which stays: a volume goes only after every container that uses it`;
+    case 'cache-in-use':
+      return 'in use by a build';
+    case 'cache-shared':
+      return "shared with an image's layers: it frees nothing while that image stays, and a run after the image is gone takes it";
+    case 'cache-parent-of-kept':
+      return `build cache record ${r.child} that stays was built on it`;
+    case 'cache-not-pruned':
+      return 'BuildKit kept it when asked to remove it: a build took it, or a record built on it stays';
     case 'free-space-target-met':
       return `not needed: the disk reaches ${formatBytes(r.targetBytes)} free without it (until-free)`;
     default: {

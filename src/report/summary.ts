@@ -1,6 +1,6 @@
 // The job summary: GitHub-flavoured Markdown, every piece of engine or user text escaped.
 import { formatDuration } from '../duration.js';
-import type { Outcome, Skip, SpaceReport } from '../plan/types.js';
+import type { Leftovers, Outcome, Skip, SpaceReport } from '../plan/types.js';
 import { formatAge } from './age.js';
 import { formatBytes } from './bytes.js';
 import { renderPie, spaceSlices } from './chart.js';
@@ -65,6 +65,8 @@ export interface SummaryContext {
   space: SpaceReport;
   /** Defaults to `outcome.dryRun`. */
   dryRun?: boolean;
+  /** What the run leaves that an input would reclaim (the plan's). */
+  leftovers?: Leftovers;
 }
 
 interface Section {
@@ -78,7 +80,7 @@ interface Section {
 }
 
 function renderSection(s: Section, cap: number): string {
-  if (s.rows.length === 0) return `${s.empty}\n\n`;
+  if (s.rows.length === 0) return s.empty ? `${s.empty}\n\n` : '';
   const shown = s.rows.slice(0, cap);
   const more = s.rows.length - shown.length;
   const table =
@@ -121,6 +123,11 @@ function headline(outcome: Outcome, space: SpaceReport, dry: boolean): string {
     plural(outcome.untagged.filter((r) => !r.includes('@')).length, 'tag'),
     plural(outcome.removedContainers.length, 'container')
   ];
+  if (outcome.removedVolumes.length > 0)
+    parts.push(plural(outcome.removedVolumes.length, 'volume'));
+  if (outcome.prunedBuildCache.length > 0) {
+    parts.push(plural(outcome.prunedBuildCache.length, 'build cache record'));
+  }
   if (space.disk) {
     const before = formatBytes(space.disk.freeBefore);
     parts.push(
@@ -185,6 +192,36 @@ function untilFree(outcome: Outcome, space: SpaceReport, dry: boolean): string {
   return `${text}\n\n`;
 }
 
+/**
+ * What is left that an input would reclaim, measured whatever the inputs were: "Left: 2.1 GB of
+ * build cache (`build-cache: 7d` would take 1.8 GB), 14 anonymous volumes (640 MB, …)".
+ */
+function left(l: Leftovers | undefined): string {
+  if (!l) return '';
+  const parts: string[] = [];
+  const cache = l.buildCache;
+  if (cache && cache.bytes > 0) {
+    const s = cache.suggestion;
+    parts.push(
+      `${formatBytes(cache.bytes)} of build cache` +
+        (s && s.records > 0
+          ? ` (\`build-cache: ${formatDuration(s.olderThanMs)}\` would take ${formatBytes(s.bytes)})`
+          : '')
+    );
+  }
+  if (l.anonymousVolumes.count > 0) {
+    parts.push(
+      `${plural(l.anonymousVolumes.count, 'anonymous volume')} no container uses (${formatBytes(l.anonymousVolumes.bytes)}, \`anonymous-volumes: true\`)`
+    );
+  }
+  if (l.namedVolumes.count > 0) {
+    parts.push(
+      `${plural(l.namedVolumes.count, 'named volume')} no container uses (${formatBytes(l.namedVolumes.bytes)}; name them in \`volumes\`)`
+    );
+  }
+  return parts.length > 0 ? `**Left:** ${parts.join(', ')}.\n\n` : '';
+}
+
 function chart(outcome: Outcome, space: SpaceReport, dry: boolean): string {
   const pie = renderPie(spaceSlices(outcome, space.predictedBytes));
   if (!pie) return '';
@@ -213,6 +250,7 @@ export function renderSummary(outcome: Outcome, ctx: SummaryContext): string {
     head += `> [!WARNING]\n> ${plural(failed.length, 'step')} failed or could not be attempted; see Failures below.\n\n`;
   }
   head += untilFree(outcome, space, dry);
+  head += left(ctx.leftovers);
   head += notes(space, dry);
   head += chart(outcome, space, dry);
 
@@ -233,6 +271,37 @@ export function renderSummary(outcome: Outcome, ctx: SummaryContext): string {
           `${nowrap(formatAge(ctx.now - i.basisTime))} (${i.basis})`
         ]);
       })
+    },
+    {
+      title: dry ? '### Volumes that would be removed' : '### Removed volumes',
+      empty: '',
+      head: ['Volume', 'Kind', 'Size'],
+      align: ['---', '---', '---:'],
+      rows: outcome.removedVolumes.map((v) =>
+        row([
+          v.anonymous ? shortId(v.name) : v.name,
+          v.anonymous ? 'anonymous' : 'named',
+          nowrap(v.size === undefined ? 'unknown' : formatBytes(v.size))
+        ])
+      )
+    },
+    {
+      title: `${dry ? 'Build cache that would be pruned' : 'Build cache pruned'}: ${plural(outcome.prunedBuildCache.length, 'record')}, ${formatBytes(outcome.prunedBuildCache.reduce((sum, r) => sum + r.size, 0))}`,
+      collapsed: true,
+      empty: '',
+      head: ['Record', 'Type', 'Description', 'Size', 'Last used'],
+      align: ['---', '---', '---', '---:', '---'],
+      rows: [...outcome.prunedBuildCache]
+        .sort((a, b) => b.size - a.size || a.id.localeCompare(b.id))
+        .map((r) =>
+          row([
+            r.id.slice(0, 12),
+            r.type,
+            r.description,
+            nowrap(formatBytes(r.size)),
+            `${nowrap(formatAge(ctx.now - r.lastUsed))} ago`
+          ])
+        )
     },
     {
       title: dry ? '### Containers that would be removed' : '### Removed containers',
@@ -278,6 +347,7 @@ export function renderSummary(outcome: Outcome, ctx: SummaryContext): string {
   if (space.disk) {
     foot += `, data on ${escapeCell(space.disk.path)} (${formatBytes(space.disk.totalBytes)} disk)`;
   }
+  if (ctx.leftovers && !ctx.leftovers.buildCache) foot += '; it has no BuildKit build cache';
   foot += dry ? '.\n' : `; the removals took ${took(outcome.ms)}.\n`;
   const render = (cap: number) => head + sections.map((s) => renderSection(s, cap)).join('') + foot;
 
