@@ -153,6 +153,8 @@ export interface BuildOptions {
   /** Classic builder (default true): records the Parent; false needs buildx, which this machine lacks. */
   legacy?: boolean;
   extraTags?: string[];
+  /** Add `VOLUME <path>`: every container of the image gets an anonymous volume there. */
+  volume?: string;
 }
 
 /**
@@ -160,6 +162,15 @@ export interface BuildOptions {
  * docker.io/<tag> (docker.io/library/<tag> for a single-segment name).
  */
 export function buildImage(engine: Engine, options?: BuildOptions): Promise<string>;
+
+/**
+ * Builds with BuildKit (Debian's 20.10 CLI at /usr/bin/docker, DOCKER_BUILDKIT=1), one RUN per
+ * size in `writes`, each leaving a build cache record of that size. Returns the image ID.
+ */
+export function buildKitBuild(
+  engine: Engine,
+  options: { tag: string; from?: string; writes?: number[] }
+): Promise<string>;
 
 export function tag(engine: Engine, src: string, dst: string): Promise<void>;
 
@@ -177,6 +188,8 @@ export interface ContainerOptions {
   state?: ContainerState;
   running?: boolean;
   labels?: Record<string, string>;
+  /** More arguments for `docker create`, such as `-v name:/path`. */
+  args?: string[];
 }
 
 /**

@@ -22,6 +22,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const APT_PACKAGES = ['docker.io', 'docker-registry', 'busybox-static', 'tar', 'podman', 'openssl'];
 const BUSYBOX = '/bin/busybox';
+// Debian's 20.10 CLI builds with BuildKit on its own; the newer CLI in /usr/local/bin needs buildx.
+const BUILDKIT_CLI = '/usr/bin/docker';
 const DOCKER = process.env.DOCKER_CLI ?? 'docker';
 const PING_TIMEOUT_MS = 30_000;
 
@@ -742,19 +744,47 @@ async function tempDir(engine, prefix) {
  */
 export async function buildImage(
   engine,
-  { tag, bytes = 1024, from = 'scratch', legacy = true, extraTags = [] } = {}
+  { tag, bytes = 1024, from = 'scratch', legacy = true, extraTags = [], volume } = {}
 ) {
   const ctx = await tempDir(engine, 'ctx-');
   try {
     await writeFile(join(ctx, 'blob'), randomBytes(bytes));
     await writeFile(
       join(ctx, 'Dockerfile'),
-      `FROM ${from}\nCOPY blob /blob-${randomBytes(4).toString('hex')}\n`
+      `FROM ${from}\nCOPY blob /blob-${randomBytes(4).toString('hex')}\n` +
+        (volume ? `VOLUME ${volume}\n` : '')
     );
     const tags = [tag, ...extraTags].filter(Boolean).flatMap((t) => ['-t', t]);
     const iid = join(ctx, 'iid');
     await engine.docker(['build', '-q', '--iidfile', iid, ...tags, ctx], {
       env: { DOCKER_BUILDKIT: legacy ? '0' : '1' }
+    });
+    return fullImageId(readFileSync(iid, 'utf8').trim());
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds with BuildKit through Debian's 20.10 CLI (/usr/bin/docker, which needs no buildx), FROM
+ * `from` (which needs /bin/busybox), one RUN per size in `writes` writing that many random bytes:
+ * each leaves a build cache record of that size. With `--network=none`, as the engines have no
+ * bridge.
+ * @returns {Promise<string>} the image ID
+ */
+export async function buildKitBuild(engine, { tag, from = 'bb:latest', writes = [4096] }) {
+  const cli = BUILDKIT_CLI;
+  if (!existsSync(cli)) throw new Error(`${cli} not found: Debian's docker.io package has it`);
+  const ctx = await tempDir(engine, 'bk-');
+  try {
+    const runs = writes.map(
+      (n, i) =>
+        `RUN ["/bin/busybox","dd","if=/dev/urandom","of=/w${i}-${randomBytes(4).toString('hex')}","bs=${n}","count=1"]`
+    );
+    await writeFile(join(ctx, 'Dockerfile'), [`FROM ${from}`, ...runs, ''].join('\n'));
+    const iid = join(ctx, 'iid');
+    await run(cli, ['build', '-q', '--network=none', '--iidfile', iid, '-t', tag, ctx], {
+      env: { ...engine.env, DOCKER_BUILDKIT: '1' }
     });
     return fullImageId(readFileSync(iid, 'utf8').trim());
   } finally {
@@ -802,12 +832,12 @@ export async function busyboxImage(engine, ref = 'bb:latest') {
  */
 export async function runContainer(
   engine,
-  { image, name, cmd, state, running = true, labels = {} }
+  { image, name, cmd, state, running = true, labels = {}, args = [] }
 ) {
   state ??= running ? 'running' : 'exited';
   const command =
     cmd ?? (state === 'exited' ? ['/bin/busybox', 'true'] : ['/bin/busybox', 'sleep', '3600']);
-  const opts = ['--network', 'none', ...(name ? ['--name', name] : [])];
+  const opts = ['--network', 'none', ...(name ? ['--name', name] : []), ...args];
   // Podman's default rlimits exceed what runc may set on these machines ("error setting rlimit").
   if (engine.kind === 'podman')
     opts.push('--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024');
