@@ -65363,7 +65363,9 @@ const Input = {
     EngineDataRoot: 'engine-data-root',
     BuildCache: 'build-cache',
     Volumes: 'volumes',
-    AnonymousVolumes: 'anonymous-volumes'
+    AnonymousVolumes: 'anonymous-volumes',
+    JobCleanup: 'job-cleanup',
+    RecordUsage: 'record-usage'
 };
 const Output = {
     DeletedImages: 'deleted-images',
@@ -65376,77 +65378,26 @@ const Output = {
     Report: 'report'
 };
 const State = {
-    IsPost: 'isPost'
+    IsPost: 'isPost',
+    /** The snapshot file's path (never its contents: state travels in environment variables). */
+    Snapshot: 'snapshot',
+    /** The engine's clock when the main step read it, ms since epoch. */
+    Since: 'since',
+    /** The engine the main step used. */
+    Address: 'address'
 };
 
 
 /***/ }),
 
-/***/ 9407:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cjs_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7628);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4116);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7242);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1354);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6661);
-// The one entry point: the runner runs dist/index.js for main and (if declared) post.
-
-
-
-
-
-async function run() {
-    try {
-        if (_actions_core__WEBPACK_IMPORTED_MODULE_1__/* .getState */ .Gu(_constants_js__WEBPACK_IMPORTED_MODULE_2__/* .State */ .Uw.IsPost) === 'true') {
-            await (0,_post_js__WEBPACK_IMPORTED_MODULE_4__/* .post */ .b)();
-        }
-        else {
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .saveState */ .LZ(_constants_js__WEBPACK_IMPORTED_MODULE_2__/* .State */ .Uw.IsPost, 'true');
-            await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .main */ .i)();
-        }
-    }
-    catch (e) {
-        // Unexpected: keep the stack for debugging, but lead with a sentence.
-        const err = e instanceof Error ? e : new Error(String(e));
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(err.stack ?? err.message);
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`docker-reclaim stopped unexpectedly: ${err.message}`);
-    }
-}
-await run();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 1354:
+/***/ 7607:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  i: () => (/* binding */ main)
-});
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 15 modules
-var core = __nccwpck_require__(4116);
-// EXTERNAL MODULE: ./src/constants.ts
-var constants = __nccwpck_require__(7242);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_namespaceObject);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
-// EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
-var docker = __nccwpck_require__(9040);
-var docker_default = /*#__PURE__*/__nccwpck_require__.n(docker);
-;// CONCATENATED MODULE: ./src/duration.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E9: () => (/* binding */ parseDuration),
+/* harmony export */   N2: () => (/* binding */ DurationError),
+/* harmony export */   a3: () => (/* binding */ formatDuration)
+/* harmony export */ });
 // Durations for the age inputs: `90m`, `12h`, `7d`, `2w`, `1d12h`, `1d 12h`, or ISO 8601 `P1DT12H`.
 //
 // Whole numbers only: a composite (1d12h, PT90M) says every fraction a user needs, keeps the
@@ -65602,68 +65553,45 @@ function formatDuration(ms) {
     return next && rest > 0 ? `${head} ${rest}${next[0]}` : head;
 }
 
+
+/***/ }),
+
+/***/ 9475:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  t1: () => (/* binding */ DEFAULT_TIMEOUT_MS),
+  db: () => (/* reexport */ errors/* EngineUnreachable */.db),
+  Ng: () => (/* binding */ connect),
+  Uc: () => (/* binding */ describeError),
+  hU: () => (/* binding */ ping)
+});
+
+// UNUSED EXPORTS: DEFAULT_HOST, describeTlsError
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
+var docker = __nccwpck_require__(9040);
+var docker_default = /*#__PURE__*/__nccwpck_require__.n(docker);
+// EXTERNAL MODULE: ./src/duration.ts
+var duration = __nccwpck_require__(7607);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: ./src/engine/errors.ts
-// What went wrong, told apart: the engine refused (an HTTP status), the engine could not be reached
-// (the transport failed or timed out), or docker-reclaim itself failed (a bug, never the engine's).
-/** The engine cannot be chosen or does not answer before the run; the message is for users. */
-class EngineUnreachable extends Error {
-}
-/**
- * A failed engine call. `status` is the HTTP status when the engine answered, except that the
- * refusals Podman answers with 500 carry 409, the status Docker gives them. `transport` is set when
- * it did not answer at all.
- */
-class EngineError extends Error {
-    status;
-    transport;
-    constructor(message, status, transport = false) {
-        super(message);
-        this.status = status;
-        this.transport = transport;
-    }
-}
-// Node's codes for a connection that could not be made, was cut, or was refused by TLS.
-const TRANSPORT_CODES = new Set([
-    'ECONNREFUSED',
-    'ECONNRESET',
-    'ECONNABORTED',
-    'EPIPE',
-    'ENOENT',
-    'EACCES',
-    'ETIMEDOUT',
-    'EHOSTUNREACH',
-    'EHOSTDOWN',
-    'ENETUNREACH',
-    'ENETDOWN',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'ERR_SOCKET_CLOSED',
-    'UND_ERR_SOCKET'
-]);
-/**
- * Whether `e` says the engine could not be reached: a socket error, a cut connection, or our own
- * timeout (docker-modem destroys the request, which surfaces as "socket hang up").
- */
-function isTransportFailure(e) {
-    const err = e;
-    if (typeof err?.statusCode === 'number')
-        return false;
-    const code = typeof err?.code === 'string' ? err.code : '';
-    if (TRANSPORT_CODES.has(code) ||
-        /^ERR_(SSL|TLS)_|^HPE_|^ERR_STREAM_PREMATURE_CLOSE$/.test(code)) {
-        return true;
-    }
-    // Any other errno-style code is the operating system's word on the socket.
-    if (/^E[A-Z]+$/.test(code))
-        return true;
-    return typeof err?.message === 'string' && /socket hang up|aborted/i.test(err.message);
-}
-
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: ./src/engine/errors.ts
+var errors = __nccwpck_require__(7679);
 ;// CONCATENATED MODULE: ./src/engine/endpoint.ts
 // Which engine to talk to, chosen the way the docker CLI chooses: the docker-host input (where the
 // CLI has --host), then DOCKER_HOST, then DOCKER_CONTEXT, then the current context of the CLI's
@@ -65706,7 +65634,7 @@ function currentContext(configDir) {
         config = JSON.parse(text);
     }
     catch {
-        throw new EngineUnreachable(`Cannot choose the Docker engine: ${file} is not valid JSON, so its current context cannot be read. Fix the file, or set the docker-host input or DOCKER_HOST.`);
+        throw new errors/* EngineUnreachable */.db(`Cannot choose the Docker engine: ${file} is not valid JSON, so its current context cannot be read. Fix the file, or set the docker-host input or DOCKER_HOST.`);
     }
     const name = config?.currentContext;
     return typeof name === 'string' && name !== ''
@@ -65724,11 +65652,11 @@ function fromContext(configDir, name, by) {
     }
     catch (e) {
         const missing = e.code === 'ENOENT';
-        throw new EngineUnreachable(`Cannot choose the Docker engine: the ${from} ${missing ? 'does not exist' : 'cannot be read'} (${metaFile}). Create it with docker context create, or set the docker-host input or DOCKER_HOST.`);
+        throw new errors/* EngineUnreachable */.db(`Cannot choose the Docker engine: the ${from} ${missing ? 'does not exist' : 'cannot be read'} (${metaFile}). Create it with docker context create, or set the docker-host input or DOCKER_HOST.`);
     }
     const endpoint = meta?.Endpoints?.docker;
     if (!endpoint?.Host) {
-        throw new EngineUnreachable(`Cannot choose the Docker engine: the ${from} has no Docker endpoint in ${metaFile}. Set the docker-host input or DOCKER_HOST instead.`);
+        throw new errors/* EngineUnreachable */.db(`Cannot choose the Docker engine: the ${from} has no Docker endpoint in ${metaFile}. Set the docker-host input or DOCKER_HOST instead.`);
     }
     const tlsDir = external_node_path_default().join(configDir, 'contexts', 'tls', id, 'docker');
     const files = existingCertFiles(tlsDir);
@@ -65788,7 +65716,7 @@ function connect(hostInput, env = process.env, timeoutMs = DEFAULT_TIMEOUT_MS) {
         // The path as written: URL parsing would drop the "." of //./pipe/docker_engine.
         const socketPath = address.slice(url.protocol.length + 2);
         if (socketPath === '') {
-            throw new EngineUnreachable(`The engine address ${JSON.stringify(address)} (from ${from}) names no socket: use unix:///var/run/docker.sock or npipe:////./pipe/docker_engine.`);
+            throw new errors/* EngineUnreachable */.db(`The engine address ${JSON.stringify(address)} (from ${from}) names no socket: use unix:///var/run/docker.sock or npipe:////./pipe/docker_engine.`);
         }
         return {
             docker: new (docker_default())({ socketPath, timeout: timeoutMs }),
@@ -65838,7 +65766,7 @@ function parseAddress(address) {
     catch {
         // reported below
     }
-    throw new EngineUnreachable(`The engine address ${JSON.stringify(address)} is not valid: use unix:///var/run/docker.sock or tcp://host:2376.`);
+    throw new errors/* EngineUnreachable */.db(`The engine address ${JSON.stringify(address)} is not valid: use unix:///var/run/docker.sock or tcp://host:2376.`);
 }
 function readCertificates(address, tls) {
     const read = (file) => {
@@ -65849,7 +65777,7 @@ function readCertificates(address, tls) {
         }
         catch (e) {
             // Name the file, never its contents.
-            throw new EngineUnreachable(`Cannot reach the engine at ${address}: TLS is on but ${file} cannot be read (${e.code ?? 'error'}). ${certAdvice(tls.from)}`);
+            throw new errors/* EngineUnreachable */.db(`Cannot reach the engine at ${address}: TLS is on but ${file} cannot be read (${e.code ?? 'error'}). ${certAdvice(tls.from)}`);
         }
     };
     const files = { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) };
@@ -65869,17 +65797,17 @@ async function ping(conn) {
     catch (e) {
         // The transport only says "socket hang up" when our own timeout cut the call.
         if (conn.timeoutMs !== undefined && Date.now() - started >= conn.timeoutMs * 0.95) {
-            throw new EngineUnreachable(`The Docker engine at ${conn.address} accepted the connection but did not answer within ${formatDuration(conn.timeoutMs)} (engine-timeout). It may be hung or overloaded; check the engine, or raise engine-timeout.`);
+            throw new errors/* EngineUnreachable */.db(`The Docker engine at ${conn.address} accepted the connection but did not answer within ${(0,duration/* formatDuration */.a3)(conn.timeoutMs)} (engine-timeout). It may be hung or overloaded; check the engine, or raise engine-timeout.`);
         }
         const tls = conn.tls && describeTlsError(e, conn.tls.dir, conn.tls.from);
         if (tls)
-            throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}: ${tls}`);
+            throw new errors/* EngineUnreachable */.db(`Cannot reach the Docker engine at ${conn.address}: ${tls}`);
         const message = describeError(e);
         const hint = /HTTP request to an HTTPS server/i.test(message)
             ? 'The engine expects TLS there: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a folder with ca.pem, cert.pem and key.pem.'
             : "Set the docker-host input or DOCKER_HOST to the engine's address.";
         const chosen = conn.from === 'the docker-host input' ? '' : ` (chosen by ${conn.from})`;
-        throw new EngineUnreachable(`Cannot reach the Docker engine at ${conn.address}${chosen}: ${sentence(message)}. ${hint}`);
+        throw new errors/* EngineUnreachable */.db(`Cannot reach the Docker engine at ${conn.address}${chosen}: ${sentence(message)}. ${hint}`);
     }
 }
 // Node's codes for a server certificate that does not verify against ca.pem (see
@@ -65954,7 +65882,21 @@ function describeError(e) {
     return err?.code && !message.includes(err.code) ? `${err.code}: ${message}` : message;
 }
 
-;// CONCATENATED MODULE: ./src/engine/disk.ts
+
+/***/ }),
+
+/***/ 8085:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   q7: () => (/* binding */ statDisk),
+/* harmony export */   qr: () => (/* binding */ engineDisk)
+/* harmony export */ });
+/* unused harmony exports dataPaths, judgeDataPath, checkDataPath */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 // The engine's data disk and its own space totals, for predicting and measuring what a run frees.
 // A path with the engine's root name proves nothing: an engine in a mount namespace of its own (a
 // docker:dind sidecar) reports /var/lib/docker, and this machine may have a directory of that name
@@ -65962,7 +65904,7 @@ function describeError(e) {
 
 
 async function statDisk(dir) {
-    const s = await external_node_fs_default().promises.statfs(dir);
+    const s = await node_fs__WEBPACK_IMPORTED_MODULE_0___default().promises.statfs(dir);
     // bavail, not bfree: what a non-root writer (and the engine's quota-less default) can use.
     return { path: dir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
 }
@@ -65996,7 +65938,7 @@ function dataPaths(info) {
         return [root];
     // The daemon's own containerd, or the system's.
     return [
-        external_node_path_default().join(root, 'containerd', 'daemon', 'io.containerd.content.v1.content'),
+        node_path__WEBPACK_IMPORTED_MODULE_1___default().join(root, 'containerd', 'daemon', 'io.containerd.content.v1.content'),
         '/var/lib/containerd/io.containerd.content.v1.content'
     ];
 }
@@ -66006,17 +65948,17 @@ function ownFiles(dir, info, objects) {
     const driver = info.Driver ?? '';
     if (isContainerdStore(info)) {
         // The image ID is the manifest digest, a blob of the content store.
-        return objects.imageIds.map((id) => external_node_path_default().join(dir, 'blobs', 'sha256', hex(id)));
+        return objects.imageIds.map((id) => node_path__WEBPACK_IMPORTED_MODULE_1___default().join(dir, 'blobs', 'sha256', hex(id)));
     }
     return [
         ...objects.imageIds.flatMap((id) => [
-            external_node_path_default().join(dir, 'image', driver, 'imagedb', 'content', 'sha256', hex(id)),
+            node_path__WEBPACK_IMPORTED_MODULE_1___default().join(dir, 'image', driver, 'imagedb', 'content', 'sha256', hex(id)),
             // Podman (containers/storage).
-            external_node_path_default().join(dir, `${driver}-images`, hex(id))
+            node_path__WEBPACK_IMPORTED_MODULE_1___default().join(dir, `${driver}-images`, hex(id))
         ]),
         ...objects.containerIds.flatMap((id) => [
-            external_node_path_default().join(dir, 'containers', id),
-            external_node_path_default().join(dir, `${driver}-containers`, id)
+            node_path__WEBPACK_IMPORTED_MODULE_1___default().join(dir, 'containers', id),
+            node_path__WEBPACK_IMPORTED_MODULE_1___default().join(dir, `${driver}-containers`, id)
         ])
     ];
 }
@@ -66030,7 +65972,7 @@ function judgeDataPath(facts, info) {
     const { dir } = facts;
     if (facts.listable && facts.lookedFor > 0) {
         return facts.ownFile
-            ? { how: `it holds this engine's ${external_node_path_default().relative(dir, facts.ownFile)}` }
+            ? { how: `it holds this engine's ${node_path__WEBPACK_IMPORTED_MODULE_1___default().relative(dir, facts.ownFile)}` }
             : {
                 refusal: `${dir} exists here but holds none of this engine's images or containers, ${ELSEWHERE}`
             };
@@ -66059,7 +66001,7 @@ function judgeDataPath(facts, info) {
 async function checkDataPath(dir, info, objects) {
     let stat;
     try {
-        stat = await external_node_fs_default().promises.stat(dir);
+        stat = await node_fs__WEBPACK_IMPORTED_MODULE_0___default().promises.stat(dir);
     }
     catch (e) {
         return {
@@ -66070,7 +66012,7 @@ async function checkDataPath(dir, info, objects) {
         return { refusal: `${dir} is not a folder on this machine` };
     let listable = true;
     try {
-        await external_node_fs_default().promises.readdir(dir);
+        await node_fs__WEBPACK_IMPORTED_MODULE_0___default().promises.readdir(dir);
     }
     catch {
         listable = false;
@@ -66078,12 +66020,12 @@ async function checkDataPath(dir, info, objects) {
     const candidates = listable ? ownFiles(dir, info, objects) : [];
     const facts = {
         dir,
-        filesystem: FILESYSTEMS[(await external_node_fs_default().promises.statfs(dir)).type],
+        filesystem: FILESYSTEMS[(await node_fs__WEBPACK_IMPORTED_MODULE_0___default().promises.statfs(dir)).type],
         links: stat.nlink,
         listable,
         lookedFor: objects.imageIds.length + objects.containerIds.length,
         ...(() => {
-            const found = candidates.find((f) => external_node_fs_default().existsSync(f));
+            const found = candidates.find((f) => node_fs__WEBPACK_IMPORTED_MODULE_0___default().existsSync(f));
             return found ? { ownFile: found } : {};
         })()
     };
@@ -66119,61 +66061,259 @@ async function engineDisk(conn, info, objects, explicit) {
     return { root, found: first };
 }
 
-;// CONCATENATED MODULE: ./src/plan/containers.ts
-// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
-// "stopping", a state not yet invented — holds its image and is never removed.
-const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
-const isStopped = (state) => STOPPED_STATES.has(state);
-/** What a container is called in reasons and tables: its first name, else its ID. */
-const displayName = (c) => c.names[0] ?? c.id;
-/** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
-function isRunnerOwned(c) {
-    const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
-    return labelled || c.networks.some((n) => n.startsWith('github_network_'));
+
+/***/ }),
+
+/***/ 7679:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   IL: () => (/* binding */ isTransportFailure),
+/* harmony export */   NJ: () => (/* binding */ EngineError),
+/* harmony export */   db: () => (/* binding */ EngineUnreachable)
+/* harmony export */ });
+// What went wrong, told apart: the engine refused (an HTTP status), the engine could not be reached
+// (the transport failed or timed out), or docker-reclaim itself failed (a bug, never the engine's).
+/** The engine cannot be chosen or does not answer before the run; the message is for users. */
+class EngineUnreachable extends Error {
 }
-/** When a container stopped: its finish time, or its creation if it never ran. */
-const stoppedAt = (c) => c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
-function decideContainers(index, policy, match, now) {
-    const protection = (c) => {
-        if (!isStopped(c.state)) {
-            return { kind: 'in-use-by-running-container', container: displayName(c), state: c.state };
-        }
-        if (isRunnerOwned(c))
-            return { kind: 'runner-owned' };
-        const pattern = match.excludedName(c.names);
-        if (pattern !== undefined)
-            return { kind: 'excluded', pattern };
-        const age = now - stoppedAt(c);
-        if (age < policy.containersOlderThanMs) {
-            return {
-                kind: 'too-young',
-                ageMs: age,
-                minMs: policy.containersOlderThanMs,
-                basis: 'stopped'
-            };
-        }
-        return undefined;
-    };
-    const removable = new Set();
-    const skipped = [];
-    for (const c of index.inventory.containers) {
-        if (!match.containerSelected(c.names))
-            continue;
-        const why = protection(c);
-        if (!why)
-            removable.add(c.id);
-        else if (why.kind === 'in-use-by-running-container') {
-            skipped.push({
-                target: displayName(c),
-                reason: { kind: 'container-running', state: c.state }
-            });
-        }
-        else
-            skipped.push({ target: displayName(c), reason: why });
+/**
+ * A failed engine call. `status` is the HTTP status when the engine answered, except that the
+ * refusals Podman answers with 500 carry 409, the status Docker gives them. `transport` is set when
+ * it did not answer at all.
+ */
+class EngineError extends Error {
+    status;
+    transport;
+    constructor(message, status, transport = false) {
+        super(message);
+        this.status = status;
+        this.transport = transport;
     }
-    return { removable, protection, skipped };
+}
+// Node's codes for a connection that could not be made, was cut, or was refused by TLS.
+const TRANSPORT_CODES = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ECONNABORTED',
+    'EPIPE',
+    'ENOENT',
+    'EACCES',
+    'ETIMEDOUT',
+    'EHOSTUNREACH',
+    'EHOSTDOWN',
+    'ENETUNREACH',
+    'ENETDOWN',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'ERR_SOCKET_CLOSED',
+    'UND_ERR_SOCKET'
+]);
+/**
+ * Whether `e` says the engine could not be reached: a socket error, a cut connection, or our own
+ * timeout (docker-modem destroys the request, which surfaces as "socket hang up").
+ */
+function isTransportFailure(e) {
+    const err = e;
+    if (typeof err?.statusCode === 'number')
+        return false;
+    const code = typeof err?.code === 'string' ? err.code : '';
+    if (TRANSPORT_CODES.has(code) ||
+        /^ERR_(SSL|TLS)_|^HPE_|^ERR_STREAM_PREMATURE_CLOSE$/.test(code)) {
+        return true;
+    }
+    // Any other errno-style code is the operating system's word on the socket.
+    if (/^E[A-Z]+$/.test(code))
+        return true;
+    return typeof err?.message === 'string' && /socket hang up|aborted/i.test(err.message);
 }
 
+
+/***/ }),
+
+/***/ 9605:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   IX: () => (/* binding */ latestArrivals),
+/* harmony export */   gE: () => (/* binding */ eventTime),
+/* harmony export */   qf: () => (/* binding */ EVENT_BUFFER),
+/* harmony export */   wj: () => (/* binding */ readEvents),
+/* harmony export */   wl: () => (/* binding */ containerUses)
+/* harmony export */ });
+/* harmony import */ var _plan_patterns_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1849);
+/* harmony import */ var _inventory_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6825);
+
+
+/** The daemon's in-memory event buffer (moby daemon/events/events.go, eventsLimit). */
+const EVENT_BUFFER = 256;
+/**
+ * Every event the engine still holds, up to `untilMs` on the engine's clock. `until` ends the
+ * stream on Docker; Podman ignores an `until` in the past and streams past it, so `stream=false`
+ * ends it there; and a cut-off after `timeoutMs` guards against an engine that does neither.
+ */
+async function readEvents(docker, untilMs, timeoutMs, sinceMs = 1000) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    const events = [];
+    let rest = '';
+    const take = (line) => {
+        if (line.trim() === '')
+            return;
+        try {
+            const e = JSON.parse(line);
+            const t = eventTime(e);
+            if (t <= untilMs && t >= sinceMs)
+                events.push(e);
+        }
+        catch {
+            // A line cut by the timeout: what came before it still counts.
+        }
+    };
+    try {
+        const stream = (await docker.getEvents({
+            // An integer `until` leaves out its own second.
+            since: Math.max(1, Math.floor(sinceMs / 1000)),
+            until: Math.floor(untilMs / 1000) + 1,
+            stream: false,
+            abortSignal: abort.signal
+        }));
+        await new Promise((resolve, reject) => {
+            stream.on('data', (chunk) => {
+                const lines = (rest + chunk.toString()).split('\n');
+                rest = lines.pop() ?? '';
+                lines.forEach(take);
+            });
+            stream.on('end', resolve);
+            stream.on('close', resolve);
+            stream.on('error', (e) => (abort.signal.aborted ? resolve() : reject(e)));
+            abort.signal.addEventListener('abort', () => resolve());
+        });
+        take(rest);
+    }
+    catch (e) {
+        if (!abort.signal.aborted)
+            throw e;
+    }
+    finally {
+        clearTimeout(timer);
+    }
+    return { events, complete: !abort.signal.aborted };
+}
+/** ms since epoch. `timeNano` is past 2^53 and loses its last digits in JSON, which ms do not need. */
+function eventTime(e) {
+    if (typeof e.timeNano === 'number' && e.timeNano > 0)
+        return Math.floor(e.timeNano / 1e6);
+    return (e.time ?? 0) * 1000;
+}
+const IMAGE_ACTIONS = {
+    pull: 'pull',
+    load: 'load',
+    // Podman's name for a load through its own API.
+    loadfromarchive: 'load',
+    tag: 'tag',
+    import: 'import',
+    build: 'build'
+};
+/** `host/app:1`, `app`, `docker.io/library/app:latest` → one key per image reference. */
+function referenceKey(ref) {
+    const { repository, tag, digest } = (0,_plan_patterns_js__WEBPACK_IMPORTED_MODULE_0__/* .parseReference */ .F2)(ref);
+    const name = (0,_plan_patterns_js__WEBPACK_IMPORTED_MODULE_0__/* .familiarName */ .hG)(repository);
+    return digest !== undefined ? `${name}@${digest}` : `${name}:${tag ?? 'latest'}`;
+}
+/**
+ * The latest arrival event of each image. Pulls name a reference, not an image: one is credited to
+ * the image that reference names now, which is the image that pull brought if nothing renamed it
+ * since (and a later rename has its own, later event). Crediting the wrong image can only make it
+ * look younger than it is, never older.
+ */
+function latestArrivals(events, images) {
+    const byReference = new Map();
+    const known = new Set();
+    for (const i of images) {
+        known.add(i.id);
+        for (const r of [...i.tags, ...i.digests])
+            byReference.set(referenceKey(r), i.id);
+    }
+    const latest = new Map();
+    const credit = (id, time, action) => {
+        if (id === undefined || !known.has(id))
+            return;
+        const seen = latest.get(id);
+        if (!seen || time >= seen.time)
+            latest.set(id, { time, action });
+    };
+    for (const e of events) {
+        const time = eventTime(e);
+        const actor = e.Actor ?? {};
+        if (e.Type === 'container' && e.Action === 'commit') {
+            const committed = actor.Attributes?.imageID;
+            if (committed)
+                credit((0,_inventory_js__WEBPACK_IMPORTED_MODULE_1__/* .imageId */ .L)(committed), time, 'commit');
+            continue;
+        }
+        const action = e.Type === 'image' ? IMAGE_ACTIONS[e.Action ?? ''] : undefined;
+        if (!action)
+            continue;
+        const id = actor.ID ?? '';
+        if (action === 'pull') {
+            // Docker names the pulled reference in Actor.ID, Podman in the name attribute.
+            const ref = id || actor.Attributes?.name || '';
+            if (ref)
+                credit(byReference.get(referenceKey(ref)), time, action);
+        }
+        else
+            credit(id ? (0,_inventory_js__WEBPACK_IMPORTED_MODULE_1__/* .imageId */ .L)(id) : undefined, time, action);
+    }
+    return latest;
+}
+const CONTAINER_USE = new Set(['create', 'start', 'die', 'destroy']);
+/**
+ * The latest time a container used each image, from container events. An event names the image as
+ * the user typed it (a reference, a full ID or a short one), resolved here against the images that
+ * exist now; one that names none of them is not counted.
+ */
+function containerUses(events, images) {
+    const byReference = new Map();
+    for (const i of images) {
+        for (const r of [...i.tags, ...i.digests])
+            byReference.set(referenceKey(r), i.id);
+    }
+    const resolve = (typed) => {
+        const hex = /^(?:sha256:)?([0-9a-f]{12,64})$/.exec(typed)?.[1];
+        if (hex)
+            return images.find((i) => i.id.replace(/^sha256:/, '').startsWith(hex))?.id;
+        return byReference.get(referenceKey(typed));
+    };
+    const used = new Map();
+    for (const e of events) {
+        if (e.Type !== 'container' || !CONTAINER_USE.has(e.Action ?? ''))
+            continue;
+        const typed = e.Actor?.Attributes?.image;
+        const id = typed ? resolve(typed) : undefined;
+        if (id === undefined)
+            continue;
+        used.set(id, Math.max(used.get(id) ?? 0, eventTime(e)));
+    }
+    return used;
+}
+
+
+/***/ }),
+
+/***/ 6825:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  L: () => (/* binding */ imageId),
+  zw: () => (/* binding */ readInventory),
+  nR: () => (/* binding */ timeOf)
+});
+
+// EXTERNAL MODULE: ./src/plan/containers.ts
+var plan_containers = __nccwpck_require__(5343);
 ;// CONCATENATED MODULE: ./src/pool.ts
 // A bounded pool: the engine serialises much of its work, and unbounded fan-out only adds contention.
 /** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
@@ -66190,6 +66330,8 @@ async function mapPool(items, limit, fn) {
     return out;
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/engine/layers.ts
 // Layer identities and sizes on the classic store, from what the Engine API exposes.
 
@@ -66352,7 +66494,7 @@ async function readInventory(docker, mayFree = () => true) {
         };
         // Start and finish times are only in the inspect answer; the writable layer's size is worth
         // computing only for containers that may be removed.
-        const stopped = isStopped(listed.State);
+        const stopped = (0,plan_containers/* isStopped */.id)(listed.State);
         const handle = docker.getContainer(listed.Id);
         const info = (await unlessGone(
         // `size` becomes the query parameter; @types/dockerode does not list it.
@@ -66375,7 +66517,18 @@ async function readInventory(docker, mayFree = () => true) {
     return { images: found, containers: containers.filter(present), layerSizes };
 }
 
-;// CONCATENATED MODULE: ./src/engine/usage.ts
+
+/***/ }),
+
+/***/ 6537:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Mq: () => (/* binding */ usageTotal),
+/* harmony export */   Se: () => (/* binding */ withUsage),
+/* harmony export */   k9: () => (/* binding */ readUsage)
+/* harmony export */ });
+/* harmony import */ var _inventory_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6825);
 
 async function readUsage(docker) {
     const [df, listed] = await Promise.all([
@@ -66391,7 +66544,7 @@ function withUsage(inventory, usage, buildKit) {
         const volume = {
             name: v.Name,
             labels: v.Labels ?? {},
-            created: timeOf(v.CreatedAt) ?? 0
+            created: (0,_inventory_js__WEBPACK_IMPORTED_MODULE_0__/* .timeOf */ .nR)(v.CreatedAt) ?? 0
         };
         // -1: the engine did not compute it.
         const size = sizes.get(v.Name);
@@ -66413,9 +66566,9 @@ function buildCacheRecord(r) {
         inUse: Boolean(r.InUse),
         shared: Boolean(r.Shared),
         size: r.Size ?? 0,
-        created: timeOf(r.CreatedAt ?? undefined) ?? 0
+        created: (0,_inventory_js__WEBPACK_IMPORTED_MODULE_0__/* .timeOf */ .nR)(r.CreatedAt ?? undefined) ?? 0
     };
-    const lastUsed = timeOf(r.LastUsedAt ?? undefined);
+    const lastUsed = (0,_inventory_js__WEBPACK_IMPORTED_MODULE_0__/* .timeOf */ .nR)(r.LastUsedAt ?? undefined);
     if (lastUsed !== undefined)
         record.lastUsed = lastUsed;
     return record;
@@ -66433,6 +66586,740 @@ function usageTotal(df) {
         sum(df.Volumes, (v) => v.UsageData?.Size ?? 0) +
         sum(df.BuildCache, (r) => (r.Shared ? 0 : (r.Size ?? 0))));
 }
+
+
+/***/ }),
+
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _cjs_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7628);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4116);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7242);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1730);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6661);
+// The one entry point: the runner runs dist/index.js for main and (if declared) post.
+
+
+
+
+
+async function run() {
+    try {
+        if (_actions_core__WEBPACK_IMPORTED_MODULE_1__/* .getState */ .Gu(_constants_js__WEBPACK_IMPORTED_MODULE_2__/* .State */ .Uw.IsPost) === 'true') {
+            await (0,_post_js__WEBPACK_IMPORTED_MODULE_4__/* .post */ .b)();
+        }
+        else {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .saveState */ .LZ(_constants_js__WEBPACK_IMPORTED_MODULE_2__/* .State */ .Uw.IsPost, 'true');
+            await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .main */ .i)();
+        }
+    }
+    catch (e) {
+        // Unexpected: keep the stack for debugging, but lead with a sentence.
+        const err = e instanceof Error ? e : new Error(String(e));
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(err.stack ?? err.message);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`docker-reclaim stopped unexpectedly: ${err.message}`);
+    }
+}
+await run();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 7739:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  dz: () => (/* binding */ InputError),
+  mt: () => (/* binding */ getSettings)
+});
+
+// UNUSED EXPORTS: quote
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 15 modules
+var core = __nccwpck_require__(4116);
+// EXTERNAL MODULE: ./src/constants.ts
+var constants = __nccwpck_require__(7242);
+// EXTERNAL MODULE: ./src/duration.ts
+var duration = __nccwpck_require__(7607);
+;// CONCATENATED MODULE: ./src/size.ts
+// Sizes for until-free: decimal units (kB, MB, GB, TB) and binary ones (KiB, MiB, GiB, TiB), or a
+// percentage of the disk.
+class SizeError extends Error {
+}
+const UNITS = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 2 ** 10,
+    mib: 2 ** 20,
+    gib: 2 ** 30,
+    tib: 2 ** 40
+};
+function parseSize(text) {
+    const value = text.trim();
+    const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
+    if (percent) {
+        const p = Number(percent[1]);
+        if (p <= 0 || p > 100)
+            throw new SizeError('a percentage of the disk is more than 0 and at most 100');
+        return { percent: p };
+    }
+    const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(value);
+    if (!m) {
+        throw new SizeError(/^\d+(\.\d+)?$/.test(value) ? 'the unit is missing' : 'it is neither a size nor a percentage');
+    }
+    const unit = UNITS[m[2].toLowerCase()];
+    if (unit === undefined)
+        throw new SizeError(`"${m[2].slice(0, 8)}" is not a unit`);
+    const bytes = Math.floor(Number(m[1]) * unit);
+    if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+        throw new SizeError('the size must be more than 0 bytes and less than 9 PB');
+    }
+    return { bytes };
+}
+
+// EXTERNAL MODULE: ./src/engine/connect.ts + 2 modules
+var connect = __nccwpck_require__(9475);
+// EXTERNAL MODULE: ./src/plan/patterns.ts + 9 modules
+var patterns = __nccwpck_require__(1849);
+;// CONCATENATED MODULE: ./src/inputs.ts
+// The one place where raw inputs become typed settings. Nothing here touches the engine, so a
+// bad input stops the run before anything is removed.
+
+
+
+
+
+
+
+
+/** A problem with an input; the message is written for the workflow author. */
+class InputError extends Error {
+    name = 'InputError';
+}
+const MAX_QUOTED = 80;
+const MAX_KEEP_LATEST = 1_000_000;
+const MAX_TIMER_MS = 24 * 86_400_000;
+const AGE_BASES = ['created', 'tagged', 'last-used'];
+const EXAMPLE = {
+    duration: 'use a duration such as 7d, 36h, 1d12h or P7D',
+    boolean: 'use true or false',
+    count: 'use a whole number such as 0 or 3',
+    ageBasis: 'use created, tagged or last-used',
+    dockerHost: 'use unix:///var/run/docker.sock, tcp://host:2376, npipe:////./pipe/docker_engine or ssh://user@host',
+    image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
+    container: 'use patterns such as ci-* or build-{api,web}',
+    volume: 'use patterns such as myapp-pr-*_db-data or ci-cache-*',
+    exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
+    size: 'use a size such as 20GB, 500MiB or 25%',
+    folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache',
+    dataRoot: "use the folder where this machine sees the engine's data root, such as /mnt/dind-data, or leave it empty"
+};
+// Beyond what JSON escapes: C1 controls, line/paragraph separators (newlines to some log viewers),
+// and invisible or bidi formatting characters that could make a message read differently.
+const UNSAFE = 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+const HAS_UNSAFE = new RegExp(UNSAFE.source);
+function escapeUnsafe(text) {
+    return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+/** At most `max` code points, so shortening never splits a surrogate pair, and whether it cut. */
+function shorten(text, max) {
+    const chars = Array.from(text);
+    return chars.length > max ? [chars.slice(0, max).join(''), true] : [text, false];
+}
+/** A value as a one-line, visibly delimited string literal, shortened when long. */
+function quote(value) {
+    const [head, cut] = shorten(value, MAX_QUOTED);
+    return escapeUnsafe(JSON.stringify(head)) + (cut ? '…' : '');
+}
+/** Text from another module that ends up in a message: keep it on one line and bounded. */
+function clean(reason) {
+    const [head, cut] = shorten(reason, 200);
+    return escapeUnsafe(head) + (cut ? '…' : '');
+}
+function invalid(name, value, advice, what = 'value') {
+    return new InputError(`Input "${name}" has an invalid ${what} ${quote(value)}: ${advice}.`);
+}
+function inputs_duration(name, value) {
+    if (value === '')
+        return 0;
+    try {
+        return (0,duration/* parseDuration */.E9)(value);
+    }
+    catch (error) {
+        if (!(error instanceof duration/* DurationError */.N2))
+            throw error;
+        throw invalid(name, value, `${error.message}; ${EXAMPLE.duration}`);
+    }
+}
+/** YAML 1.2 core schema booleans, as core.getBooleanInput reads them. */
+function inputs_boolean(name, value, fallback) {
+    if (value === '')
+        return fallback;
+    if (value === 'true' || value === 'True' || value === 'TRUE')
+        return true;
+    if (value === 'false' || value === 'False' || value === 'FALSE')
+        return false;
+    throw invalid(name, value, EXAMPLE.boolean);
+}
+function count(name, value, max) {
+    if (value === '')
+        return 0;
+    if (!/^[0-9]+$/.test(value))
+        throw invalid(name, value, EXAMPLE.count);
+    const n = Number(value);
+    if (n > max)
+        throw invalid(name, value, `it can be at most ${max}; ${EXAMPLE.count}`);
+    return n;
+}
+function ageBasis(name, value) {
+    if (value === '')
+        return 'last-used';
+    const basis = AGE_BASES.find((b) => b === value.toLowerCase());
+    if (!basis)
+        throw invalid(name, value, EXAMPLE.ageBasis);
+    return basis;
+}
+function inputs_patterns(name, value, kind) {
+    const list = (0,patterns/* splitPatterns */.sb)(value);
+    for (const p of list) {
+        const reason = (0,patterns/* validatePattern */.xZ)(kind, p);
+        if (reason !== undefined) {
+            throw invalid(name, p, `${clean(reason)}; ${EXAMPLE[kind]}`, 'pattern');
+        }
+    }
+    return list;
+}
+const HOST = String.raw `(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)`;
+const TCP = new RegExp(String.raw `^tcp://${HOST}:([0-9]{1,5})/?$`);
+// No leading "-" in user or host: such a value must never reach an ssh command line as an option.
+const SSH = new RegExp(String.raw `^ssh://(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?${HOST}(?::([0-9]{1,5}))?/?$`);
+function dockerHostProblem(value) {
+    if (/\s/.test(value) || HAS_UNSAFE.test(value))
+        return 'it contains spaces or control characters';
+    const scheme = /^([a-z]+):\/\//.exec(value)?.[1];
+    const port = (digits) => digits === undefined || (Number(digits) >= 1 && Number(digits) <= 65535)
+        ? undefined
+        : 'the port must be between 1 and 65535';
+    switch (scheme) {
+        case 'unix':
+            return /^unix:\/\/\/./.test(value) ? undefined : 'the socket path must be absolute';
+        case 'tcp': {
+            const match = TCP.exec(value);
+            return match ? port(match[1]) : 'write it as tcp://host:port';
+        }
+        case 'npipe':
+            return value.length > 'npipe://'.length ? undefined : 'the pipe name is missing';
+        case 'ssh': {
+            const match = SSH.exec(value);
+            return match ? port(match[1]) : 'write it as ssh://user@host or ssh://user@host:port';
+        }
+        case undefined:
+            return 'it has no scheme such as unix:// or tcp://';
+        default:
+            return `the scheme "${scheme.slice(0, 12)}" is not supported`;
+    }
+}
+/** A duration that must be more than zero; empty means `fallback`. */
+function positive(name, value, fallback) {
+    if (value === '')
+        return fallback;
+    const ms = inputs_duration(name, value);
+    if (ms === 0)
+        throw invalid(name, value, `it must be longer than 0; use a duration such as 30s or 2m`);
+    // Node's timers hold at most 2^31-1 ms; a longer bound would silently shrink to that.
+    if (ms > MAX_TIMER_MS)
+        throw invalid(name, value, `it must be at most 24d; use a duration such as 2m or 1h`);
+    return ms;
+}
+function size(name, value) {
+    if (value === '')
+        return undefined;
+    try {
+        return parseSize(value);
+    }
+    catch (error) {
+        if (!(error instanceof SizeError))
+            throw error;
+        throw invalid(name, value, `${error.message}; ${EXAMPLE.size}`);
+    }
+}
+function dockerHost(name, value) {
+    if (value === '')
+        return undefined;
+    const problem = dockerHostProblem(value);
+    if (problem)
+        throw invalid(name, value, `${problem}; ${EXAMPLE.dockerHost}`);
+    return value;
+}
+/**
+ * An absolute folder path, or undefined when empty. Whether it holds the engine's data is checked
+ * once the engine is known.
+ */
+function dataRoot(name, value) {
+    if (value === '')
+        return undefined;
+    if (HAS_UNSAFE.test(value) || !external_node_path_default().isAbsolute(value)) {
+        throw invalid(name, value, `it must be an absolute path; ${EXAMPLE.dataRoot}`);
+    }
+    return external_node_path_default().normalize(value);
+}
+/** `auto` (the default) records usage where there is a ledger to record it in. */
+function usageRecording(name, value, ledger) {
+    if (value === '' || value.toLowerCase() === 'auto')
+        return ledger !== undefined;
+    const on = inputs_boolean(name, value, false);
+    if (on && ledger === undefined) {
+        throw invalid(name, value, 'there is no ledger to record usage in (no ledger-dir and no RUNNER_TOOL_CACHE); set ledger-dir, or use auto');
+    }
+    return on;
+}
+/** A folder path, resolved against the workspace as the runner resolves paths. */
+function ledgerDir(name, value, env) {
+    if (value === '') {
+        const cache = env.RUNNER_TOOL_CACHE;
+        return cache ? external_node_path_default().join(cache, 'docker-reclaim') : undefined;
+    }
+    if (HAS_UNSAFE.test(value)) {
+        throw invalid(name, value, `it contains control characters; ${EXAMPLE.folder}`);
+    }
+    const dir = external_node_path_default().resolve(value);
+    let stat;
+    try {
+        stat = external_node_fs_default().statSync(dir);
+    }
+    catch {
+        // Made on first use.
+    }
+    if (stat && !stat.isDirectory()) {
+        throw invalid(name, value, `${dir} is a file, not a folder; ${EXAMPLE.folder}`);
+    }
+    return dir;
+}
+/**
+ * Reads and checks every input in action.yml order and throws InputError at the first problem.
+ * An empty input means its action.yml default, so a step that passes '' behaves like one that
+ * leaves the input out.
+ */
+function getSettings(read = (n) => core/* getInput */.V4(n), env = process.env) {
+    const get = (name) => read(name).trim();
+    const images = inputs_patterns(constants/* Input */.pd.Images, get(constants/* Input */.pd.Images), 'image');
+    const exclude = inputs_patterns(constants/* Input */.pd.Exclude, get(constants/* Input */.pd.Exclude), 'exclude');
+    const olderThanMs = inputs_duration(constants/* Input */.pd.OlderThan, get(constants/* Input */.pd.OlderThan));
+    const basis = ageBasis(constants/* Input */.pd.AgeBasis, get(constants/* Input */.pd.AgeBasis));
+    const keepLatest = count(constants/* Input */.pd.KeepLatest, get(constants/* Input */.pd.KeepLatest), MAX_KEEP_LATEST);
+    const dangling = inputs_boolean(constants/* Input */.pd.Dangling, get(constants/* Input */.pd.Dangling), true);
+    const containers = inputs_patterns(constants/* Input */.pd.Containers, get(constants/* Input */.pd.Containers), 'container');
+    const containersOlderThanMs = inputs_duration(constants/* Input */.pd.ContainersOlderThan, get(constants/* Input */.pd.ContainersOlderThan));
+    const untilFree = size(constants/* Input */.pd.UntilFree, get(constants/* Input */.pd.UntilFree));
+    const dryRun = inputs_boolean(constants/* Input */.pd.DryRun, get(constants/* Input */.pd.DryRun), false);
+    const failOnError = inputs_boolean(constants/* Input */.pd.FailOnError, get(constants/* Input */.pd.FailOnError), false);
+    const summary = inputs_boolean(constants/* Input */.pd.Summary, get(constants/* Input */.pd.Summary), true);
+    const host = dockerHost(constants/* Input */.pd.DockerHost, get(constants/* Input */.pd.DockerHost));
+    const engineTimeoutMs = positive(constants/* Input */.pd.EngineTimeout, get(constants/* Input */.pd.EngineTimeout), connect/* DEFAULT_TIMEOUT_MS */.t1);
+    const ledger = ledgerDir(constants/* Input */.pd.LedgerDir, get(constants/* Input */.pd.LedgerDir), env);
+    const engineDataRoot = dataRoot(constants/* Input */.pd.EngineDataRoot, get(constants/* Input */.pd.EngineDataRoot));
+    const buildCache = get(constants/* Input */.pd.BuildCache);
+    const buildCacheOlderThanMs = buildCache === '' ? undefined : inputs_duration(constants/* Input */.pd.BuildCache, buildCache);
+    const volumes = inputs_patterns(constants/* Input */.pd.Volumes, get(constants/* Input */.pd.Volumes), 'volume');
+    const anonymousVolumes = inputs_boolean(constants/* Input */.pd.AnonymousVolumes, get(constants/* Input */.pd.AnonymousVolumes), false);
+    const jobCleanup = inputs_boolean(constants/* Input */.pd.JobCleanup, get(constants/* Input */.pd.JobCleanup), false);
+    const recordUsage = usageRecording(constants/* Input */.pd.RecordUsage, get(constants/* Input */.pd.RecordUsage), ledger);
+    return {
+        policy: {
+            images,
+            exclude,
+            olderThanMs,
+            ageBasis: basis,
+            keepLatest,
+            dangling,
+            containers,
+            containersOlderThanMs,
+            volumes,
+            anonymousVolumes,
+            ...(buildCacheOlderThanMs === undefined ? {} : { buildCacheOlderThanMs })
+        },
+        dryRun,
+        failOnError,
+        summary,
+        engineTimeoutMs,
+        jobCleanup,
+        recordUsage,
+        ...(host === undefined ? {} : { dockerHost: host }),
+        ...(untilFree === undefined ? {} : { untilFree }),
+        ...(ledger === undefined ? {} : { ledgerDir: ledger }),
+        ...(engineDataRoot === undefined ? {} : { engineDataRoot })
+    };
+}
+
+
+/***/ }),
+
+/***/ 8730:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   MU: () => (/* binding */ mergeLedger),
+/* harmony export */   RI: () => (/* binding */ updateLedger),
+/* harmony export */   SB: () => (/* binding */ ledgerFile),
+/* harmony export */   SC: () => (/* binding */ readLedger),
+/* harmony export */   eE: () => (/* binding */ withArrivalRecords)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+// The ledger: what docker-reclaim has learnt about each image on one engine and can no longer
+// learn from it: when it first saw the image, and the arrival events it read before the daemon's
+// 256-event buffer moved on. One small JSON file per engine, on the runner's own disk.
+
+
+
+const LOCK_WAIT_MS = 10_000;
+/** A lock older than this was left by a run that died. */
+const LOCK_STALE_MS = 30_000;
+function ledgerFile(dir, engine) {
+    const key = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256')
+        .update(`${engine.id}\n${engine.root}\n${engine.address}`)
+        .digest('hex')
+        .slice(0, 16);
+    return node_path__WEBPACK_IMPORTED_MODULE_2___default().join(dir, `ledger-${key}.json`);
+}
+/** The entries in `file`; a missing file is an empty ledger, an unreadable one a problem to report. */
+function readLedger(file) {
+    let text;
+    try {
+        text = node_fs__WEBPACK_IMPORTED_MODULE_1___default().readFileSync(file, 'utf8');
+    }
+    catch (e) {
+        const code = e.code;
+        return code === 'ENOENT'
+            ? { entries: new Map() }
+            : { entries: new Map(), problem: `cannot read ${file} (${code ?? 'error'})` };
+    }
+    try {
+        const data = JSON.parse(text);
+        if (data?.version !== 1 || typeof data.images !== 'object' || data.images === null) {
+            return { entries: new Map(), problem: `${file} is not a docker-reclaim ledger` };
+        }
+        const entries = new Map();
+        for (const [id, entry] of Object.entries(data.images)) {
+            if (typeof entry?.firstSeen === 'number')
+                entries.set(id, entry);
+        }
+        return { entries };
+    }
+    catch {
+        return { entries: new Map(), problem: `${file} is not valid JSON` };
+    }
+}
+/**
+ * The ledger after a run that listed `inventory` at `seenAt`: every listed image is known from
+ * then at the latest, with its latest arrival event; images that were listed before and are not
+ * now are gone, and so are those the run deleted. Entries that another run added after this
+ * run's listing stay.
+ */
+function mergeLedger(current, inventory, seenAt, deleted, 
+/** Uses by containers that a post step saw, by image. */
+used = new Map()) {
+    const next = new Map();
+    const listed = new Set();
+    for (const image of inventory.images) {
+        if (deleted.has(image.id))
+            continue;
+        listed.add(image.id);
+        const before = current.get(image.id);
+        const event = image.arrival?.event;
+        const entry = { firstSeen: Math.min(before?.firstSeen ?? seenAt, seenAt) };
+        const arrived = [before?.arrived, event && { time: event.time, action: event.action }]
+            .filter((a) => a !== undefined)
+            .sort((a, b) => b.time - a.time)[0];
+        if (arrived)
+            entry.arrived = arrived;
+        const lastUsed = Math.max(before?.lastUsed ?? 0, used.get(image.id) ?? 0);
+        if (lastUsed > 0)
+            entry.lastUsed = lastUsed;
+        next.set(image.id, entry);
+    }
+    for (const [id, entry] of current) {
+        if (!listed.has(id) && !deleted.has(id) && entry.firstSeen > seenAt)
+            next.set(id, entry);
+    }
+    return next;
+}
+/**
+ * Rewrites the ledger under a lock, so that two runs sharing it never lose each other's records,
+ * and through a rename, so that a reader never sees half a file.
+ */
+async function updateLedger(file, engine, update, clock = Date.now) {
+    node_fs__WEBPACK_IMPORTED_MODULE_1___default().mkdirSync(node_path__WEBPACK_IMPORTED_MODULE_2___default().dirname(file), { recursive: true });
+    const lock = `${file}.lock`;
+    await acquire(lock, clock);
+    try {
+        const { entries } = readLedger(file);
+        const data = {
+            version: 1,
+            engine,
+            images: Object.fromEntries(update(entries))
+        };
+        const tmp = `${file}.${process.pid}.${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(4).toString('hex')}.tmp`;
+        node_fs__WEBPACK_IMPORTED_MODULE_1___default().writeFileSync(tmp, `${JSON.stringify(data)}\n`);
+        node_fs__WEBPACK_IMPORTED_MODULE_1___default().renameSync(tmp, file);
+    }
+    finally {
+        removeIfThere(lock);
+    }
+}
+function removeIfThere(file) {
+    try {
+        node_fs__WEBPACK_IMPORTED_MODULE_1___default().unlinkSync(file);
+    }
+    catch (e) {
+        if (e.code !== 'ENOENT')
+            throw e;
+    }
+}
+async function acquire(lock, clock) {
+    const deadline = clock() + LOCK_WAIT_MS;
+    for (;;) {
+        try {
+            node_fs__WEBPACK_IMPORTED_MODULE_1___default().writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+            return;
+        }
+        catch (e) {
+            if (e.code !== 'EEXIST')
+                throw e;
+        }
+        try {
+            if (clock() - node_fs__WEBPACK_IMPORTED_MODULE_1___default().statSync(lock).mtimeMs > LOCK_STALE_MS) {
+                removeIfThere(lock);
+                continue;
+            }
+        }
+        catch {
+            continue; // released meanwhile
+        }
+        if (clock() > deadline) {
+            throw new Error(`${lock} has been held by another run for over ${LOCK_WAIT_MS / 1000} s`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+}
+/**
+ * The inventory with each image's arrival records: the latest arrival event, from this run's
+ * events or from the ledger, and the ledger's first sight of it.
+ */
+function withArrivalRecords(inventory, events, ledger) {
+    return {
+        ...inventory,
+        images: inventory.images.map((image) => {
+            const entry = ledger.get(image.id);
+            const now = events.get(image.id);
+            const kept = entry?.arrived;
+            const event = now && (!kept || now.time >= kept.time)
+                ? { ...now, earlierRun: false }
+                : kept && { ...kept, earlierRun: true };
+            if (!event && !entry)
+                return image;
+            return {
+                ...image,
+                arrival: {
+                    ...(event ? { event } : {}),
+                    ...(entry ? { firstSeen: entry.firstSeen } : {}),
+                    ...(entry?.lastUsed ? { lastUsed: entry.lastUsed } : {})
+                }
+            };
+        })
+    };
+}
+
+
+/***/ }),
+
+/***/ 1730:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   i: () => (/* binding */ main)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7242);
+/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9475);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7739);
+/* harmony import */ var _read_engine_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5378);
+/* harmony import */ var _reclaim_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2493);
+/* harmony import */ var _report_json_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2794);
+/* harmony import */ var _snapshot_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(3911);
+// The main step: read inputs → connect → read the engine → plan → remove → report, and what the
+// post step needs from it.
+
+
+
+
+
+
+
+
+async function main() {
+    const started = Date.now();
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`docker-reclaim ${_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .VERSION */ .xv} on Node ${process.version}`);
+    let settings;
+    try {
+        settings = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .getSettings */ .mt)();
+    }
+    catch (e) {
+        if (e instanceof _inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz)
+            return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(e.message);
+        throw e;
+    }
+    let conn;
+    try {
+        conn = (0,_engine_connect_js__WEBPACK_IMPORTED_MODULE_2__/* .connect */ .Ng)(settings.dockerHost, process.env, settings.engineTimeoutMs);
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(`Connect to ${conn.address} (${conn.from})`, () => (0,_engine_connect_js__WEBPACK_IMPORTED_MODULE_2__/* .ping */ .hU)(conn));
+    }
+    catch (e) {
+        if (e instanceof _engine_connect_js__WEBPACK_IMPORTED_MODULE_2__/* .EngineUnreachable */ .db)
+            return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(e.message);
+        throw e;
+    }
+    const state = await (0,_read_engine_js__WEBPACK_IMPORTED_MODULE_4__/* .readEngine */ .Rz)(conn, settings);
+    const { disk } = state;
+    const policy = { ...settings.policy };
+    if (settings.untilFree) {
+        if (!('disk' in disk)) {
+            return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Input "${_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .Input */ .pd.UntilFree}" needs the engine's data disk on this machine, and none can be shown: ${disk.refusal}. Name where this machine sees the engine's data root with ${_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .Input */ .pd.EngineDataRoot} (for example /mnt/dind-data), or leave ${_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .Input */ .pd.UntilFree} empty to remove every candidate.`);
+        }
+        policy.untilFreeBytes =
+            'bytes' in settings.untilFree
+                ? settings.untilFree.bytes
+                : Math.ceil((disk.disk.totalBytes * settings.untilFree.percent) / 100);
+    }
+    // What the post step compares the engine with: everything there when the job's own work began.
+    if (settings.jobCleanup || settings.recordUsage) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.Since, String(state.engineNow));
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.Address, conn.address);
+    }
+    if (settings.jobCleanup) {
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os('Snapshot for job cleanup', async () => {
+            const file = (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_7__/* .writeSnapshot */ .oF)((0,_report_json_js__WEBPACK_IMPORTED_MODULE_6__/* .reportDir */ .E)(), (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_7__/* .takeSnapshot */ .W9)(state.inventory, state.engineNow, conn.address));
+            // Only the path: the runner passes state as environment variables, which Linux bounds.
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.Snapshot, file);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Snapshot: ${file}`);
+        });
+    }
+    const run = { conn, settings, state, policy, started, stage: 'main' };
+    (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_5__/* .conclude */ .E)(run, await (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_5__/* .reclaim */ .s)(run));
+}
+
+
+/***/ }),
+
+/***/ 5343:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   P0: () => (/* binding */ stoppedAt),
+/* harmony export */   QC: () => (/* binding */ displayName),
+/* harmony export */   id: () => (/* binding */ isStopped),
+/* harmony export */   jb: () => (/* binding */ decideContainers)
+/* harmony export */ });
+/* unused harmony export isRunnerOwned */
+// Only these are stopped. Anything else — running, paused, restarting, removing, Podman's
+// "stopping", a state not yet invented — holds its image and is never removed.
+const STOPPED_STATES = new Set(['created', 'exited', 'dead']);
+const isStopped = (state) => STOPPED_STATES.has(state);
+/** What a container is called in reasons and tables: its first name, else its ID. */
+const displayName = (c) => c.names[0] ?? c.id;
+/** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
+function isRunnerOwned(c) {
+    const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
+    return labelled || c.networks.some((n) => n.startsWith('github_network_'));
+}
+/** When a container stopped: its finish time, or its creation if it never ran. */
+const stoppedAt = (c) => c.finishedAt && c.finishedAt > 0 ? c.finishedAt : c.created;
+function decideContainers(index, policy, match, now) {
+    const protection = (c) => {
+        if (!isStopped(c.state)) {
+            return { kind: 'in-use-by-running-container', container: displayName(c), state: c.state };
+        }
+        if (isRunnerOwned(c))
+            return { kind: 'runner-owned' };
+        // Job cleanup takes only the job's own containers.
+        if (match.job && !match.job.container(c.id))
+            return { kind: 'existed-before-job' };
+        const pattern = match.excludedName(c.names);
+        if (pattern !== undefined)
+            return { kind: 'excluded', pattern };
+        const age = now - stoppedAt(c);
+        if (age < policy.containersOlderThanMs) {
+            return {
+                kind: 'too-young',
+                ageMs: age,
+                minMs: policy.containersOlderThanMs,
+                basis: 'stopped'
+            };
+        }
+        return undefined;
+    };
+    const removable = new Set();
+    const skipped = [];
+    for (const c of index.inventory.containers) {
+        const selected = match.job ? match.job.container(c.id) : match.containerSelected(c.names);
+        if (!selected)
+            continue;
+        const why = protection(c);
+        if (!why)
+            removable.add(c.id);
+        else if (why.kind === 'in-use-by-running-container') {
+            skipped.push({
+                target: displayName(c),
+                reason: { kind: 'container-running', state: c.state }
+            });
+        }
+        else
+            skipped.push({ target: displayName(c), reason: why });
+    }
+    return { removable, protection, skipped };
+}
+
+
+/***/ }),
+
+/***/ 1849:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  b4: () => (/* binding */ compileImagePattern),
+  tO: () => (/* binding */ compileNamePattern),
+  hG: () => (/* binding */ familiarName),
+  F2: () => (/* binding */ parseReference),
+  yO: () => (/* binding */ referenceMatcher),
+  _M: () => (/* binding */ repositoryOf),
+  sb: () => (/* binding */ splitPatterns),
+  xZ: () => (/* binding */ validatePattern)
+});
+
+// UNUSED EXPORTS: matchesReference, repositoryForms
 
 ;// CONCATENATED MODULE: ./node_modules/balanced-match/dist/esm/index.js
 const balanced = (a, b, str) => {
@@ -67410,7 +68297,7 @@ const compile = (items, nocase) => {
 // one line per node, in the order that a walk from the start
 // reaches them. Edges point to node ids. The nodes of a negated
 // sub-pattern are indented under their negation.
-const esm_show = (start) => {
+const show = (start) => {
     const lines = [];
     const seen = new Set();
     const ref = (n) => (n.t === 'match' ? 'match' : String(n.id));
@@ -67989,7 +68876,7 @@ class Matcher {
     }
     /** a readable listing of the state machine */
     toString() {
-        return esm_show(this.#start);
+        return show(this.#start);
     }
 }
 //# sourceMappingURL=index.js.map
@@ -70146,1164 +71033,19 @@ function referenceMatcher(patterns) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/events.ts
+
+/***/ }),
+
+/***/ 870:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
-/** The daemon's in-memory event buffer (moby daemon/events/events.go, eventsLimit). */
-const EVENT_BUFFER = 256;
-/**
- * Every event the engine still holds, up to `untilMs` on the engine's clock. `until` ends the
- * stream on Docker; Podman ignores an `until` in the past and streams past it, so `stream=false`
- * ends it there; and a cut-off after `timeoutMs` guards against an engine that does neither.
- */
-async function readEvents(docker, untilMs, timeoutMs) {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), timeoutMs);
-    const events = [];
-    let rest = '';
-    const take = (line) => {
-        if (line.trim() === '')
-            return;
-        try {
-            const e = JSON.parse(line);
-            if (eventTime(e) <= untilMs)
-                events.push(e);
-        }
-        catch {
-            // A line cut by the timeout: what came before it still counts.
-        }
-    };
-    try {
-        const stream = (await docker.getEvents({
-            // An integer `until` leaves out its own second.
-            since: 1,
-            until: Math.floor(untilMs / 1000) + 1,
-            stream: false,
-            abortSignal: abort.signal
-        }));
-        await new Promise((resolve, reject) => {
-            stream.on('data', (chunk) => {
-                const lines = (rest + chunk.toString()).split('\n');
-                rest = lines.pop() ?? '';
-                lines.forEach(take);
-            });
-            stream.on('end', resolve);
-            stream.on('close', resolve);
-            stream.on('error', (e) => (abort.signal.aborted ? resolve() : reject(e)));
-            abort.signal.addEventListener('abort', () => resolve());
-        });
-        take(rest);
-    }
-    catch (e) {
-        if (!abort.signal.aborted)
-            throw e;
-    }
-    finally {
-        clearTimeout(timer);
-    }
-    return { events, complete: !abort.signal.aborted };
-}
-/** ms since epoch. `timeNano` is past 2^53 and loses its last digits in JSON, which ms do not need. */
-function eventTime(e) {
-    if (typeof e.timeNano === 'number' && e.timeNano > 0)
-        return Math.floor(e.timeNano / 1e6);
-    return (e.time ?? 0) * 1000;
-}
-const IMAGE_ACTIONS = {
-    pull: 'pull',
-    load: 'load',
-    // Podman's name for a load through its own API.
-    loadfromarchive: 'load',
-    tag: 'tag',
-    import: 'import',
-    build: 'build'
-};
-/** `host/app:1`, `app`, `docker.io/library/app:latest` → one key per image reference. */
-function referenceKey(ref) {
-    const { repository, tag, digest } = parseReference(ref);
-    const name = familiarName(repository);
-    return digest !== undefined ? `${name}@${digest}` : `${name}:${tag ?? 'latest'}`;
-}
-/**
- * The latest arrival event of each image. Pulls name a reference, not an image: one is credited to
- * the image that reference names now, which is the image that pull brought if nothing renamed it
- * since (and a later rename has its own, later event). Crediting the wrong image can only make it
- * look younger than it is, never older.
- */
-function latestArrivals(events, images) {
-    const byReference = new Map();
-    const known = new Set();
-    for (const i of images) {
-        known.add(i.id);
-        for (const r of [...i.tags, ...i.digests])
-            byReference.set(referenceKey(r), i.id);
-    }
-    const latest = new Map();
-    const credit = (id, time, action) => {
-        if (id === undefined || !known.has(id))
-            return;
-        const seen = latest.get(id);
-        if (!seen || time >= seen.time)
-            latest.set(id, { time, action });
-    };
-    for (const e of events) {
-        const time = eventTime(e);
-        const actor = e.Actor ?? {};
-        if (e.Type === 'container' && e.Action === 'commit') {
-            const committed = actor.Attributes?.imageID;
-            if (committed)
-                credit(imageId(committed), time, 'commit');
-            continue;
-        }
-        const action = e.Type === 'image' ? IMAGE_ACTIONS[e.Action ?? ''] : undefined;
-        if (!action)
-            continue;
-        const id = actor.ID ?? '';
-        if (action === 'pull') {
-            // Docker names the pulled reference in Actor.ID, Podman in the name attribute.
-            const ref = id || actor.Attributes?.name || '';
-            if (ref)
-                credit(byReference.get(referenceKey(ref)), time, action);
-        }
-        else
-            credit(id ? imageId(id) : undefined, time, action);
-    }
-    return latest;
-}
-
-;// CONCATENATED MODULE: ./src/engine/remove.ts
-
-
-
-/** One anchored alternation: BuildKit reads the `id` filter as a regexp and takes one value. */
-function buildCacheFilter(ids) {
-    const escaped = ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    return `^(${escaped.join('|')})$`;
-}
-// Podman's Docker-compatible API answers some refusals to remove without force with 500, where
-// Docker answers 409: a running or paused container ("… cannot be removed without force: container
-// state improper") and an image deleted by ID that has several tags ("… by ID with more than one
-// tag (…): please force removal").
-const PODMAN_CONFLICT = /container state improper|please force removal/;
-/** Podman reports deleted images by their bare hex ID; Docker, and the plan, write `sha256:…`. */
-function fullId(id) {
-    return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
-}
-/** An engine call's failure as an EngineError; anything that is neither is rethrown as it is. */
-function wrap(e) {
-    if (e instanceof EngineError)
-        return e;
-    const raw = e.statusCode;
-    const transport = isTransportFailure(e);
-    if (typeof raw !== 'number' && !transport)
-        throw e;
-    const message = describeError(e);
-    let status = typeof raw === 'number' ? raw : undefined;
-    if (status === 500 && PODMAN_CONFLICT.test(message))
-        status = 409;
-    return new EngineError(message, status, transport);
-}
-function dockerRemover(docker) {
-    return {
-        async removeContainer(id) {
-            try {
-                await docker.getContainer(id).remove({ force: false, v: false });
-            }
-            catch (e) {
-                throw wrap(e);
-            }
-        },
-        async inspectContainer(id) {
-            try {
-                const info = await docker.getContainer(id).inspect();
-                return { state: info.State?.Status ?? '', image: fullId(info.Image ?? '') };
-            }
-            catch (e) {
-                const err = wrap(e);
-                if (err.status === 404)
-                    return undefined;
-                throw err;
-            }
-        },
-        async inspectImage(nameOrId) {
-            try {
-                const info = await docker.getImage(nameOrId).inspect();
-                const references = [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
-                return { id: fullId(info.Id), references };
-            }
-            catch (e) {
-                const err = wrap(e);
-                if (err.status === 404)
-                    return undefined;
-                throw err;
-            }
-        },
-        async removeVolume(name) {
-            try {
-                await docker.getVolume(name).remove({ force: false });
-            }
-            catch (e) {
-                throw wrap(e);
-            }
-        },
-        async volumeUsers(name) {
-            try {
-                const users = await docker.listContainers({ all: true, filters: { volume: [name] } });
-                return users.map((c) => c.Id);
-            }
-            catch (e) {
-                throw wrap(e);
-            }
-        },
-        async pruneBuildCache(ids) {
-            // dockerode's pruneBuilder sends no query, so the call is made through its modem.
-            const answer = await new Promise((resolve, reject) => docker.modem.dial({
-                path: '/build/prune?',
-                method: 'POST',
-                // `all`: without it BuildKit skips some record types even when named.
-                options: { all: true, filters: { id: [buildCacheFilter(ids)] } },
-                statusCodes: { 200: true, 400: 'bad request', 404: 'not found', 500: 'server error' }
-            }, (err, data) => (err ? reject(wrap(err)) : resolve(data))));
-            return { deleted: answer.CachesDeleted ?? [], reclaimed: answer.SpaceReclaimed ?? 0 };
-        },
-        async removeImage(nameOrId) {
-            try {
-                const items = (await docker
-                    .getImage(nameOrId)
-                    .remove({ force: false, noprune: false }));
-                return {
-                    untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])),
-                    deleted: items.flatMap((i) => (i.Deleted ? [fullId(i.Deleted)] : []))
-                };
-            }
-            catch (e) {
-                throw wrap(e);
-            }
-        }
-    };
-}
-
-;// CONCATENATED MODULE: ./src/report/bytes.ts
-// Sizes as `docker images` prints them: decimal units, one decimal place.
-const UNITS = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-function formatBytes(bytes) {
-    if (!Number.isFinite(bytes))
-        return String(bytes);
-    if (bytes < 0)
-        return `-${formatBytes(-bytes)}`;
-    if (Math.round(bytes) < 1000)
-        return `${Math.round(bytes)} B`;
-    // Decide the unit on the rounded figure, so 999,999 bytes reads `1.0 MB`, never `1000.0 kB`.
-    const tenths = (v) => Math.round(v * 10);
-    let value = bytes / 1000;
-    let i = 0;
-    while (i < UNITS.length - 1 && tenths(value) >= 10000) {
-        value /= 1000;
-        i++;
-    }
-    return `${(tenths(value) / 10).toFixed(1)} ${UNITS[i]}`;
-}
-
-;// CONCATENATED MODULE: ./src/report/reason.ts
-// One short sentence per Reason, shared by the summary and the `skipped` output.
-
-
-/** `1a2b3c4d5e6f` for `sha256:1a2b…`: what `docker images` shows. */
-function shortId(id) {
-    return id.replace(/^sha256:/, '').slice(0, 12);
-}
-const ARRIVED = {
-    pull: 'pulled',
-    load: 'loaded',
-    tag: 'tagged',
-    import: 'imported',
-    commit: 'committed',
-    build: 'built'
-};
-/** An age with the record it was read from: `3h since it was pulled (events)`. */
-function describeAge(ageMs, basis, record) {
-    const age = formatDuration(ageMs);
-    if (basis === 'stopped')
-        return `stopped ${age} ago`;
-    if (basis === 'cache')
-        return `last used ${age} ago`;
-    switch (record?.kind) {
-        case undefined:
-        case 'created':
-            return `${age} old by ${basis}`;
-        case 'tag-time':
-            return `${age} since it was tagged here (the engine's tag time)`;
-        case 'event':
-            return `${age} since it was ${ARRIVED[record.action]} (events${record.earlierRun ? ', kept by an earlier run' : ''})`;
-        case 'first-seen':
-            return record.earlierRun
-                ? `first seen by docker-reclaim ${age} ago`
-                : 'first seen by docker-reclaim just now (no record of its arrival)';
-        case 'container':
-            return `${age} since container ${record.container} used it`;
-    }
-}
-/**
- * Whether a kept item is a failure: a removal the engine refused or docker-reclaim failed on, or
- * one that could not be attempted because of such a failure or a lost engine. A step skipped
- * because its precondition no longer held is not: the engine changed, nothing went wrong.
- */
-function isFailure(r) {
-    switch (r.kind) {
-        case 'removal-failed':
-        case 'internal-error':
-        case 'engine-lost':
-            return true;
-        case 'blocked-by-failed-step':
-            return !r.changed;
-        default:
-            return false;
-    }
-}
-function describeReason(r) {
-    switch (r.kind) {
-        case 'excluded':
-            // Quoted as JSON so that a pattern with spaces or quotes still reads unambiguously.
-            return `excluded by pattern ${JSON.stringify(r.pattern)}`;
-        case 'runner-owned':
-            return 'owned by the Actions runner (a job or service container)';
-        case 'container-running':
-            return `${r.state}: only stopped containers are removed`;
-        case 'in-use-by-running-container':
-            return `in use by running container ${r.container} (${r.state})`;
-        case 'too-young': {
-            const min = `minimum ${formatDuration(r.minMs)}`;
-            return `too young: ${describeAge(r.ageMs, r.basis, r.record)}, ${min}`;
-        }
-        case 'kept-by-keep-latest':
-            return `kept by keep-latest (#${r.rank} of ${r.keep} newest)`;
-        case 'still-tagged':
-            return `image still tagged as ${r.references.join(', ')}`;
-        case 'held-by-kept-container':
-            return `held by container ${r.container}, which is kept: ${describeReason(r.because)}`;
-        case 'used-by-unselected-container':
-            return `used by container ${r.container}, which "containers" does not select`;
-        case 'parent-of-kept-image':
-            return `parent of kept image ${shortId(r.child)}`;
-        case 'blocked-by-failed-step':
-            // The executor falls back to an empty step ID when it lost track of which one failed.
-            if (!r.step)
-                return 'not attempted: a step it depends on failed';
-            return r.changed
-                ? `not attempted: step ${r.step} found things changed since the plan`
-                : `not attempted: step ${r.step} failed`;
-        case 'changed-since-plan':
-            return `changed since the plan: ${r.message}`;
-        case 'internal-error':
-            return `not done: docker-reclaim failed on it (${r.message}); please report this`;
-        case 'engine-lost':
-            return 'not attempted: the engine stopped answering during the run';
-        case 'removal-failed':
-            return r.status === undefined
-                ? `removal failed: ${r.message}`
-                : `removal failed (HTTP ${r.status}): ${r.message}`;
-        case 'volume-in-use':
-            return `in use by container ${r.container} (${r.state}), which stays: a volume goes only after every container that uses it`;
-        case 'cache-in-use':
-            return 'in use by a build';
-        case 'cache-shared':
-            return "shared with an image's layers: it frees nothing while that image stays, and a run after the image is gone takes it";
-        case 'cache-parent-of-kept':
-            return `build cache record ${r.child} that stays was built on it`;
-        case 'cache-not-pruned':
-            return 'BuildKit kept it when asked to remove it: a build took it, or a record built on it stays';
-        case 'free-space-target-met':
-            return `not needed: the disk reaches ${formatBytes(r.targetBytes)} free without it (until-free)`;
-        default: {
-            // A new Reason kind stops the build here until it has a sentence.
-            const unknown = r;
-            return `kept (${unknown.kind})`;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/execute.ts
-
-
-
-const DEFAULT_CONCURRENCY = 8;
-async function execute(plan, remover, options) {
-    const clock = options.clock ?? Date.now;
-    const started = clock();
-    const results = new Map();
-    let engineLost;
-    if (options.dryRun) {
-        for (const s of plan.steps)
-            results.set(s.id, { step: s.id, status: 'planned' });
-    }
-    else {
-        await options.beforeExecute?.();
-        engineLost = await runGraph(plan.steps, remover, results, options, clock);
-    }
-    const outcome = summarise(plan, results, options.dryRun, clock() - started);
-    if (engineLost !== undefined)
-        outcome.engineLost = engineLost;
-    return outcome;
-}
-const succeeded = (r) => r?.status === 'done' || r?.status === 'gone' || r?.status === 'planned';
-async function runGraph(steps, remover, results, options, clock) {
-    const byId = new Map(steps.map((s) => [s.id, s]));
-    const waitingOn = new Map(steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length]));
-    const dependents = new Map();
-    for (const s of steps) {
-        for (const d of s.dependsOn)
-            dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
-    }
-    // Images the engine has reported deleted, so that a later delete by ID knows it has nothing to do.
-    const deletedIds = new Set();
-    let engineLost;
-    const ready = steps.filter((s) => waitingOn.get(s.id) === 0).map((s) => s.id);
-    const total = steps.length;
-    const every = options.progressEvery ?? 100;
-    const everyMs = options.progressMs ?? 5000;
-    let lastReport = { count: 0, at: clock() };
-    /** Records a result and releases (or, when it did not succeed, blocks) what waits on it. */
-    const record = (id, result) => {
-        results.set(id, result);
-        for (const next of dependents.get(id) ?? []) {
-            if (results.has(next))
-                continue;
-            if (!succeeded(result)) {
-                // Whatever waits on a step that did not happen cannot succeed; say why and pass it on.
-                record(next, { step: next, status: 'blocked', blockedBy: id });
-                continue;
-            }
-            const left = waitingOn.get(next) - 1;
-            waitingOn.set(next, left);
-            if (left === 0)
-                ready.push(next);
-        }
-        const now = clock();
-        if (results.size - lastReport.count >= every || now - lastReport.at >= everyMs) {
-            lastReport = { count: results.size, at: now };
-            options.onProgress?.(results.size, total);
-        }
-    };
-    const runStep = async (step) => {
-        const t0 = clock();
-        const finding = await attempt(step);
-        return { step: step.id, ...finding, ms: clock() - t0 };
-    };
-    const attempt = async (step) => {
-        if (step.kind === 'delete-image' && deletedIds.has(step.image)) {
-            return { status: 'done', deleted: [], message: 'deleted with its last reference or child' };
-        }
-        try {
-            const changed = await precondition(step, remover);
-            if (changed)
-                return changed;
-            switch (step.kind) {
-                case 'remove-container':
-                    await remover.removeContainer(step.container);
-                    return { status: 'done', deleted: [] };
-                case 'remove-volume':
-                    await remover.removeVolume(step.volume);
-                    return { status: 'done', deleted: [] };
-                case 'prune-build-cache': {
-                    const r = await remover.pruneBuildCache(step.records);
-                    return { status: 'done', deleted: r.deleted, reclaimed: r.reclaimed };
-                }
-                default: {
-                    const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
-                    r.deleted.forEach((d) => deletedIds.add(d));
-                    return { status: 'done', deleted: r.deleted };
-                }
-            }
-        }
-        catch (e) {
-            if (!(e instanceof EngineError)) {
-                // Not the engine's doing: say so, rather than blame it.
-                const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-                return { status: 'failed', message, internal: true };
-            }
-            // 404: somebody (or an earlier step) already did it.
-            if (e.status === 404)
-                return { status: 'gone', httpStatus: 404, message: e.message };
-            // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
-            if (e.transport)
-                engineLost ??= e.message;
-            else if (await goneAfterAll(step, e, remover)) {
-                return {
-                    status: 'gone',
-                    httpStatus: e.status,
-                    message: `${e.message}; then found gone: another process removed it`
-                };
-            }
-            return { status: 'failed', httpStatus: e.status, message: e.message };
-        }
-    };
-    const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
-    const inFlight = new Set();
-    let next = 0;
-    while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
-        while (next < ready.length && inFlight.size < limit && engineLost === undefined) {
-            const step = byId.get(ready[next++]);
-            const p = runStep(step).then((r) => {
-                inFlight.delete(p);
-                record(step.id, r);
-            });
-            inFlight.add(p);
-        }
-        if (inFlight.size > 0)
-            await Promise.race(inFlight);
-    }
-    if (engineLost !== undefined) {
-        for (const s of steps) {
-            if (results.has(s.id))
-                continue;
-            // An image whose last reference went before the engine did is gone all the same.
-            const deleted = s.kind === 'delete-image' && deletedIds.has(s.image);
-            results.set(s.id, deleted
-                ? {
-                    step: s.id,
-                    status: 'done',
-                    ms: 0,
-                    deleted: [],
-                    message: 'deleted with its last reference or child'
-                }
-                : { step: s.id, status: 'not-attempted' });
-        }
-    }
-    options.onProgress?.(results.size, total);
-    return engineLost;
-}
-/** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
-async function precondition(step, remover) {
-    switch (step.requires.kind) {
-        case 'stopped': {
-            if (step.kind !== 'remove-container')
-                return undefined;
-            const now = await remover.inspectContainer(step.container);
-            if (!now)
-                return { status: 'gone', httpStatus: 404, message: 'the container no longer exists' };
-            // Another run removing it is no start: the call then finds it gone, or in progress.
-            if (!isStopped(now.state) && now.state !== 'removing') {
-                return {
-                    status: 'changed',
-                    message: `${step.name} is ${now.state} now, not stopped: it stays, and so does its image`
-                };
-            }
-            return undefined;
-        }
-        case 'names-image': {
-            if (step.kind !== 'untag')
-                return undefined;
-            const now = await remover.inspectImage(step.reference);
-            if (!now)
-                return { status: 'gone', httpStatus: 404, message: `${step.reference} no longer exists` };
-            if (now.id !== step.requires.image) {
-                return {
-                    status: 'changed',
-                    message: `${step.reference} now names ${shortId(now.id)}, not the planned image ${shortId(step.requires.image)}: it stays`
-                };
-            }
-            return undefined;
-        }
-        case 'unused': {
-            if (step.kind !== 'remove-volume')
-                return undefined;
-            const users = await remover.volumeUsers(step.volume);
-            if (users.length > 0) {
-                return {
-                    status: 'changed',
-                    message: `volume ${step.volume} is used by container ${users[0].slice(0, 12)} now: it stays`
-                };
-            }
-            return undefined;
-        }
-        case 'none':
-            return undefined;
-        case 'unreferenced': {
-            if (step.kind !== 'delete-image')
-                return undefined;
-            // A delete by ID also removes the references of one repository: never one added since.
-            const now = await remover.inspectImage(step.image);
-            if (!now)
-                return { status: 'gone', httpStatus: 404, message: 'the image no longer exists' };
-            if (now.references.length > 0) {
-                return {
-                    status: 'changed',
-                    message: `tagged since the plan was made, as ${now.references.join(', ')}; not deleted by ID, which would remove that too`
-                };
-            }
-            return undefined;
-        }
-    }
-}
-/**
- * A run beside ours (another job on a shared engine) may remove the same thing at the same moment,
- * and the engine then answers with "removal … already in progress" (409) or a 500 about a missing
- * image or layer, not 404. Look again: if the thing is gone, the step's goal is met.
- */
-async function goneAfterAll(step, err, remover) {
-    if (step.kind === 'remove-volume' || step.kind === 'prune-build-cache')
-        return false;
-    const tries = /in progress/i.test(err.message) ? 10 : 1;
-    for (let n = 0; n < tries; n++) {
-        if (n > 0)
-            await new Promise((r) => setTimeout(r, 100));
-        try {
-            const now = step.kind === 'remove-container'
-                ? await remover.inspectContainer(step.container)
-                : await remover.inspectImage(step.kind === 'untag' ? step.reference : step.image);
-            // An untagged reference that names another image now is gone from the planned one.
-            if (!now || (step.kind === 'untag' && 'id' in now && now.id !== step.image))
-                return true;
-        }
-        catch {
-            return false;
-        }
-    }
-    return false;
-}
-function targetOf(step) {
-    switch (step.kind) {
-        case 'remove-container':
-            return step.name;
-        case 'untag':
-            return step.reference;
-        case 'delete-image':
-            return step.image;
-        case 'remove-volume':
-            return step.volume;
-        case 'prune-build-cache':
-            return `build cache (${step.records.length} records)`;
-    }
-}
-/** Why a step that did not happen stays, following a block back to the step that caused it. */
-function reasonOf(result, results) {
-    switch (result.status) {
-        case 'not-attempted':
-            return { kind: 'engine-lost' };
-        case 'changed':
-            return { kind: 'changed-since-plan', message: result.message };
-        case 'failed':
-            return result.internal
-                ? { kind: 'internal-error', message: result.message }
-                : { kind: 'removal-failed', status: result.httpStatus, message: result.message };
-        case 'blocked': {
-            let cause = result;
-            while (cause?.status === 'blocked')
-                cause = results.get(cause.blockedBy);
-            return cause?.status === 'not-attempted'
-                ? { kind: 'engine-lost' }
-                : {
-                    kind: 'blocked-by-failed-step',
-                    step: result.blockedBy,
-                    ...(cause?.status === 'changed' ? { changed: true } : {})
-                };
-        }
-        default:
-            throw new Error(`a ${result.status} step has no reason to be kept`);
-    }
-}
-function summarise(plan, results, dryRun, ms) {
-    const ok = (id) => id !== undefined && succeeded(results.get(id));
-    const skipped = [...plan.skipped];
-    const stepOf = new Map();
-    const pruned = new Set();
-    for (const step of plan.steps) {
-        if (step.kind === 'delete-image')
-            stepOf.set(step.image, step.id);
-        if (step.kind === 'remove-container')
-            stepOf.set(step.container, step.id);
-        if (step.kind === 'remove-volume')
-            stepOf.set(step.volume, step.id);
-        const r = results.get(step.id);
-        if (step.kind === 'prune-build-cache') {
-            // Each record is its own item: BuildKit may keep some of a batch without an error.
-            const removed = r?.status === 'done'
-                ? new Set(r.deleted)
-                : r?.status === 'planned'
-                    ? new Set(step.records)
-                    : new Set();
-            for (const id of step.records) {
-                if (removed.has(id))
-                    pruned.add(id);
-                else if (r && succeeded(r))
-                    skipped.push({ target: id, reason: { kind: 'cache-not-pruned' } });
-                else if (r)
-                    skipped.push({ target: id, reason: reasonOf(r, results) });
-            }
-            continue;
-        }
-        if (!r || succeeded(r))
-            continue;
-        skipped.push({ target: targetOf(step), reason: reasonOf(r, results) });
-    }
-    return {
-        dryRun,
-        deletedImages: plan.deleteImages.filter((i) => ok(stepOf.get(i.id))),
-        untagged: plan.steps.flatMap((s) => s.kind === 'untag' && ok(s.id) ? [s.reference, ...s.digests] : []),
-        removedContainers: plan.removeContainers.filter((c) => ok(stepOf.get(c.id))),
-        removedVolumes: plan.removeVolumes.filter((v) => ok(stepOf.get(v.name))),
-        prunedBuildCache: plan.pruneBuildCache.filter((r) => pruned.has(r.id)),
-        skipped,
-        results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'not-attempted' }),
-        ms
-    };
-}
-
-;// CONCATENATED MODULE: ./src/size.ts
-// Sizes for until-free: decimal units (kB, MB, GB, TB) and binary ones (KiB, MiB, GiB, TiB), or a
-// percentage of the disk.
-class SizeError extends Error {
-}
-const size_UNITS = {
-    b: 1,
-    kb: 1e3,
-    mb: 1e6,
-    gb: 1e9,
-    tb: 1e12,
-    kib: 2 ** 10,
-    mib: 2 ** 20,
-    gib: 2 ** 30,
-    tib: 2 ** 40
-};
-function parseSize(text) {
-    const value = text.trim();
-    const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
-    if (percent) {
-        const p = Number(percent[1]);
-        if (p <= 0 || p > 100)
-            throw new SizeError('a percentage of the disk is more than 0 and at most 100');
-        return { percent: p };
-    }
-    const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(value);
-    if (!m) {
-        throw new SizeError(/^\d+(\.\d+)?$/.test(value) ? 'the unit is missing' : 'it is neither a size nor a percentage');
-    }
-    const unit = size_UNITS[m[2].toLowerCase()];
-    if (unit === undefined)
-        throw new SizeError(`"${m[2].slice(0, 8)}" is not a unit`);
-    const bytes = Math.floor(Number(m[1]) * unit);
-    if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-        throw new SizeError('the size must be more than 0 bytes and less than 9 PB');
-    }
-    return { bytes };
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-// The one place where raw inputs become typed settings. Nothing here touches the engine, so a
-// bad input stops the run before anything is removed.
-
-
-
-
-
-
-
-
-/** A problem with an input; the message is written for the workflow author. */
-class InputError extends Error {
-    name = 'InputError';
-}
-const MAX_QUOTED = 80;
-const MAX_KEEP_LATEST = 1_000_000;
-const MAX_TIMER_MS = 24 * 86_400_000;
-const AGE_BASES = ['created', 'tagged', 'last-used'];
-const EXAMPLE = {
-    duration: 'use a duration such as 7d, 36h, 1d12h or P7D',
-    boolean: 'use true or false',
-    count: 'use a whole number such as 0 or 3',
-    ageBasis: 'use created, tagged or last-used',
-    dockerHost: 'use unix:///var/run/docker.sock, tcp://host:2376, npipe:////./pipe/docker_engine or ssh://user@host',
-    image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
-    container: 'use patterns such as ci-* or build-{api,web}',
-    volume: 'use patterns such as myapp-pr-*_db-data or ci-cache-*',
-    exclude: 'use image patterns such as acme/base:* or container names such as keep-*',
-    size: 'use a size such as 20GB, 500MiB or 25%',
-    folder: 'use a folder such as /opt/docker-reclaim, or leave it empty for the runner tool cache',
-    dataRoot: "use the folder where this machine sees the engine's data root, such as /mnt/dind-data, or leave it empty"
-};
-// Beyond what JSON escapes: C1 controls, line/paragraph separators (newlines to some log viewers),
-// and invisible or bidi formatting characters that could make a message read differently.
-const UNSAFE = 
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
-const HAS_UNSAFE = new RegExp(UNSAFE.source);
-function escapeUnsafe(text) {
-    return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-/** At most `max` code points, so shortening never splits a surrogate pair, and whether it cut. */
-function shorten(text, max) {
-    const chars = Array.from(text);
-    return chars.length > max ? [chars.slice(0, max).join(''), true] : [text, false];
-}
-/** A value as a one-line, visibly delimited string literal, shortened when long. */
-function quote(value) {
-    const [head, cut] = shorten(value, MAX_QUOTED);
-    return escapeUnsafe(JSON.stringify(head)) + (cut ? '…' : '');
-}
-/** Text from another module that ends up in a message: keep it on one line and bounded. */
-function clean(reason) {
-    const [head, cut] = shorten(reason, 200);
-    return escapeUnsafe(head) + (cut ? '…' : '');
-}
-function invalid(name, value, advice, what = 'value') {
-    return new InputError(`Input "${name}" has an invalid ${what} ${quote(value)}: ${advice}.`);
-}
-function duration(name, value) {
-    if (value === '')
-        return 0;
-    try {
-        return parseDuration(value);
-    }
-    catch (error) {
-        if (!(error instanceof DurationError))
-            throw error;
-        throw invalid(name, value, `${error.message}; ${EXAMPLE.duration}`);
-    }
-}
-/** YAML 1.2 core schema booleans, as core.getBooleanInput reads them. */
-function inputs_boolean(name, value, fallback) {
-    if (value === '')
-        return fallback;
-    if (value === 'true' || value === 'True' || value === 'TRUE')
-        return true;
-    if (value === 'false' || value === 'False' || value === 'FALSE')
-        return false;
-    throw invalid(name, value, EXAMPLE.boolean);
-}
-function count(name, value, max) {
-    if (value === '')
-        return 0;
-    if (!/^[0-9]+$/.test(value))
-        throw invalid(name, value, EXAMPLE.count);
-    const n = Number(value);
-    if (n > max)
-        throw invalid(name, value, `it can be at most ${max}; ${EXAMPLE.count}`);
-    return n;
-}
-function ageBasis(name, value) {
-    if (value === '')
-        return 'last-used';
-    const basis = AGE_BASES.find((b) => b === value.toLowerCase());
-    if (!basis)
-        throw invalid(name, value, EXAMPLE.ageBasis);
-    return basis;
-}
-function patterns(name, value, kind) {
-    const list = splitPatterns(value);
-    for (const p of list) {
-        const reason = validatePattern(kind, p);
-        if (reason !== undefined) {
-            throw invalid(name, p, `${clean(reason)}; ${EXAMPLE[kind]}`, 'pattern');
-        }
-    }
-    return list;
-}
-const HOST = String.raw `(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)`;
-const TCP = new RegExp(String.raw `^tcp://${HOST}:([0-9]{1,5})/?$`);
-// No leading "-" in user or host: such a value must never reach an ssh command line as an option.
-const SSH = new RegExp(String.raw `^ssh://(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?${HOST}(?::([0-9]{1,5}))?/?$`);
-function dockerHostProblem(value) {
-    if (/\s/.test(value) || HAS_UNSAFE.test(value))
-        return 'it contains spaces or control characters';
-    const scheme = /^([a-z]+):\/\//.exec(value)?.[1];
-    const port = (digits) => digits === undefined || (Number(digits) >= 1 && Number(digits) <= 65535)
-        ? undefined
-        : 'the port must be between 1 and 65535';
-    switch (scheme) {
-        case 'unix':
-            return /^unix:\/\/\/./.test(value) ? undefined : 'the socket path must be absolute';
-        case 'tcp': {
-            const match = TCP.exec(value);
-            return match ? port(match[1]) : 'write it as tcp://host:port';
-        }
-        case 'npipe':
-            return value.length > 'npipe://'.length ? undefined : 'the pipe name is missing';
-        case 'ssh': {
-            const match = SSH.exec(value);
-            return match ? port(match[1]) : 'write it as ssh://user@host or ssh://user@host:port';
-        }
-        case undefined:
-            return 'it has no scheme such as unix:// or tcp://';
-        default:
-            return `the scheme "${scheme.slice(0, 12)}" is not supported`;
-    }
-}
-/** A duration that must be more than zero; empty means `fallback`. */
-function positive(name, value, fallback) {
-    if (value === '')
-        return fallback;
-    const ms = duration(name, value);
-    if (ms === 0)
-        throw invalid(name, value, `it must be longer than 0; use a duration such as 30s or 2m`);
-    // Node's timers hold at most 2^31-1 ms; a longer bound would silently shrink to that.
-    if (ms > MAX_TIMER_MS)
-        throw invalid(name, value, `it must be at most 24d; use a duration such as 2m or 1h`);
-    return ms;
-}
-function size(name, value) {
-    if (value === '')
-        return undefined;
-    try {
-        return parseSize(value);
-    }
-    catch (error) {
-        if (!(error instanceof SizeError))
-            throw error;
-        throw invalid(name, value, `${error.message}; ${EXAMPLE.size}`);
-    }
-}
-function dockerHost(name, value) {
-    if (value === '')
-        return undefined;
-    const problem = dockerHostProblem(value);
-    if (problem)
-        throw invalid(name, value, `${problem}; ${EXAMPLE.dockerHost}`);
-    return value;
-}
-/**
- * An absolute folder path, or undefined when empty. Whether it holds the engine's data is checked
- * once the engine is known.
- */
-function dataRoot(name, value) {
-    if (value === '')
-        return undefined;
-    if (HAS_UNSAFE.test(value) || !external_node_path_default().isAbsolute(value)) {
-        throw invalid(name, value, `it must be an absolute path; ${EXAMPLE.dataRoot}`);
-    }
-    return external_node_path_default().normalize(value);
-}
-/** A folder path, resolved against the workspace as the runner resolves paths. */
-function ledgerDir(name, value, env) {
-    if (value === '') {
-        const cache = env.RUNNER_TOOL_CACHE;
-        return cache ? external_node_path_default().join(cache, 'docker-reclaim') : undefined;
-    }
-    if (HAS_UNSAFE.test(value)) {
-        throw invalid(name, value, `it contains control characters; ${EXAMPLE.folder}`);
-    }
-    const dir = external_node_path_default().resolve(value);
-    let stat;
-    try {
-        stat = external_node_fs_default().statSync(dir);
-    }
-    catch {
-        // Made on first use.
-    }
-    if (stat && !stat.isDirectory()) {
-        throw invalid(name, value, `${dir} is a file, not a folder; ${EXAMPLE.folder}`);
-    }
-    return dir;
-}
-/**
- * Reads and checks every input in action.yml order and throws InputError at the first problem.
- * An empty input means its action.yml default, so a step that passes '' behaves like one that
- * leaves the input out.
- */
-function getSettings(read = (n) => core/* getInput */.V4(n), env = process.env) {
-    const get = (name) => read(name).trim();
-    const images = patterns(constants/* Input */.pd.Images, get(constants/* Input */.pd.Images), 'image');
-    const exclude = patterns(constants/* Input */.pd.Exclude, get(constants/* Input */.pd.Exclude), 'exclude');
-    const olderThanMs = duration(constants/* Input */.pd.OlderThan, get(constants/* Input */.pd.OlderThan));
-    const basis = ageBasis(constants/* Input */.pd.AgeBasis, get(constants/* Input */.pd.AgeBasis));
-    const keepLatest = count(constants/* Input */.pd.KeepLatest, get(constants/* Input */.pd.KeepLatest), MAX_KEEP_LATEST);
-    const dangling = inputs_boolean(constants/* Input */.pd.Dangling, get(constants/* Input */.pd.Dangling), true);
-    const containers = patterns(constants/* Input */.pd.Containers, get(constants/* Input */.pd.Containers), 'container');
-    const containersOlderThanMs = duration(constants/* Input */.pd.ContainersOlderThan, get(constants/* Input */.pd.ContainersOlderThan));
-    const untilFree = size(constants/* Input */.pd.UntilFree, get(constants/* Input */.pd.UntilFree));
-    const dryRun = inputs_boolean(constants/* Input */.pd.DryRun, get(constants/* Input */.pd.DryRun), false);
-    const failOnError = inputs_boolean(constants/* Input */.pd.FailOnError, get(constants/* Input */.pd.FailOnError), false);
-    const summary = inputs_boolean(constants/* Input */.pd.Summary, get(constants/* Input */.pd.Summary), true);
-    const host = dockerHost(constants/* Input */.pd.DockerHost, get(constants/* Input */.pd.DockerHost));
-    const engineTimeoutMs = positive(constants/* Input */.pd.EngineTimeout, get(constants/* Input */.pd.EngineTimeout), DEFAULT_TIMEOUT_MS);
-    const ledger = ledgerDir(constants/* Input */.pd.LedgerDir, get(constants/* Input */.pd.LedgerDir), env);
-    const engineDataRoot = dataRoot(constants/* Input */.pd.EngineDataRoot, get(constants/* Input */.pd.EngineDataRoot));
-    const buildCache = get(constants/* Input */.pd.BuildCache);
-    const buildCacheOlderThanMs = buildCache === '' ? undefined : duration(constants/* Input */.pd.BuildCache, buildCache);
-    const volumes = patterns(constants/* Input */.pd.Volumes, get(constants/* Input */.pd.Volumes), 'volume');
-    const anonymousVolumes = inputs_boolean(constants/* Input */.pd.AnonymousVolumes, get(constants/* Input */.pd.AnonymousVolumes), false);
-    return {
-        policy: {
-            images,
-            exclude,
-            olderThanMs,
-            ageBasis: basis,
-            keepLatest,
-            dangling,
-            containers,
-            containersOlderThanMs,
-            volumes,
-            anonymousVolumes,
-            ...(buildCacheOlderThanMs === undefined ? {} : { buildCacheOlderThanMs })
-        },
-        dryRun,
-        failOnError,
-        summary,
-        engineTimeoutMs,
-        ...(host === undefined ? {} : { dockerHost: host }),
-        ...(untilFree === undefined ? {} : { untilFree }),
-        ...(ledger === undefined ? {} : { ledgerDir: ledger }),
-        ...(engineDataRoot === undefined ? {} : { engineDataRoot })
-    };
-}
-
-;// CONCATENATED MODULE: ./src/ledger.ts
-// The ledger: what docker-reclaim has learnt about each image on one engine and can no longer
-// learn from it: when it first saw the image, and the arrival events it read before the daemon's
-// 256-event buffer moved on. One small JSON file per engine, on the runner's own disk.
-
-
-
-const LOCK_WAIT_MS = 10_000;
-/** A lock older than this was left by a run that died. */
-const LOCK_STALE_MS = 30_000;
-function ledgerFile(dir, engine) {
-    const key = (0,external_node_crypto_.createHash)('sha256')
-        .update(`${engine.id}\n${engine.root}\n${engine.address}`)
-        .digest('hex')
-        .slice(0, 16);
-    return external_node_path_default().join(dir, `ledger-${key}.json`);
-}
-/** The entries in `file`; a missing file is an empty ledger, an unreadable one a problem to report. */
-function readLedger(file) {
-    let text;
-    try {
-        text = external_node_fs_default().readFileSync(file, 'utf8');
-    }
-    catch (e) {
-        const code = e.code;
-        return code === 'ENOENT'
-            ? { entries: new Map() }
-            : { entries: new Map(), problem: `cannot read ${file} (${code ?? 'error'})` };
-    }
-    try {
-        const data = JSON.parse(text);
-        if (data?.version !== 1 || typeof data.images !== 'object' || data.images === null) {
-            return { entries: new Map(), problem: `${file} is not a docker-reclaim ledger` };
-        }
-        const entries = new Map();
-        for (const [id, entry] of Object.entries(data.images)) {
-            if (typeof entry?.firstSeen === 'number')
-                entries.set(id, entry);
-        }
-        return { entries };
-    }
-    catch {
-        return { entries: new Map(), problem: `${file} is not valid JSON` };
-    }
-}
-/**
- * The ledger after a run that listed `inventory` at `seenAt`: every listed image is known from
- * then at the latest, with its latest arrival event; images that were listed before and are not
- * now are gone, and so are those the run deleted. Entries that another run added after this
- * run's listing stay.
- */
-function mergeLedger(current, inventory, seenAt, deleted) {
-    const next = new Map();
-    const listed = new Set();
-    for (const image of inventory.images) {
-        if (deleted.has(image.id))
-            continue;
-        listed.add(image.id);
-        const before = current.get(image.id);
-        const event = image.arrival?.event;
-        const entry = { firstSeen: Math.min(before?.firstSeen ?? seenAt, seenAt) };
-        const arrived = [before?.arrived, event && { time: event.time, action: event.action }]
-            .filter((a) => a !== undefined)
-            .sort((a, b) => b.time - a.time)[0];
-        if (arrived)
-            entry.arrived = arrived;
-        next.set(image.id, entry);
-    }
-    for (const [id, entry] of current) {
-        if (!listed.has(id) && !deleted.has(id) && entry.firstSeen > seenAt)
-            next.set(id, entry);
-    }
-    return next;
-}
-/**
- * Rewrites the ledger under a lock, so that two runs sharing it never lose each other's records,
- * and through a rename, so that a reader never sees half a file.
- */
-async function updateLedger(file, engine, update, clock = Date.now) {
-    external_node_fs_default().mkdirSync(external_node_path_default().dirname(file), { recursive: true });
-    const lock = `${file}.lock`;
-    await acquire(lock, clock);
-    try {
-        const { entries } = readLedger(file);
-        const data = {
-            version: 1,
-            engine,
-            images: Object.fromEntries(update(entries))
-        };
-        const tmp = `${file}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
-        external_node_fs_default().writeFileSync(tmp, `${JSON.stringify(data)}\n`);
-        external_node_fs_default().renameSync(tmp, file);
-    }
-    finally {
-        removeIfThere(lock);
-    }
-}
-function removeIfThere(file) {
-    try {
-        external_node_fs_default().unlinkSync(file);
-    }
-    catch (e) {
-        if (e.code !== 'ENOENT')
-            throw e;
-    }
-}
-async function acquire(lock, clock) {
-    const deadline = clock() + LOCK_WAIT_MS;
-    for (;;) {
-        try {
-            external_node_fs_default().writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
-            return;
-        }
-        catch (e) {
-            if (e.code !== 'EEXIST')
-                throw e;
-        }
-        try {
-            if (clock() - external_node_fs_default().statSync(lock).mtimeMs > LOCK_STALE_MS) {
-                removeIfThere(lock);
-                continue;
-            }
-        }
-        catch {
-            continue; // released meanwhile
-        }
-        if (clock() > deadline) {
-            throw new Error(`${lock} has been held by another run for over ${LOCK_WAIT_MS / 1000} s`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-    }
-}
-/**
- * The inventory with each image's arrival records: the latest arrival event, from this run's
- * events or from the ledger, and the ledger's first sight of it.
- */
-function withArrivalRecords(inventory, events, ledger) {
-    return {
-        ...inventory,
-        images: inventory.images.map((image) => {
-            const entry = ledger.get(image.id);
-            const now = events.get(image.id);
-            const kept = entry?.arrived;
-            const event = now && (!kept || now.time >= kept.time)
-                ? { ...now, earlierRun: false }
-                : kept && { ...kept, earlierRun: true };
-            if (!event && !entry)
-                return image;
-            return {
-                ...image,
-                arrival: {
-                    ...(event ? { event } : {}),
-                    ...(entry ? { firstSeen: entry.firstSeen } : {})
-                }
-            };
-        })
-    };
-}
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  AJ: () => (/* reexport */ mayFree),
+  et: () => (/* binding */ plan),
+  eR: () => (/* reexport */ stepId)
+});
 
 ;// CONCATENATED MODULE: ./src/plan/build-cache.ts
 const lastUse = (r) => r.lastUsed ?? r.created;
@@ -71311,7 +71053,12 @@ const lastUse = (r) => r.lastUsed ?? r.created;
  * The records that go at `olderThanMs`, children first, and why each other record stays; none
  * when the engine has no build cache or the policy leaves it alone (`olderThanMs` undefined).
  */
-function decideBuildCache(records, olderThanMs, now) {
+function decideBuildCache(records, olderThanMs, now, 
+/**
+ * Job cleanup: only the job's records may go, shared ones too, since the job's images go with
+ * them and an unshared record would then hold their layers.
+ */
+job) {
     const remove = new Map();
     const skipped = [];
     if (records === undefined || olderThanMs === undefined)
@@ -71322,10 +71069,14 @@ function decideBuildCache(records, olderThanMs, now) {
         for (const p of r.parents)
             childrenOf.set(p, [...(childrenOf.get(p) ?? []), r.id]);
     }
+    // Not the job's: it stays without a word, as everything that was there before the job does.
+    const outOfScope = { kind: 'existed-before-job' };
     const own = (r) => {
+        if (job && !job.only(r.id))
+            return outOfScope;
         if (r.inUse)
             return { kind: 'cache-in-use' };
-        if (r.shared)
+        if (r.shared && !job)
             return { kind: 'cache-shared' };
         const age = now - lastUse(r);
         if (age < olderThanMs)
@@ -71366,6 +71117,8 @@ function decideBuildCache(records, olderThanMs, now) {
     const ordered = [...records].sort((a, b) => depthOf(b.id) - depthOf(a.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const r of ordered) {
         const why = decide(r.id, new Set());
+        if (why === outOfScope)
+            continue;
         if (why)
             skipped.push({ target: r.id, reason: why });
         else {
@@ -71381,6 +71134,8 @@ function decideBuildCache(records, olderThanMs, now) {
     return { remove, skipped };
 }
 
+// EXTERNAL MODULE: ./src/plan/containers.ts
+var plan_containers = __nccwpck_require__(5343);
 ;// CONCATENATED MODULE: ./src/plan/images.ts
 function decideImages(index, references, containers) {
     const deleted = new Map();
@@ -71467,9 +71222,14 @@ function ageTime(image, containers, basis, now) {
             latest = {
                 time: used,
                 basis: 'last-used',
-                record: { kind: 'container', container: displayName(c) }
+                record: { kind: 'container', container: (0,plan_containers/* displayName */.QC)(c) }
             };
         }
+    }
+    // A container that is gone now (`docker run --rm`) still used it: a post step saw it.
+    const recorded = image.arrival?.lastUsed;
+    if (recorded !== undefined && recorded > latest.time) {
+        latest = { time: recorded, basis: 'last-used', record: { kind: 'recorded-use' } };
     }
     return latest;
 }
@@ -71534,6 +71294,8 @@ function topologicalChildrenFirst(images, childrenOf) {
     return out;
 }
 
+// EXTERNAL MODULE: ./src/plan/patterns.ts + 9 modules
+var plan_patterns = __nccwpck_require__(1849);
 ;// CONCATENATED MODULE: ./src/plan/keep-latest.ts
 
 /** The rank (1 = newest) of each reference that keep-latest keeps. */
@@ -71546,7 +71308,7 @@ function rankKeepLatest(index, policy, match) {
         for (const ref of i.tags) {
             if (match.selectedBy(ref) === undefined || match.excludedBy(ref) !== undefined)
                 continue;
-            const repo = familiarName(repositoryOf(ref));
+            const repo = (0,plan_patterns/* familiarName */.hG)((0,plan_patterns/* repositoryOf */._M)(ref));
             let entries = byRepo.get(repo);
             if (!entries)
                 byRepo.set(repo, (entries = new Map()));
@@ -71596,8 +71358,11 @@ function decideVolumes(index, policy, match, removedContainers) {
     const volumes = [...(index.inventory.volumes ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const v of volumes) {
         const anonymous = isAnonymous(v);
-        // Named volumes go only when a pattern names them.
-        if (!match.volumeSelected(v.name) && !(anonymous && policy.anonymousVolumes))
+        // Named volumes go only when a pattern names them; job cleanup takes the job's own.
+        const selected = match.job
+            ? match.job.volume(v.name)
+            : match.volumeSelected(v.name) || (anonymous && policy.anonymousVolumes);
+        if (!selected)
             continue;
         const pattern = match.excludedName([v.name]);
         if (pattern !== undefined) {
@@ -71609,7 +71374,7 @@ function decideVolumes(index, policy, match, removedContainers) {
         if (stays) {
             skipped.push({
                 target: v.name,
-                reason: { kind: 'volume-in-use', container: displayName(stays), state: stays.state }
+                reason: { kind: 'volume-in-use', container: (0,plan_containers/* displayName */.QC)(stays), state: stays.state }
             });
             continue;
         }
@@ -71671,21 +71436,35 @@ function measureLeftovers(index, policy, selection, now) {
 
 const defined = (x) => x !== undefined;
 function imagePatterns(patterns) {
-    return patterns.map(compileImagePattern).filter(defined);
+    return patterns.map(plan_patterns/* compileImagePattern */.b4).filter(defined);
 }
 function compileMatchers(policy) {
     const excludeNames = policy.exclude.flatMap((source) => {
-        const m = compileNamePattern(source);
+        const m = (0,plan_patterns/* compileNamePattern */.tO)(source);
         return m ? [{ source, m }] : [];
     });
-    const containerNames = policy.containers.map(compileNamePattern).filter(defined);
-    const volumeNames = (policy.volumes ?? []).map(compileNamePattern).filter(defined);
+    const containerNames = policy.containers.map(plan_patterns/* compileNamePattern */.tO).filter(defined);
+    const volumeNames = (policy.volumes ?? []).map(plan_patterns/* compileNamePattern */.tO).filter(defined);
     return {
-        selectedBy: referenceMatcher(imagePatterns(policy.images)),
-        excludedBy: referenceMatcher(imagePatterns(policy.exclude)),
+        selectedBy: (0,plan_patterns/* referenceMatcher */.yO)(imagePatterns(policy.images)),
+        excludedBy: (0,plan_patterns/* referenceMatcher */.yO)(imagePatterns(policy.exclude)),
         excludedName: (names) => excludeNames.find((e) => names.some((n) => e.m.match(n)))?.source,
         containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n))),
-        volumeSelected: (name) => volumeNames.some((m) => m.match(name))
+        volumeSelected: (name) => volumeNames.some((m) => m.match(name)),
+        ...(policy.job ? { job: jobMatchers(policy.job) } : {})
+    };
+}
+function jobMatchers(job) {
+    const has = (list) => {
+        const set = new Set(list);
+        return (x) => set.has(x);
+    };
+    return {
+        image: has(job.images),
+        reference: has(job.references),
+        container: has(job.containers),
+        volume: has(job.volumes),
+        buildCache: has(job.buildCache)
     };
 }
 /**
@@ -71694,7 +71473,7 @@ function compileMatchers(policy) {
  * The inventory reader fetches layer sizes only for these.
  */
 function mayFree(policy) {
-    const selected = referenceMatcher(imagePatterns(policy.images));
+    const selected = (0,plan_patterns/* referenceMatcher */.yO)(imagePatterns(policy.images));
     return (refs) => refs.every((r) => r.includes('@')) || refs.some((r) => selected(r) !== undefined);
 }
 
@@ -71714,8 +71493,8 @@ function isDangling(image, index) {
 function independentRefs(i) {
     if (i.digests.length === 0)
         return i.tags;
-    const taggedRepos = new Set(i.tags.map(repositoryOf));
-    return [...i.tags, ...i.digests.filter((d) => !taggedRepos.has(repositoryOf(d)))];
+    const taggedRepos = new Set(i.tags.map(plan_patterns/* repositoryOf */._M));
+    return [...i.tags, ...i.digests.filter((d) => !taggedRepos.has((0,plan_patterns/* repositoryOf */._M)(d)))];
 }
 function decideReferences(index, policy, match, containers, keptByRank, now) {
     const of = new Map();
@@ -71725,8 +71504,14 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
         const refs = independentRefs(image);
         const stays = { untag: [], remaining: refs, candidate: false };
         of.set(image.id, stays);
-        const byPattern = refs.filter((r) => match.selectedBy(r) !== undefined);
-        const dangling = policy.dangling && isDangling(image, index);
+        // Job cleanup: the job's references, narrowed by `images` when it is set.
+        const job = match.job;
+        const byPattern = refs.filter((r) => job
+            ? job.reference(r) && (policy.images.length === 0 || match.selectedBy(r) !== undefined)
+            : match.selectedBy(r) !== undefined);
+        const dangling = job
+            ? job.image(image.id) && isDangling(image, index)
+            : policy.dangling && isDangling(image, index);
         if (byPattern.length === 0 && !dangling)
             continue;
         // A dangling image loses every reference it has: the digests a pull left behind.
@@ -71734,11 +71519,11 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
         const targets = byPattern.length > 0 ? byPattern : [image.id];
         const skipAll = (reason) => targets.forEach((t) => skip(t, reason));
         const used = index.containersOf.get(image.id) ?? [];
-        const running = used.find((c) => !isStopped(c.state));
+        const running = used.find((c) => !(0,plan_containers/* isStopped */.id)(c.state));
         if (running) {
             skipAll({
                 kind: 'in-use-by-running-container',
-                container: displayName(running),
+                container: (0,plan_containers/* displayName */.QC)(running),
                 state: running.state
             });
             continue;
@@ -71770,11 +71555,11 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
             const pattern = match.excludedBy(digest);
             if (pattern === undefined)
                 continue;
-            const repo = repositoryOf(digest);
-            for (const ref of untag.filter((r) => repositoryOf(r) === repo)) {
+            const repo = (0,plan_patterns/* repositoryOf */._M)(digest);
+            for (const ref of untag.filter((r) => (0,plan_patterns/* repositoryOf */._M)(r) === repo)) {
                 skip(ref, { kind: 'excluded', pattern });
             }
-            untag = untag.filter((r) => repositoryOf(r) !== repo);
+            untag = untag.filter((r) => (0,plan_patterns/* repositoryOf */._M)(r) !== repo);
         }
         const going = new Set(untag);
         const remaining = refs.filter((r) => !going.has(r));
@@ -71791,7 +71576,7 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
         if (held) {
             skipAll({
                 kind: 'held-by-kept-container',
-                container: displayName(held.c),
+                container: (0,plan_containers/* displayName */.QC)(held.c),
                 because: held.why
             });
             continue;
@@ -71799,7 +71584,7 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
         const unselected = used.find((c) => !containers.removable.has(c.id));
         if (byPattern.length === 0 && unselected) {
             // Dangling images are only taken when no container uses them, unless `containers` takes those.
-            skip(image.id, { kind: 'used-by-unselected-container', container: displayName(unselected) });
+            skip(image.id, { kind: 'used-by-unselected-container', container: (0,plan_containers/* displayName */.QC)(unselected) });
             continue;
         }
         of.set(image.id, { untag, remaining, candidate: true });
@@ -71811,7 +71596,337 @@ function untagOrder(refs) {
     return [...refs].sort((a, b) => Number(isDigest(b)) - Number(isDigest(a)) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-;// CONCATENATED MODULE: ./src/plan/space.ts
+// EXTERNAL MODULE: ./src/plan/space.ts
+var plan_space = __nccwpck_require__(7037);
+;// CONCATENATED MODULE: ./src/plan/steps.ts
+// Phase 6, steps: the selection as a dependency graph the executor can run without a refusal.
+
+
+
+/** The one way to make a StepId: one constructor per step kind. */
+const stepId = {
+    container: (id) => `container:${id}`,
+    untag: (ref) => `untag:${ref}`,
+    image: (id) => `image:${id}`,
+    volume: (name) => `volume:${name}`,
+    /** The n-th batch of build cache records. */
+    buildCache: (n) => `build-cache:${n}`
+};
+/** Records per POST /build/prune: one anchored regexp of their IDs, well inside a URL's bounds. */
+const BUILD_CACHE_BATCH = 200;
+function buildSteps(index, selection) {
+    const { images, containersOf, childrenOf } = index;
+    const deleted = selection.images;
+    const steps = [];
+    const removeContainers = [];
+    for (const c of index.inventory.containers) {
+        if (!selection.containers.has(c.id))
+            continue;
+        const name = (0,plan_containers/* displayName */.QC)(c);
+        steps.push({
+            id: stepId.container(c.id),
+            kind: 'remove-container',
+            container: c.id,
+            name,
+            image: c.image,
+            requires: { kind: 'stopped' },
+            dependsOn: []
+        });
+        removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
+    }
+    const containerSteps = (id) => (containersOf.get(id) ?? []).map((c) => stepId.container(c.id));
+    const prunedAncestors = (id) => {
+        const parent = images.get(id)?.parent;
+        return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
+    };
+    const untagOnly = [];
+    for (const id of index.childrenFirst) {
+        const untags = selection.untags.get(id) ?? [];
+        if (untags.length === 0 && !deleted.has(id))
+            continue;
+        const carriers = digestCarriers(images.get(id), untags);
+        const untagStep = (ref, dependsOn) => {
+            const carried = carriers.get(ref);
+            return {
+                id: stepId.untag(ref),
+                kind: 'untag',
+                reference: ref,
+                image: id,
+                digests: carried?.digests ?? [],
+                requires: { kind: 'names-image', image: id },
+                dependsOn: [...new Set([...(carried?.after ?? []).map(stepId.untag), ...dependsOn])]
+            };
+        };
+        if (!deleted.has(id)) {
+            // Untagging one of several references, or the last one of a parent kept by its children,
+            // leaves the image in place and is refused by nothing.
+            for (const ref of untags) {
+                steps.push(untagStep(ref, []));
+                untagOnly.push(ref, ...(carriers.get(ref)?.digests ?? []));
+            }
+            continue;
+        }
+        const holders = [
+            ...containerSteps(id),
+            ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(stepId.image),
+            // The engine prunes untagged parents with their child, so their containers must be gone first.
+            ...prunedAncestors(id).flatMap(containerSteps)
+        ];
+        const refs = untagOrder(untags);
+        const earlier = refs.slice(0, -1).map(stepId.untag);
+        refs.forEach((ref, n) => {
+            const last = n === refs.length - 1;
+            steps.push(untagStep(ref, last ? [...earlier, ...holders] : []));
+        });
+        const lastUntag = refs.length > 0 ? [stepId.untag(refs[refs.length - 1])] : holders;
+        steps.push({
+            id: stepId.image(id),
+            kind: 'delete-image',
+            image: id,
+            requires: { kind: 'unreferenced' },
+            dependsOn: lastUntag
+        });
+    }
+    for (const v of selection.volumes.values()) {
+        steps.push({
+            id: stepId.volume(v.name),
+            kind: 'remove-volume',
+            volume: v.name,
+            requires: { kind: 'unused' },
+            // The engine refuses to remove a volume while any container, even a stopped one, uses it.
+            dependsOn: v.containers.filter((c) => selection.containers.has(c)).map(stepId.container)
+        });
+    }
+    // BuildKit removes a child before its parent within one call; a later batch holds the parents
+    // of an earlier one's records, so it waits for that one.
+    const records = [...selection.buildCache.keys()];
+    for (let n = 0; n * BUILD_CACHE_BATCH < records.length; n++) {
+        steps.push({
+            id: stepId.buildCache(n),
+            kind: 'prune-build-cache',
+            records: records.slice(n * BUILD_CACHE_BATCH, (n + 1) * BUILD_CACHE_BATCH),
+            requires: { kind: 'none' },
+            dependsOn: n === 0 ? [] : [stepId.buildCache(n - 1)]
+        });
+    }
+    return { steps, removeContainers, untagOnly };
+}
+/**
+ * The engine removes a repository's digests with the last tag of that repository on the image.
+ * The tag that sorts last of those untagged carries them, after the others, so that the digests
+ * that go are known from the plan alone: a dry run lists them, and a failed untag keeps them.
+ */
+function digestCarriers(image, untags) {
+    const carriers = new Map();
+    if (image.digests.length === 0)
+        return carriers;
+    const going = new Set(untags);
+    const byRepo = new Map();
+    for (const tag of image.tags) {
+        const repo = (0,plan_patterns/* repositoryOf */._M)(tag);
+        byRepo.set(repo, [...(byRepo.get(repo) ?? []), tag]);
+    }
+    for (const [repo, tags] of byRepo) {
+        if (!tags.every((t) => going.has(t)))
+            continue;
+        const digests = image.digests.filter((d) => (0,plan_patterns/* repositoryOf */._M)(d) === repo);
+        if (digests.length === 0)
+            continue;
+        const ordered = untagOrder(tags);
+        carriers.set(ordered[ordered.length - 1], { digests, after: ordered.slice(0, -1) });
+    }
+    return carriers;
+}
+
+;// CONCATENATED MODULE: ./src/plan/until-free.ts
+// Phase 7, until-free: of everything the earlier phases chose, only the least recently used
+// removals that the free-space target needs.
+
+
+function narrowUntilFree(index, policy, selection) {
+    if (policy.untilFreeBytes === undefined)
+        return { selection, skipped: [] };
+    const { inventory, childrenOf, containersOf } = index;
+    const deleted = selection.images;
+    const freeBytes = inventory.disk?.freeBytes ?? 0;
+    const need = policy.untilFreeBytes - freeBytes;
+    // An image goes with its containers and the deleted images below it; pruned parents go with
+    // their last child.
+    const units = [];
+    const prunedParents = new Map();
+    const below = (id) => (childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).flatMap((c) => [c, ...below(c)]);
+    for (const [id, img] of deleted) {
+        if (img.prunedParent) {
+            prunedParents.set(id, childrenOf.get(id) ?? []);
+            continue;
+        }
+        const group = [id, ...below(id)];
+        const containers = group.flatMap((g) => (containersOf.get(g) ?? []).map((c) => c.id));
+        units.push({ images: group, containers, time: img.basisTime });
+    }
+    for (const c of inventory.containers) {
+        if (selection.containers.has(c.id) && !deleted.has(c.image)) {
+            units.push({ images: [], containers: [c.id], time: (0,plan_containers/* stoppedAt */.P0)(c) });
+        }
+    }
+    // A volume goes after the containers that use it, so they come with it.
+    for (const v of selection.volumes.values()) {
+        units.push({ images: [], containers: v.containers, volumes: [v], time: v.created });
+    }
+    // A record goes with the records built on it, which BuildKit removes first.
+    const cacheChildren = new Map();
+    for (const r of inventory.buildCache ?? []) {
+        for (const p of r.parents)
+            cacheChildren.set(p, [...(cacheChildren.get(p) ?? []), r.id]);
+    }
+    const withDescendants = (id) => [
+        id,
+        ...(cacheChildren.get(id) ?? [])
+            .filter((c) => selection.buildCache.has(c))
+            .flatMap(withDescendants)
+    ];
+    for (const r of selection.buildCache.values()) {
+        const group = withDescendants(r.id).map((id) => selection.buildCache.get(id));
+        units.push({ images: [], containers: [], buildCache: group, time: r.lastUsed });
+    }
+    const chosen = need > 0
+        ? (0,plan_space/* chooseUntilFree */.uf)(inventory, units, need, prunedParents)
+        : {
+            images: new Set(),
+            containers: new Set(),
+            volumes: new Set(),
+            buildCache: new Set(),
+            upperBound: false
+        };
+    const reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
+    const skipped = [];
+    const images = new Map([...deleted].filter(([id]) => chosen.images.has(id)));
+    for (const [id, img] of deleted) {
+        if (!images.has(id) && !img.prunedParent)
+            skipped.push({ target: id, reason });
+    }
+    const containers = new Set();
+    for (const c of inventory.containers) {
+        if (!selection.containers.has(c.id))
+            continue;
+        if (chosen.containers.has(c.id))
+            containers.add(c.id);
+        else if (!images.has(c.image))
+            skipped.push({ target: (0,plan_containers/* displayName */.QC)(c), reason });
+    }
+    const volumes = new Map([...selection.volumes].filter(([name]) => chosen.volumes.has(name)));
+    for (const name of selection.volumes.keys()) {
+        if (!volumes.has(name))
+            skipped.push({ target: name, reason });
+    }
+    const buildCache = new Map([...selection.buildCache].filter(([id]) => chosen.buildCache.has(id)));
+    for (const id of selection.buildCache.keys()) {
+        if (!buildCache.has(id))
+            skipped.push({ target: id, reason });
+    }
+    // Removing a reference from an image that stays frees nothing.
+    const untags = new Map([...selection.untags].filter(([id]) => images.has(id)));
+    for (const i of inventory.images) {
+        if (!deleted.has(i.id)) {
+            for (const ref of selection.untags.get(i.id) ?? [])
+                skipped.push({ target: ref, reason });
+        }
+    }
+    return {
+        selection: { images, containers, untags, volumes, buildCache },
+        target: {
+            targetBytes: policy.untilFreeBytes,
+            freeBytes,
+            predictedFreeBytes: freeBytes,
+            alreadyMet: need <= 0,
+            ...(chosen.upperBound ? { upperBound: true } : {})
+        },
+        skipped
+    };
+}
+
+;// CONCATENATED MODULE: ./src/plan/planner.ts
+// The planner: inventory + policy + now → plan. Pure: it makes no engine calls and reads no clock.
+// Each phase takes the earlier phases' results as read-only values and returns its own.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+function plan(snapshot, policy, now) {
+    const index = indexInventory(snapshot, policy.ageBasis, now);
+    const match = compileMatchers(policy);
+    const containers = (0,plan_containers/* decideContainers */.jb)(index, policy, match, now);
+    const keptByRank = rankKeepLatest(index, policy, match);
+    const references = decideReferences(index, policy, match, containers, keptByRank, now);
+    const images = decideImages(index, references, containers);
+    const volumes = decideVolumes(index, policy, match, images.selection.containers);
+    const buildCache = decideBuildCache(index.inventory.buildCache, policy.job ? 0 : policy.buildCacheOlderThanMs, now, match.job && { only: match.job.buildCache });
+    const untilFree = narrowUntilFree(index, policy, {
+        ...images.selection,
+        volumes: volumes.remove,
+        buildCache: buildCache.remove
+    });
+    const selection = untilFree.selection;
+    const space = (0,plan_space/* estimateSpace */.TI)(index.inventory, new Set(selection.images.keys()), selection.containers, selection.volumes.values(), selection.buildCache.values());
+    const { steps, removeContainers, untagOnly } = buildSteps(index, selection);
+    const target = untilFree.target && {
+        ...untilFree.target,
+        predictedFreeBytes: untilFree.target.freeBytes + space.bytes
+    };
+    return {
+        now,
+        steps,
+        deleteImages: [...selection.images.values()].map((img) => ({
+            ...img,
+            freedBytes: space.perImage.get(img.id) ?? 0
+        })),
+        untagOnly,
+        removeContainers,
+        removeVolumes: [...selection.volumes.values()],
+        pruneBuildCache: [...selection.buildCache.values()],
+        skipped: [
+            ...containers.skipped,
+            ...references.skipped,
+            ...images.skipped,
+            ...volumes.skipped,
+            ...buildCache.skipped,
+            ...untilFree.skipped
+        ],
+        space: {
+            bytes: space.bytes,
+            exact: space.exact,
+            containerBytes: space.containerBytes,
+            volumeBytes: space.volumeBytes,
+            buildCacheBytes: space.buildCacheBytes,
+            sharedBytes: space.sharedBytes,
+            layers: space.layers
+        },
+        ...(target ? { target } : {}),
+        leftovers: measureLeftovers(index, policy, selection, now)
+    };
+}
+
+
+/***/ }),
+
+/***/ 7037:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   TI: () => (/* binding */ estimateSpace),
+/* harmony export */   lD: () => (/* binding */ measuredFromResponses),
+/* harmony export */   uf: () => (/* binding */ chooseUntilFree)
+/* harmony export */ });
 function estimateSpace(inventory, deleted, removedContainers, volumes = [], buildCache = []) {
     const held = new Set();
     for (const image of inventory.images) {
@@ -71984,324 +72099,766 @@ prunedParents) {
     return { images, containers, volumes, buildCache, bytes, upperBound };
 }
 
-;// CONCATENATED MODULE: ./src/plan/steps.ts
-// Phase 6, steps: the selection as a dependency graph the executor can run without a refusal.
+
+/***/ }),
+
+/***/ 6661:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   b: () => (/* binding */ post)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7242);
+/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9475);
+/* harmony import */ var _engine_events_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9605);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7739);
+/* harmony import */ var _ledger_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8730);
+/* harmony import */ var _plan_containers_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5343);
+/* harmony import */ var _read_engine_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5378);
+/* harmony import */ var _reclaim_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(2493);
+/* harmony import */ var _report_reason_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(8880);
+/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(7826);
+/* harmony import */ var _snapshot_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(3911);
+// The post step, which the runner runs at the end of the job, even when the job failed: it records
+// which images the job's containers used (record-usage), and with job-cleanup it removes what the
+// job added since the main step's snapshot. It never fails the job, but for fail-on-error.
 
 
 
-/** The one way to make a StepId: one constructor per step kind. */
-const stepId = {
-    container: (id) => `container:${id}`,
-    untag: (ref) => `untag:${ref}`,
-    image: (id) => `image:${id}`,
-    volume: (name) => `volume:${name}`,
-    /** The n-th batch of build cache records. */
-    buildCache: (n) => `build-cache:${n}`
-};
-/** Records per POST /build/prune: one anchored regexp of their IDs, well inside a URL's bounds. */
-const BUILD_CACHE_BATCH = 200;
-function buildSteps(index, selection) {
-    const { images, containersOf, childrenOf } = index;
-    const deleted = selection.images;
-    const steps = [];
-    const removeContainers = [];
-    for (const c of index.inventory.containers) {
-        if (!selection.containers.has(c.id))
-            continue;
-        const name = displayName(c);
-        steps.push({
-            id: stepId.container(c.id),
-            kind: 'remove-container',
-            container: c.id,
-            name,
-            image: c.image,
-            requires: { kind: 'stopped' },
-            dependsOn: []
-        });
-        removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
+
+
+
+
+
+
+
+
+
+async function post() {
+    const started = Date.now();
+    let settings;
+    try {
+        settings = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .getSettings */ .mt)();
     }
-    const containerSteps = (id) => (containersOf.get(id) ?? []).map((c) => stepId.container(c.id));
-    const prunedAncestors = (id) => {
-        const parent = images.get(id)?.parent;
-        return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
+    catch (e) {
+        if (e instanceof _inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz)
+            return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Post step: nothing done. ${e.message}`);
+        throw e;
+    }
+    // Neither is asked for: no engine call at all.
+    if (!settings.jobCleanup && !settings.recordUsage)
+        return;
+    try {
+        await afterTheJob(settings, started);
+    }
+    catch (e) {
+        // Whatever happens here, the job's result is the job's.
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Post step: stopped unexpectedly (${(0,_engine_connect_js__WEBPACK_IMPORTED_MODULE_2__/* .describeError */ .Uc)(e)}); nothing more was done.`);
+    }
+}
+async function afterTheJob(settings, started) {
+    const since = Number(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.Since));
+    if (!since) {
+        if (settings.jobCleanup) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Job cleanup skipped: the main step left no snapshot (it did not run, or it stopped before it read the engine), so nothing shows what the job added.`);
+        }
+        return;
+    }
+    let conn;
+    try {
+        conn = (0,_engine_connect_js__WEBPACK_IMPORTED_MODULE_2__/* .connect */ .Ng)(settings.dockerHost, process.env, settings.engineTimeoutMs);
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(`Connect to ${conn.address} (${conn.from})`, () => (0,_engine_connect_js__WEBPACK_IMPORTED_MODULE_2__/* .ping */ .hU)(conn));
+    }
+    catch (e) {
+        if (e instanceof _engine_connect_js__WEBPACK_IMPORTED_MODULE_2__/* .EngineUnreachable */ .db)
+            return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Post step: nothing done. ${e.message}`);
+        throw e;
+    }
+    const address = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.Address);
+    if (address && address !== conn.address) {
+        return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Post step: nothing done. The engine is ${conn.address} now, but the main step's was ${address} (did a step of the job change DOCKER_HOST or the Docker context?).`);
+    }
+    const state = await (0,_read_engine_js__WEBPACK_IMPORTED_MODULE_7__/* .readEngine */ .Rz)(conn, settings);
+    if (settings.recordUsage)
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os('Record usage', () => recordUsage(conn, state, since));
+    if (!settings.jobCleanup)
+        return;
+    const file = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.Snapshot);
+    const read = file ? (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_11__/* .readSnapshot */ .RA)(file) : { problem: 'the main step recorded none' };
+    if ('problem' in read) {
+        return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Job cleanup skipped: no snapshot to compare with: ${read.problem}.`);
+    }
+    const scope = (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_11__/* .jobScope */ .YP)(read.snapshot, state.inventory);
+    const policy = {
+        ...settings.policy,
+        // What the job added goes whatever its age; keep-latest, until-free and the other selections
+        // are the main step's business.
+        olderThanMs: 0,
+        keepLatest: 0,
+        dangling: false,
+        containers: [],
+        containersOlderThanMs: 0,
+        volumes: [],
+        anonymousVolumes: false,
+        job: scope
     };
-    const untagOnly = [];
-    for (const id of index.childrenFirst) {
-        const untags = selection.untags.get(id) ?? [];
-        if (untags.length === 0 && !deleted.has(id))
-            continue;
-        const carriers = digestCarriers(images.get(id), untags);
-        const untagStep = (ref, dependsOn) => {
-            const carried = carriers.get(ref);
-            return {
-                id: stepId.untag(ref),
-                kind: 'untag',
-                reference: ref,
-                image: id,
-                digests: carried?.digests ?? [],
-                requires: { kind: 'names-image', image: id },
-                dependsOn: [...new Set([...(carried?.after ?? []).map(stepId.untag), ...dependsOn])]
-            };
+    delete policy.untilFreeBytes;
+    delete policy.buildCacheOlderThanMs;
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`The job added ${describeScope(scope, state)}.`);
+    const run = {
+        conn,
+        settings,
+        state,
+        policy,
+        started,
+        stage: 'post',
+        summary: {
+            heading: 'docker-reclaim: job cleanup',
+            preface: preface(scope, state)
+        }
+    };
+    (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_8__/* .conclude */ .E)(run, await (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_8__/* .reclaim */ .s)(run));
+}
+/**
+ * Which images the job's containers used, from the engine's events since the main step, kept in
+ * the ledger: a `docker run --rm` leaves no container for a later run's `last-used` to see.
+ */
+async function recordUsage(conn, state, since) {
+    if (!state.ledger) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`No ledger (set ${_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .Input */ .pd.LedgerDir}): usage is not recorded.`);
+        return;
+    }
+    const { events, complete } = await (0,_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .readEvents */ .wj)(conn.docker, state.engineNow, 30_000, since);
+    const used = (0,_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .containerUses */ .wl)(events, state.inventory.images);
+    const oldest = events.length > 0 ? (0,_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .eventTime */ .gE)(events[0]) : undefined;
+    if (!complete || (events.length >= _engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .EVENT_BUFFER */ .qf && oldest !== undefined && oldest > since)) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`The engine keeps only its last ${_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .EVENT_BUFFER */ .qf} events and the job made more: use before ${new Date(oldest ?? since).toISOString()} is not recorded.`);
+    }
+    try {
+        const ledger = state.ledger;
+        await (0,_ledger_js__WEBPACK_IMPORTED_MODULE_5__/* .updateLedger */ .RI)(ledger.file, ledger.engine, (current) => (0,_ledger_js__WEBPACK_IMPORTED_MODULE_5__/* .mergeLedger */ .MU)(current, state.inventory, state.engineNow, new Set(), used));
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Recorded the use of ${used.size} images in ${ledger.file}`);
+    }
+    catch (e) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not record usage in ${state.ledger.file} (${(0,_engine_connect_js__WEBPACK_IMPORTED_MODULE_2__/* .describeError */ .Uc)(e)}).`);
+    }
+}
+const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+function describeScope(scope, state) {
+    const added = new Set(scope.images);
+    const jobRefs = new Set(scope.references);
+    const onOlder = state.inventory.images
+        .filter((i) => !added.has(i.id))
+        .flatMap((i) => [...i.tags, ...i.digests].filter((r) => jobRefs.has(r))).length;
+    return [
+        count(added.size, 'image'),
+        `${count(onOlder, 'reference')} on older images`,
+        count(scope.containers.length, 'container'),
+        count(scope.volumes.length, 'volume'),
+        count(scope.buildCache.length, 'build cache record')
+    ].join(', ');
+}
+/** What the job added, and the containers it left running with the images they hold. */
+function preface(scope, state) {
+    const lines = [`The job added ${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .escapeCell */ .kq)(describeScope(scope, state))}.`];
+    const mine = new Set(scope.containers);
+    const running = state.inventory.containers.filter((c) => mine.has(c.id) && !(0,_plan_containers_js__WEBPACK_IMPORTED_MODULE_6__/* .isStopped */ .id)(c.state));
+    const images = new Map(state.inventory.images.map((i) => [i.id, i]));
+    for (const c of running) {
+        const name = images.get(c.image)?.tags[0] ?? (0,_report_reason_js__WEBPACK_IMPORTED_MODULE_9__/* .shortId */ .m_)(c.image);
+        lines.push((0,_report_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .escapeCell */ .kq)(`Left running: container ${(0,_plan_containers_js__WEBPACK_IMPORTED_MODULE_6__/* .displayName */ .QC)(c)} (${c.state}), which holds image ${name}.`));
+    }
+    return lines.join('\n\n');
+}
+
+
+/***/ }),
+
+/***/ 5378:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Rz: () => (/* binding */ readEngine)
+/* harmony export */ });
+/* unused harmony exports recentEvents, openLedger */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
+/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9475);
+/* harmony import */ var _engine_disk_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8085);
+/* harmony import */ var _engine_events_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9605);
+/* harmony import */ var _engine_inventory_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6825);
+/* harmony import */ var _engine_usage_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6537);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7607);
+/* harmony import */ var _ledger_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8730);
+/* harmony import */ var _plan_planner_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(870);
+/* harmony import */ var _report_bytes_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(2661);
+// Reading the engine once per step: its inventory, disk usage, recent events, data disk and the
+// ledger's records, as the planner needs them.
+
+
+
+
+
+
+
+
+
+
+/** Everything a step needs to know about the engine, in the 'Read inventory' group. */
+function readEngine(conn, settings) {
+    const { docker } = conn;
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os('Read inventory', async () => {
+        const info = (await docker.info());
+        const parsed = Date.parse(info.SystemTime ?? '');
+        const engineNow = Number.isFinite(parsed) ? parsed : Date.now();
+        const [images, usage, events] = await Promise.all([
+            (0,_engine_inventory_js__WEBPACK_IMPORTED_MODULE_4__/* .readInventory */ .zw)(docker, (0,_plan_planner_js__WEBPACK_IMPORTED_MODULE_8__/* .mayFree */ .AJ)(settings.policy)),
+            (0,_engine_usage_js__WEBPACK_IMPORTED_MODULE_5__/* .readUsage */ .k9)(docker),
+            recentEvents(docker, engineNow, settings.engineTimeoutMs)
+        ]);
+        // Podman (the one engine that names its Buildah) has no BuildKit build cache, and makes up a
+        // new ID at every start.
+        const podman = info.BuildahVersion !== undefined;
+        const listed = (0,_engine_usage_js__WEBPACK_IMPORTED_MODULE_5__/* .withUsage */ .Se)(images, usage, !podman);
+        // A few of the engine's own objects are enough to show that a path holds its data.
+        const objects = {
+            imageIds: listed.images.slice(0, 50).map((i) => i.id),
+            containerIds: listed.containers.slice(0, 50).map((c) => c.id)
         };
-        if (!deleted.has(id)) {
-            // Untagging one of several references, or the last one of a parent kept by its children,
-            // leaves the image in place and is refused by nothing.
-            for (const ref of untags) {
-                steps.push(untagStep(ref, []));
-                untagOnly.push(ref, ...(carriers.get(ref)?.digests ?? []));
+        const disk = (await (0,_engine_disk_js__WEBPACK_IMPORTED_MODULE_2__/* .engineDisk */ .qr)(conn, info, objects, settings.engineDataRoot)).found;
+        if ('disk' in disk)
+            listed.disk = disk.disk;
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`${listed.images.length} images, ${listed.containers.length} containers, ${listed.volumes?.length ?? 0} volumes, ` +
+            (listed.buildCache
+                ? `${listed.buildCache.length} build cache records`
+                : 'no BuildKit build cache on this engine'));
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('disk' in disk
+            ? `${(0,_report_bytes_js__WEBPACK_IMPORTED_MODULE_9__/* .formatBytes */ .z)(disk.disk.freeBytes)} free on ${disk.disk.path}, the engine's data disk: ${disk.how}`
+            : `The engine's data disk is not measured: ${disk.refusal}`);
+        const ledger = openLedger(settings.ledgerDir, {
+            id: podman ? '' : (info.ID ?? ''),
+            root: info.DockerRootDir ?? '',
+            address: conn.address
+        });
+        const inventory = (0,_ledger_js__WEBPACK_IMPORTED_MODULE_7__/* .withArrivalRecords */ .eE)(listed, (0,_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .latestArrivals */ .IX)(events, listed.images), ledger?.entries ?? new Map());
+        return { inventory, disk, totalsBefore: (0,_engine_usage_js__WEBPACK_IMPORTED_MODULE_5__/* .usageTotal */ .Mq)(usage.df), ledger, events, engineNow };
+    });
+}
+/** Reading a few hundred events takes milliseconds; a slow answer must not hold the run. */
+const EVENTS_WAIT_MS = 30_000;
+/**
+ * The engine's buffered events, for when images arrived. Without them ages are only less exact,
+ * so a failure to read them is a warning.
+ */
+async function recentEvents(docker, untilMs, timeoutMs) {
+    const waitMs = Math.min(timeoutMs, EVENTS_WAIT_MS);
+    try {
+        const { events, complete } = await (0,_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .readEvents */ .wj)(docker, untilMs, waitMs);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`${events.length} recent engine events` +
+            (events.length >= _engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .EVENT_BUFFER */ .qf
+                ? ` (the engine keeps only its last ${_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .EVENT_BUFFER */ .qf}: arrivals before the oldest are known only to the ledger)`
+                : ''));
+        if (!complete) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`The engine's recent events did not arrive within ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_6__/* .formatDuration */ .a3)(waitMs)}; ages use the ${events.length} that did, the tag time and the ledger.`);
+        }
+        return events;
+    }
+    catch (e) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not read the engine's recent events (${(0,_engine_connect_js__WEBPACK_IMPORTED_MODULE_1__/* .describeError */ .Uc)(e)}); image ages rely on the tag time and the ledger only.`);
+        return [];
+    }
+}
+function openLedger(dir, engine) {
+    if (dir === undefined) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('No ledger (no ledger-dir and no RUNNER_TOOL_CACHE): images without a tag time or a recent event count from now.');
+        return undefined;
+    }
+    const file = (0,_ledger_js__WEBPACK_IMPORTED_MODULE_7__/* .ledgerFile */ .SB)(dir, engine);
+    const { entries, problem } = (0,_ledger_js__WEBPACK_IMPORTED_MODULE_7__/* .readLedger */ .SC)(file);
+    if (problem)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Ledger: ${problem}; starting it again.`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Ledger ${file}: ${entries.size} images known`);
+    return { file, engine, entries };
+}
+
+
+/***/ }),
+
+/***/ 2493:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  E: () => (/* binding */ conclude),
+  s: () => (/* binding */ reclaim)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 15 modules
+var core = __nccwpck_require__(4116);
+// EXTERNAL MODULE: ./src/constants.ts
+var constants = __nccwpck_require__(7242);
+// EXTERNAL MODULE: ./src/engine/connect.ts + 2 modules
+var connect = __nccwpck_require__(9475);
+// EXTERNAL MODULE: ./src/engine/disk.ts
+var engine_disk = __nccwpck_require__(8085);
+// EXTERNAL MODULE: ./src/engine/errors.ts
+var errors = __nccwpck_require__(7679);
+;// CONCATENATED MODULE: ./src/engine/remove.ts
+
+
+
+/** One anchored alternation: BuildKit reads the `id` filter as a regexp and takes one value. */
+function buildCacheFilter(ids) {
+    const escaped = ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    return `^(${escaped.join('|')})$`;
+}
+// Podman's Docker-compatible API answers some refusals to remove without force with 500, where
+// Docker answers 409: a running or paused container ("… cannot be removed without force: container
+// state improper") and an image deleted by ID that has several tags ("… by ID with more than one
+// tag (…): please force removal").
+const PODMAN_CONFLICT = /container state improper|please force removal/;
+/** Podman reports deleted images by their bare hex ID; Docker, and the plan, write `sha256:…`. */
+function fullId(id) {
+    return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
+}
+/** An engine call's failure as an EngineError; anything that is neither is rethrown as it is. */
+function wrap(e) {
+    if (e instanceof errors/* EngineError */.NJ)
+        return e;
+    const raw = e.statusCode;
+    const transport = (0,errors/* isTransportFailure */.IL)(e);
+    if (typeof raw !== 'number' && !transport)
+        throw e;
+    const message = (0,connect/* describeError */.Uc)(e);
+    let status = typeof raw === 'number' ? raw : undefined;
+    if (status === 500 && PODMAN_CONFLICT.test(message))
+        status = 409;
+    return new errors/* EngineError */.NJ(message, status, transport);
+}
+function dockerRemover(docker) {
+    return {
+        async removeContainer(id) {
+            try {
+                await docker.getContainer(id).remove({ force: false, v: false });
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        },
+        async inspectContainer(id) {
+            try {
+                const info = await docker.getContainer(id).inspect();
+                return { state: info.State?.Status ?? '', image: fullId(info.Image ?? '') };
+            }
+            catch (e) {
+                const err = wrap(e);
+                if (err.status === 404)
+                    return undefined;
+                throw err;
+            }
+        },
+        async inspectImage(nameOrId) {
+            try {
+                const info = await docker.getImage(nameOrId).inspect();
+                const references = [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
+                return { id: fullId(info.Id), references };
+            }
+            catch (e) {
+                const err = wrap(e);
+                if (err.status === 404)
+                    return undefined;
+                throw err;
+            }
+        },
+        async removeVolume(name) {
+            try {
+                await docker.getVolume(name).remove({ force: false });
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        },
+        async volumeUsers(name) {
+            try {
+                const users = await docker.listContainers({ all: true, filters: { volume: [name] } });
+                return users.map((c) => c.Id);
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        },
+        async pruneBuildCache(ids) {
+            // dockerode's pruneBuilder sends no query, so the call is made through its modem.
+            const answer = await new Promise((resolve, reject) => docker.modem.dial({
+                path: '/build/prune?',
+                method: 'POST',
+                // `all`: without it BuildKit skips some record types even when named.
+                options: { all: true, filters: { id: [buildCacheFilter(ids)] } },
+                statusCodes: { 200: true, 400: 'bad request', 404: 'not found', 500: 'server error' }
+            }, (err, data) => (err ? reject(wrap(err)) : resolve(data))));
+            return { deleted: answer.CachesDeleted ?? [], reclaimed: answer.SpaceReclaimed ?? 0 };
+        },
+        async removeImage(nameOrId) {
+            try {
+                const items = (await docker
+                    .getImage(nameOrId)
+                    .remove({ force: false, noprune: false }));
+                return {
+                    untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])),
+                    deleted: items.flatMap((i) => (i.Deleted ? [fullId(i.Deleted)] : []))
+                };
+            }
+            catch (e) {
+                throw wrap(e);
+            }
+        }
+    };
+}
+
+// EXTERNAL MODULE: ./src/engine/usage.ts
+var usage = __nccwpck_require__(6537);
+// EXTERNAL MODULE: ./src/plan/containers.ts
+var containers = __nccwpck_require__(5343);
+// EXTERNAL MODULE: ./src/report/reason.ts
+var reason = __nccwpck_require__(8880);
+;// CONCATENATED MODULE: ./src/execute.ts
+
+
+
+const DEFAULT_CONCURRENCY = 8;
+async function execute(plan, remover, options) {
+    const clock = options.clock ?? Date.now;
+    const started = clock();
+    const results = new Map();
+    let engineLost;
+    if (options.dryRun) {
+        for (const s of plan.steps)
+            results.set(s.id, { step: s.id, status: 'planned' });
+    }
+    else {
+        await options.beforeExecute?.();
+        engineLost = await runGraph(plan.steps, remover, results, options, clock);
+    }
+    const outcome = summarise(plan, results, options.dryRun, clock() - started);
+    if (engineLost !== undefined)
+        outcome.engineLost = engineLost;
+    return outcome;
+}
+const succeeded = (r) => r?.status === 'done' || r?.status === 'gone' || r?.status === 'planned';
+async function runGraph(steps, remover, results, options, clock) {
+    const byId = new Map(steps.map((s) => [s.id, s]));
+    const waitingOn = new Map(steps.map((s) => [s.id, s.dependsOn.filter((d) => byId.has(d)).length]));
+    const dependents = new Map();
+    for (const s of steps) {
+        for (const d of s.dependsOn)
+            dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+    }
+    // Images the engine has reported deleted, so that a later delete by ID knows it has nothing to do.
+    const deletedIds = new Set();
+    let engineLost;
+    const ready = steps.filter((s) => waitingOn.get(s.id) === 0).map((s) => s.id);
+    const total = steps.length;
+    const every = options.progressEvery ?? 100;
+    const everyMs = options.progressMs ?? 5000;
+    let lastReport = { count: 0, at: clock() };
+    /** Records a result and releases (or, when it did not succeed, blocks) what waits on it. */
+    const record = (id, result) => {
+        results.set(id, result);
+        for (const next of dependents.get(id) ?? []) {
+            if (results.has(next))
+                continue;
+            if (!succeeded(result)) {
+                // Whatever waits on a step that did not happen cannot succeed; say why and pass it on.
+                record(next, { step: next, status: 'blocked', blockedBy: id });
+                continue;
+            }
+            const left = waitingOn.get(next) - 1;
+            waitingOn.set(next, left);
+            if (left === 0)
+                ready.push(next);
+        }
+        const now = clock();
+        if (results.size - lastReport.count >= every || now - lastReport.at >= everyMs) {
+            lastReport = { count: results.size, at: now };
+            options.onProgress?.(results.size, total);
+        }
+    };
+    const runStep = async (step) => {
+        const t0 = clock();
+        const finding = await attempt(step);
+        return { step: step.id, ...finding, ms: clock() - t0 };
+    };
+    const attempt = async (step) => {
+        if (step.kind === 'delete-image' && deletedIds.has(step.image)) {
+            return { status: 'done', deleted: [], message: 'deleted with its last reference or child' };
+        }
+        try {
+            const changed = await precondition(step, remover);
+            if (changed)
+                return changed;
+            switch (step.kind) {
+                case 'remove-container':
+                    await remover.removeContainer(step.container);
+                    return { status: 'done', deleted: [] };
+                case 'remove-volume':
+                    await remover.removeVolume(step.volume);
+                    return { status: 'done', deleted: [] };
+                case 'prune-build-cache': {
+                    const r = await remover.pruneBuildCache(step.records);
+                    return { status: 'done', deleted: r.deleted, reclaimed: r.reclaimed };
+                }
+                default: {
+                    const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
+                    r.deleted.forEach((d) => deletedIds.add(d));
+                    return { status: 'done', deleted: r.deleted };
+                }
+            }
+        }
+        catch (e) {
+            if (!(e instanceof errors/* EngineError */.NJ)) {
+                // Not the engine's doing: say so, rather than blame it.
+                const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+                return { status: 'failed', message, internal: true };
+            }
+            // 404: somebody (or an earlier step) already did it.
+            if (e.status === 404)
+                return { status: 'gone', httpStatus: 404, message: e.message };
+            // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
+            if (e.transport)
+                engineLost ??= e.message;
+            else if (await goneAfterAll(step, e, remover)) {
+                return {
+                    status: 'gone',
+                    httpStatus: e.status,
+                    message: `${e.message}; then found gone: another process removed it`
+                };
+            }
+            return { status: 'failed', httpStatus: e.status, message: e.message };
+        }
+    };
+    const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
+    const inFlight = new Set();
+    let next = 0;
+    while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
+        while (next < ready.length && inFlight.size < limit && engineLost === undefined) {
+            const step = byId.get(ready[next++]);
+            const p = runStep(step).then((r) => {
+                inFlight.delete(p);
+                record(step.id, r);
+            });
+            inFlight.add(p);
+        }
+        if (inFlight.size > 0)
+            await Promise.race(inFlight);
+    }
+    if (engineLost !== undefined) {
+        for (const s of steps) {
+            if (results.has(s.id))
+                continue;
+            // An image whose last reference went before the engine did is gone all the same.
+            const deleted = s.kind === 'delete-image' && deletedIds.has(s.image);
+            results.set(s.id, deleted
+                ? {
+                    step: s.id,
+                    status: 'done',
+                    ms: 0,
+                    deleted: [],
+                    message: 'deleted with its last reference or child'
+                }
+                : { step: s.id, status: 'not-attempted' });
+        }
+    }
+    options.onProgress?.(results.size, total);
+    return engineLost;
+}
+/** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
+async function precondition(step, remover) {
+    switch (step.requires.kind) {
+        case 'stopped': {
+            if (step.kind !== 'remove-container')
+                return undefined;
+            const now = await remover.inspectContainer(step.container);
+            if (!now)
+                return { status: 'gone', httpStatus: 404, message: 'the container no longer exists' };
+            // Another run removing it is no start: the call then finds it gone, or in progress.
+            if (!(0,containers/* isStopped */.id)(now.state) && now.state !== 'removing') {
+                return {
+                    status: 'changed',
+                    message: `${step.name} is ${now.state} now, not stopped: it stays, and so does its image`
+                };
+            }
+            return undefined;
+        }
+        case 'names-image': {
+            if (step.kind !== 'untag')
+                return undefined;
+            const now = await remover.inspectImage(step.reference);
+            if (!now)
+                return { status: 'gone', httpStatus: 404, message: `${step.reference} no longer exists` };
+            if (now.id !== step.requires.image) {
+                return {
+                    status: 'changed',
+                    message: `${step.reference} now names ${(0,reason/* shortId */.m_)(now.id)}, not the planned image ${(0,reason/* shortId */.m_)(step.requires.image)}: it stays`
+                };
+            }
+            return undefined;
+        }
+        case 'unused': {
+            if (step.kind !== 'remove-volume')
+                return undefined;
+            const users = await remover.volumeUsers(step.volume);
+            if (users.length > 0) {
+                return {
+                    status: 'changed',
+                    message: `volume ${step.volume} is used by container ${users[0].slice(0, 12)} now: it stays`
+                };
+            }
+            return undefined;
+        }
+        case 'none':
+            return undefined;
+        case 'unreferenced': {
+            if (step.kind !== 'delete-image')
+                return undefined;
+            // A delete by ID also removes the references of one repository: never one added since.
+            const now = await remover.inspectImage(step.image);
+            if (!now)
+                return { status: 'gone', httpStatus: 404, message: 'the image no longer exists' };
+            if (now.references.length > 0) {
+                return {
+                    status: 'changed',
+                    message: `tagged since the plan was made, as ${now.references.join(', ')}; not deleted by ID, which would remove that too`
+                };
+            }
+            return undefined;
+        }
+    }
+}
+/**
+ * A run beside ours (another job on a shared engine) may remove the same thing at the same moment,
+ * and the engine then answers with "removal … already in progress" (409) or a 500 about a missing
+ * image or layer, not 404. Look again: if the thing is gone, the step's goal is met.
+ */
+async function goneAfterAll(step, err, remover) {
+    if (step.kind === 'remove-volume' || step.kind === 'prune-build-cache')
+        return false;
+    const tries = /in progress/i.test(err.message) ? 10 : 1;
+    for (let n = 0; n < tries; n++) {
+        if (n > 0)
+            await new Promise((r) => setTimeout(r, 100));
+        try {
+            const now = step.kind === 'remove-container'
+                ? await remover.inspectContainer(step.container)
+                : await remover.inspectImage(step.kind === 'untag' ? step.reference : step.image);
+            // An untagged reference that names another image now is gone from the planned one.
+            if (!now || (step.kind === 'untag' && 'id' in now && now.id !== step.image))
+                return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    return false;
+}
+function targetOf(step) {
+    switch (step.kind) {
+        case 'remove-container':
+            return step.name;
+        case 'untag':
+            return step.reference;
+        case 'delete-image':
+            return step.image;
+        case 'remove-volume':
+            return step.volume;
+        case 'prune-build-cache':
+            return `build cache (${step.records.length} records)`;
+    }
+}
+/** Why a step that did not happen stays, following a block back to the step that caused it. */
+function reasonOf(result, results) {
+    switch (result.status) {
+        case 'not-attempted':
+            return { kind: 'engine-lost' };
+        case 'changed':
+            return { kind: 'changed-since-plan', message: result.message };
+        case 'failed':
+            return result.internal
+                ? { kind: 'internal-error', message: result.message }
+                : { kind: 'removal-failed', status: result.httpStatus, message: result.message };
+        case 'blocked': {
+            let cause = result;
+            while (cause?.status === 'blocked')
+                cause = results.get(cause.blockedBy);
+            return cause?.status === 'not-attempted'
+                ? { kind: 'engine-lost' }
+                : {
+                    kind: 'blocked-by-failed-step',
+                    step: result.blockedBy,
+                    ...(cause?.status === 'changed' ? { changed: true } : {})
+                };
+        }
+        default:
+            throw new Error(`a ${result.status} step has no reason to be kept`);
+    }
+}
+function summarise(plan, results, dryRun, ms) {
+    const ok = (id) => id !== undefined && succeeded(results.get(id));
+    const skipped = [...plan.skipped];
+    const stepOf = new Map();
+    const pruned = new Set();
+    for (const step of plan.steps) {
+        if (step.kind === 'delete-image')
+            stepOf.set(step.image, step.id);
+        if (step.kind === 'remove-container')
+            stepOf.set(step.container, step.id);
+        if (step.kind === 'remove-volume')
+            stepOf.set(step.volume, step.id);
+        const r = results.get(step.id);
+        if (step.kind === 'prune-build-cache') {
+            // Each record is its own item: BuildKit may keep some of a batch without an error.
+            const removed = r?.status === 'done'
+                ? new Set(r.deleted)
+                : r?.status === 'planned'
+                    ? new Set(step.records)
+                    : new Set();
+            for (const id of step.records) {
+                if (removed.has(id))
+                    pruned.add(id);
+                else if (r && succeeded(r))
+                    skipped.push({ target: id, reason: { kind: 'cache-not-pruned' } });
+                else if (r)
+                    skipped.push({ target: id, reason: reasonOf(r, results) });
             }
             continue;
         }
-        const holders = [
-            ...containerSteps(id),
-            ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(stepId.image),
-            // The engine prunes untagged parents with their child, so their containers must be gone first.
-            ...prunedAncestors(id).flatMap(containerSteps)
-        ];
-        const refs = untagOrder(untags);
-        const earlier = refs.slice(0, -1).map(stepId.untag);
-        refs.forEach((ref, n) => {
-            const last = n === refs.length - 1;
-            steps.push(untagStep(ref, last ? [...earlier, ...holders] : []));
-        });
-        const lastUntag = refs.length > 0 ? [stepId.untag(refs[refs.length - 1])] : holders;
-        steps.push({
-            id: stepId.image(id),
-            kind: 'delete-image',
-            image: id,
-            requires: { kind: 'unreferenced' },
-            dependsOn: lastUntag
-        });
-    }
-    for (const v of selection.volumes.values()) {
-        steps.push({
-            id: stepId.volume(v.name),
-            kind: 'remove-volume',
-            volume: v.name,
-            requires: { kind: 'unused' },
-            // The engine refuses to remove a volume while any container, even a stopped one, uses it.
-            dependsOn: v.containers.filter((c) => selection.containers.has(c)).map(stepId.container)
-        });
-    }
-    // BuildKit removes a child before its parent within one call; a later batch holds the parents
-    // of an earlier one's records, so it waits for that one.
-    const records = [...selection.buildCache.keys()];
-    for (let n = 0; n * BUILD_CACHE_BATCH < records.length; n++) {
-        steps.push({
-            id: stepId.buildCache(n),
-            kind: 'prune-build-cache',
-            records: records.slice(n * BUILD_CACHE_BATCH, (n + 1) * BUILD_CACHE_BATCH),
-            requires: { kind: 'none' },
-            dependsOn: n === 0 ? [] : [stepId.buildCache(n - 1)]
-        });
-    }
-    return { steps, removeContainers, untagOnly };
-}
-/**
- * The engine removes a repository's digests with the last tag of that repository on the image.
- * The tag that sorts last of those untagged carries them, after the others, so that the digests
- * that go are known from the plan alone: a dry run lists them, and a failed untag keeps them.
- */
-function digestCarriers(image, untags) {
-    const carriers = new Map();
-    if (image.digests.length === 0)
-        return carriers;
-    const going = new Set(untags);
-    const byRepo = new Map();
-    for (const tag of image.tags) {
-        const repo = repositoryOf(tag);
-        byRepo.set(repo, [...(byRepo.get(repo) ?? []), tag]);
-    }
-    for (const [repo, tags] of byRepo) {
-        if (!tags.every((t) => going.has(t)))
+        if (!r || succeeded(r))
             continue;
-        const digests = image.digests.filter((d) => repositoryOf(d) === repo);
-        if (digests.length === 0)
-            continue;
-        const ordered = untagOrder(tags);
-        carriers.set(ordered[ordered.length - 1], { digests, after: ordered.slice(0, -1) });
-    }
-    return carriers;
-}
-
-;// CONCATENATED MODULE: ./src/plan/until-free.ts
-// Phase 7, until-free: of everything the earlier phases chose, only the least recently used
-// removals that the free-space target needs.
-
-
-function narrowUntilFree(index, policy, selection) {
-    if (policy.untilFreeBytes === undefined)
-        return { selection, skipped: [] };
-    const { inventory, childrenOf, containersOf } = index;
-    const deleted = selection.images;
-    const freeBytes = inventory.disk?.freeBytes ?? 0;
-    const need = policy.untilFreeBytes - freeBytes;
-    // An image goes with its containers and the deleted images below it; pruned parents go with
-    // their last child.
-    const units = [];
-    const prunedParents = new Map();
-    const below = (id) => (childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).flatMap((c) => [c, ...below(c)]);
-    for (const [id, img] of deleted) {
-        if (img.prunedParent) {
-            prunedParents.set(id, childrenOf.get(id) ?? []);
-            continue;
-        }
-        const group = [id, ...below(id)];
-        const containers = group.flatMap((g) => (containersOf.get(g) ?? []).map((c) => c.id));
-        units.push({ images: group, containers, time: img.basisTime });
-    }
-    for (const c of inventory.containers) {
-        if (selection.containers.has(c.id) && !deleted.has(c.image)) {
-            units.push({ images: [], containers: [c.id], time: stoppedAt(c) });
-        }
-    }
-    // A volume goes after the containers that use it, so they come with it.
-    for (const v of selection.volumes.values()) {
-        units.push({ images: [], containers: v.containers, volumes: [v], time: v.created });
-    }
-    // A record goes with the records built on it, which BuildKit removes first.
-    const cacheChildren = new Map();
-    for (const r of inventory.buildCache ?? []) {
-        for (const p of r.parents)
-            cacheChildren.set(p, [...(cacheChildren.get(p) ?? []), r.id]);
-    }
-    const withDescendants = (id) => [
-        id,
-        ...(cacheChildren.get(id) ?? [])
-            .filter((c) => selection.buildCache.has(c))
-            .flatMap(withDescendants)
-    ];
-    for (const r of selection.buildCache.values()) {
-        const group = withDescendants(r.id).map((id) => selection.buildCache.get(id));
-        units.push({ images: [], containers: [], buildCache: group, time: r.lastUsed });
-    }
-    const chosen = need > 0
-        ? chooseUntilFree(inventory, units, need, prunedParents)
-        : {
-            images: new Set(),
-            containers: new Set(),
-            volumes: new Set(),
-            buildCache: new Set(),
-            upperBound: false
-        };
-    const reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
-    const skipped = [];
-    const images = new Map([...deleted].filter(([id]) => chosen.images.has(id)));
-    for (const [id, img] of deleted) {
-        if (!images.has(id) && !img.prunedParent)
-            skipped.push({ target: id, reason });
-    }
-    const containers = new Set();
-    for (const c of inventory.containers) {
-        if (!selection.containers.has(c.id))
-            continue;
-        if (chosen.containers.has(c.id))
-            containers.add(c.id);
-        else if (!images.has(c.image))
-            skipped.push({ target: displayName(c), reason });
-    }
-    const volumes = new Map([...selection.volumes].filter(([name]) => chosen.volumes.has(name)));
-    for (const name of selection.volumes.keys()) {
-        if (!volumes.has(name))
-            skipped.push({ target: name, reason });
-    }
-    const buildCache = new Map([...selection.buildCache].filter(([id]) => chosen.buildCache.has(id)));
-    for (const id of selection.buildCache.keys()) {
-        if (!buildCache.has(id))
-            skipped.push({ target: id, reason });
-    }
-    // Removing a reference from an image that stays frees nothing.
-    const untags = new Map([...selection.untags].filter(([id]) => images.has(id)));
-    for (const i of inventory.images) {
-        if (!deleted.has(i.id)) {
-            for (const ref of selection.untags.get(i.id) ?? [])
-                skipped.push({ target: ref, reason });
-        }
+        skipped.push({ target: targetOf(step), reason: reasonOf(r, results) });
     }
     return {
-        selection: { images, containers, untags, volumes, buildCache },
-        target: {
-            targetBytes: policy.untilFreeBytes,
-            freeBytes,
-            predictedFreeBytes: freeBytes,
-            alreadyMet: need <= 0,
-            ...(chosen.upperBound ? { upperBound: true } : {})
-        },
-        skipped
+        dryRun,
+        deletedImages: plan.deleteImages.filter((i) => ok(stepOf.get(i.id))),
+        untagged: plan.steps.flatMap((s) => s.kind === 'untag' && ok(s.id) ? [s.reference, ...s.digests] : []),
+        removedContainers: plan.removeContainers.filter((c) => ok(stepOf.get(c.id))),
+        removedVolumes: plan.removeVolumes.filter((v) => ok(stepOf.get(v.name))),
+        prunedBuildCache: plan.pruneBuildCache.filter((r) => pruned.has(r.id)),
+        skipped,
+        results: plan.steps.map((s) => results.get(s.id) ?? { step: s.id, status: 'not-attempted' }),
+        ms
     };
 }
 
-;// CONCATENATED MODULE: ./src/plan/planner.ts
-// The planner: inventory + policy + now → plan. Pure: it makes no engine calls and reads no clock.
-// Each phase takes the earlier phases' results as read-only values and returns its own.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-function planner_plan(snapshot, policy, now) {
-    const index = indexInventory(snapshot, policy.ageBasis, now);
-    const match = compileMatchers(policy);
-    const containers = decideContainers(index, policy, match, now);
-    const keptByRank = rankKeepLatest(index, policy, match);
-    const references = decideReferences(index, policy, match, containers, keptByRank, now);
-    const images = decideImages(index, references, containers);
-    const volumes = decideVolumes(index, policy, match, images.selection.containers);
-    const buildCache = decideBuildCache(index.inventory.buildCache, policy.buildCacheOlderThanMs, now);
-    const untilFree = narrowUntilFree(index, policy, {
-        ...images.selection,
-        volumes: volumes.remove,
-        buildCache: buildCache.remove
-    });
-    const selection = untilFree.selection;
-    const space = estimateSpace(index.inventory, new Set(selection.images.keys()), selection.containers, selection.volumes.values(), selection.buildCache.values());
-    const { steps, removeContainers, untagOnly } = buildSteps(index, selection);
-    const target = untilFree.target && {
-        ...untilFree.target,
-        predictedFreeBytes: untilFree.target.freeBytes + space.bytes
-    };
-    return {
-        now,
-        steps,
-        deleteImages: [...selection.images.values()].map((img) => ({
-            ...img,
-            freedBytes: space.perImage.get(img.id) ?? 0
-        })),
-        untagOnly,
-        removeContainers,
-        removeVolumes: [...selection.volumes.values()],
-        pruneBuildCache: [...selection.buildCache.values()],
-        skipped: [
-            ...containers.skipped,
-            ...references.skipped,
-            ...images.skipped,
-            ...volumes.skipped,
-            ...buildCache.skipped,
-            ...untilFree.skipped
-        ],
-        space: {
-            bytes: space.bytes,
-            exact: space.exact,
-            containerBytes: space.containerBytes,
-            volumeBytes: space.volumeBytes,
-            buildCacheBytes: space.buildCacheBytes,
-            sharedBytes: space.sharedBytes,
-            layers: space.layers
-        },
-        ...(target ? { target } : {}),
-        leftovers: measureLeftovers(index, policy, selection, now)
-    };
-}
-
+// EXTERNAL MODULE: ./src/ledger.ts
+var src_ledger = __nccwpck_require__(8730);
+// EXTERNAL MODULE: ./src/plan/planner.ts + 11 modules
+var planner = __nccwpck_require__(870);
+// EXTERNAL MODULE: ./src/plan/space.ts
+var plan_space = __nccwpck_require__(7037);
+// EXTERNAL MODULE: ./src/report/bytes.ts
+var report_bytes = __nccwpck_require__(2661);
+// EXTERNAL MODULE: ./src/report/json.ts
+var json = __nccwpck_require__(2794);
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
 // The step outputs: JSON arrays that a later step can read with fromJSON(), and byte counts.
 
@@ -72322,7 +72879,7 @@ function outputValues(outcome, reportPath, space) {
         [constants/* Output */.k7.Untagged]: JSON.stringify(outcome.untagged),
         [constants/* Output */.k7.RemovedContainers]: JSON.stringify(outcome.removedContainers.map((c) => c.id)),
         [constants/* Output */.k7.RemovedVolumes]: JSON.stringify(outcome.removedVolumes.map((v) => v.name)),
-        [constants/* Output */.k7.Skipped]: JSON.stringify(outcome.skipped.map((s) => ({ target: s.target, reason: describeReason(s.reason) }))),
+        [constants/* Output */.k7.Skipped]: JSON.stringify(outcome.skipped.map((s) => ({ target: s.target, reason: (0,reason/* describeReason */.Gk)(s.reason) }))),
         [constants/* Output */.k7.ReclaimedBytes]: decimalBytes(reclaimed),
         [constants/* Output */.k7.EstimatedBytes]: decimalBytes(space.predictedBytes),
         [constants/* Output */.k7.Report]: reportPath
@@ -72333,12 +72890,433 @@ function setOutputs(values) {
         core/* setOutput */.uH(name, value);
 }
 
+// EXTERNAL MODULE: ./src/report/summary.ts + 2 modules
+var summary = __nccwpck_require__(7826);
+;// CONCATENATED MODULE: ./src/reclaim.ts
+// What main and post both do once they know the engine and the policy: plan, remove, keep the
+// ledger, measure, and report, each in a group of its own.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function reclaim(run) {
+    const { conn, settings, state, policy } = run;
+    const { inventory, ledger } = state;
+    const docker = conn.docker;
+    const plan = await core/* group */.Os('Plan', async () => {
+        const p = (0,planner/* plan */.et)(inventory, policy, Date.now());
+        logPlan(p);
+        return p;
+    });
+    const outcome = await core/* group */.Os(settings.dryRun ? 'Dry run: nothing is removed' : 'Remove', () => execute(plan, dockerRemover(docker), {
+        dryRun: settings.dryRun,
+        onProgress: (done, total) => core/* info */.pq(`${done}/${total} steps done`)
+    }));
+    if (ledger) {
+        await core/* group */.Os('Ledger', () => recordLedger(ledger, inventory, plan.now, outcome));
+    }
+    const space = await core/* group */.Os('Measure', () => measure(docker, inventory, plan, outcome, state.totalsBefore, run.started));
+    // The removals are done: from here on, nothing that fails may fail the step.
+    const reportPath = await core/* group */.Os('Report', async () => {
+        let path;
+        try {
+            path = (0,json/* writeReport */.u)((0,json/* reportDir */.E)(), {
+                version: constants/* VERSION */.xv,
+                stage: run.stage,
+                settings,
+                inventorySize: { images: inventory.images.length, containers: inventory.containers.length },
+                plan,
+                outcome,
+                space
+            });
+            core/* info */.pq(`Report: ${path}`);
+        }
+        catch (e) {
+            core/* warning */.$e(`Could not write the JSON report in ${(0,json/* reportDir */.E)()} (${(0,connect/* describeError */.Uc)(e)}); the outputs and the summary say what happened.`);
+        }
+        if (run.stage === 'main')
+            setOutputs(outputValues(outcome, path ?? '', space));
+        if (settings.summary) {
+            try {
+                await core/* summary */.z
+                    .addRaw((0,summary/* renderSummary */.Br)(outcome, {
+                    address: conn.address,
+                    now: plan.now,
+                    space,
+                    leftovers: plan.leftovers,
+                    ...run.summary
+                }))
+                    .write();
+            }
+            catch (e) {
+                core/* warning */.$e(`Could not write the job summary (${(0,connect/* describeError */.Uc)(e)}); the outputs${path ? ' and the report' : ''} say what happened.`);
+            }
+        }
+        return path;
+    });
+    return { plan, outcome, space, ...(reportPath ? { reportPath } : {}) };
+}
+/**
+ * Says how the run went, and fails the step where it must: a lost engine fails the main step; a
+ * removal that did not happen fails it with fail-on-error. The post step never fails the job but
+ * for fail-on-error.
+ */
+function conclude(run, { outcome, space, reportPath }) {
+    const { conn, settings } = run;
+    if (outcome.engineLost !== undefined) {
+        const done = outcome.results.filter((r) => r.status === 'done' || r.status === 'gone').length;
+        const message = `Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done${reportPath ? `; the report lists each one: ${reportPath}` : ''}. Run the step again once the engine answers to finish the rest.`;
+        return run.stage === 'main' ? core/* setFailed */.C1(message) : core/* warning */.$e(message);
+    }
+    const verb = settings.dryRun ? 'Would delete' : 'Deleted';
+    const bytes = space.measuredBytes ?? space.predictedBytes;
+    core/* info */.pq(`${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers and ${outcome.removedVolumes.length} volumes, pruned ${outcome.prunedBuildCache.length} build cache records: ${(0,report_bytes/* formatBytes */.z)(bytes)}${settings.dryRun ? ' predicted' : ''}; kept ${outcome.skipped.length}.`);
+    const failed = outcome.skipped.filter((s) => (0,reason/* isFailure */.N6)(s.reason));
+    if (failed.length > 0) {
+        const lines = failed.map((s) => `${s.target}: ${(0,reason/* describeReason */.Gk)(s.reason)}`);
+        if (settings.failOnError) {
+            core/* setFailed */.C1(`${failed.length} planned removals did not happen:\n${lines.join('\n')}`);
+        }
+        else {
+            lines.forEach((l) => core/* warning */.$e(l));
+        }
+    }
+}
+/** Records what this run saw; a ledger that cannot be written costs ages, never removals. */
+async function recordLedger(ledger, inventory, seenAt, outcome) {
+    const deleted = new Set(outcome.dryRun ? [] : outcome.deletedImages.map((i) => i.id));
+    try {
+        await (0,src_ledger/* updateLedger */.RI)(ledger.file, ledger.engine, (current) => (0,src_ledger/* mergeLedger */.MU)(current, inventory, seenAt, deleted));
+        core/* info */.pq(`Ledger ${ledger.file} updated`);
+    }
+    catch (e) {
+        core/* warning */.$e(`Could not update the ledger ${ledger.file} (${(0,connect/* describeError */.Uc)(e)}); images first seen now will count from the next run that can.`);
+    }
+}
+/** Predicted against measured: the engine's delete responses, /system/df, and the disk itself. */
+async function measure(docker, inventory, plan, outcome, totalsBefore, started) {
+    const space = {
+        predictedBytes: plan.space.bytes,
+        predictionExact: plan.space.exact,
+        elapsedMs: 0
+    };
+    if (plan.target)
+        space.target = plan.target;
+    const disk = inventory.disk;
+    if (disk)
+        space.disk = { path: disk.path, totalBytes: disk.totalBytes, freeBefore: disk.freeBytes };
+    if (!outcome.dryRun) {
+        const imageSteps = outcome.results.filter((r) => !r.step.startsWith('build-cache:'));
+        const deletedEntries = imageSteps.flatMap((r) => (r.status === 'done' ? r.deleted : []));
+        // A container or volume that was already gone (404) freed nothing now.
+        const status = new Map(outcome.results.map((r) => [r.step, r.status]));
+        const removedContainers = new Set(outcome.removedContainers
+            .filter((c) => status.get(planner/* stepId */.eR.container(c.id)) === 'done')
+            .map((c) => c.id));
+        const removedVolumes = new Set(outcome.removedVolumes
+            .filter((v) => status.get(planner/* stepId */.eR.volume(v.name)) === 'done')
+            .map((v) => v.name));
+        const cacheReclaimed = outcome.results.reduce((sum, r) => sum + (r.status === 'done' ? (r.reclaimed ?? 0) : 0), 0);
+        const fromResponses = (0,plan_space/* measuredFromResponses */.lD)(inventory, deletedEntries, removedContainers, {
+            volumes: removedVolumes,
+            buildCacheBytes: cacheReclaimed
+        });
+        const [totalsAfter, diskAfter] = await Promise.all([
+            totalsBefore === undefined
+                ? undefined
+                : docker.df().then(usage/* usageTotal */.Mq, () => undefined),
+            disk ? (0,engine_disk/* statDisk */.q7)(disk.path).catch(() => undefined) : undefined
+        ]);
+        if (totalsBefore !== undefined && totalsAfter !== undefined) {
+            space.systemDfBytes = totalsBefore - totalsAfter;
+        }
+        // The containerd store's delete responses list no layers: there, /system/df measures.
+        const imagesDeleted = outcome.deletedImages.length > 0;
+        if (imagesDeleted && fromResponses.layers === 0 && space.systemDfBytes !== undefined) {
+            space.measuredBytes = space.systemDfBytes;
+            space.measuredFrom = 'system-df';
+        }
+        else {
+            space.measuredBytes = fromResponses.bytes;
+            space.measuredFrom = 'delete-responses';
+        }
+        if (space.disk && diskAfter)
+            space.disk.freeAfter = diskAfter.freeBytes;
+        core/* info */.pq(`predicted ${space.predictedBytes} bytes, measured ${space.measuredBytes} (${space.measuredFrom})` +
+            (space.systemDfBytes !== undefined ? `, /system/df ${space.systemDfBytes}` : ''));
+    }
+    space.elapsedMs = Date.now() - started;
+    return space;
+}
+function describeStep(s) {
+    switch (s.kind) {
+        case 'remove-container':
+            return `remove container ${s.name} (${s.container.slice(0, 12)})`;
+        case 'untag':
+            return `untag ${s.reference}`;
+        case 'delete-image':
+            return `delete image ${s.image}`;
+        case 'remove-volume':
+            return `remove volume ${s.volume}`;
+        case 'prune-build-cache':
+            return `prune ${s.records.length} build cache records`;
+    }
+}
+const LOG_LINES = 500;
+function logPlan(p) {
+    core/* info */.pq(`${p.steps.length} steps: ${p.removeContainers.length} containers, ${p.steps.filter((s) => s.kind === 'untag').length} references, ${p.deleteImages.length} images, ${p.removeVolumes.length} volumes, ${p.pruneBuildCache.length} build cache records; ${p.skipped.length} kept`);
+    // Thousands of lines help nobody in a log; the JSON report has every one.
+    const list = (lines) => {
+        lines.slice(0, LOG_LINES).forEach((l) => core/* info */.pq(`  ${l}`));
+        if (lines.length > LOG_LINES)
+            core/* info */.pq(`  … and ${lines.length - LOG_LINES} more (full list in the report)`);
+    };
+    list(p.steps.map(describeStep));
+    list(p.skipped.map((s) => `keep ${s.target}: ${(0,reason/* describeReason */.Gk)(s.reason)}`));
+}
+
+
+/***/ }),
+
+/***/ 2661:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   z: () => (/* binding */ formatBytes)
+/* harmony export */ });
+// Sizes as `docker images` prints them: decimal units, one decimal place.
+const UNITS = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+function formatBytes(bytes) {
+    if (!Number.isFinite(bytes))
+        return String(bytes);
+    if (bytes < 0)
+        return `-${formatBytes(-bytes)}`;
+    if (Math.round(bytes) < 1000)
+        return `${Math.round(bytes)} B`;
+    // Decide the unit on the rounded figure, so 999,999 bytes reads `1.0 MB`, never `1000.0 kB`.
+    const tenths = (v) => Math.round(v * 10);
+    let value = bytes / 1000;
+    let i = 0;
+    while (i < UNITS.length - 1 && tenths(value) >= 10000) {
+        value /= 1000;
+        i++;
+    }
+    return `${(tenths(value) / 10).toFixed(1)} ${UNITS[i]}`;
+}
+
+
+/***/ }),
+
+/***/ 2794:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ reportDir),
+/* harmony export */   u: () => (/* binding */ writeReport)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+// The full report: everything the summary had to leave out, as JSON for people and tools.
+
+
+
+/** RUNNER_TEMP is emptied after every job, so reports never pile up on self-hosted runners. */
+function reportDir(env = process.env) {
+    return env.RUNNER_TEMP || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir();
+}
+/** Writes the report to a new file in `dir` and returns its path. */
+function writeReport(dir, data) {
+    node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync(dir, { recursive: true });
+    const now = new Date();
+    // No colons: the name must be valid on Windows runners too.
+    const stamp = now.toISOString().replace(/[-:]/g, '');
+    const text = `${JSON.stringify({ generatedAt: now.toISOString(), ...data }, null, 2)}\n`;
+    // Two runs in the same millisecond and process (main and post) must not overwrite each other.
+    for (let n = 0;; n++) {
+        const file = node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, `docker-reclaim-${stamp}-${process.pid}${n ? `-${n}` : ''}.json`);
+        try {
+            node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync(file, text, { flag: 'wx' });
+            return file;
+        }
+        catch (e) {
+            if (e.code !== 'EEXIST')
+                throw e;
+        }
+    }
+}
+
+
+/***/ }),
+
+/***/ 8880:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Gk: () => (/* binding */ describeReason),
+/* harmony export */   N6: () => (/* binding */ isFailure),
+/* harmony export */   m_: () => (/* binding */ shortId)
+/* harmony export */ });
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7607);
+/* harmony import */ var _bytes_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2661);
+// One short sentence per Reason, shared by the summary and the `skipped` output.
+
+
+/** `1a2b3c4d5e6f` for `sha256:1a2b…`: what `docker images` shows. */
+function shortId(id) {
+    return id.replace(/^sha256:/, '').slice(0, 12);
+}
+const ARRIVED = {
+    pull: 'pulled',
+    load: 'loaded',
+    tag: 'tagged',
+    import: 'imported',
+    commit: 'committed',
+    build: 'built'
+};
+/** An age with the record it was read from: `3h since it was pulled (events)`. */
+function describeAge(ageMs, basis, record) {
+    const age = (0,_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .formatDuration */ .a3)(ageMs);
+    if (basis === 'stopped')
+        return `stopped ${age} ago`;
+    if (basis === 'cache')
+        return `last used ${age} ago`;
+    switch (record?.kind) {
+        case undefined:
+        case 'created':
+            return `${age} old by ${basis}`;
+        case 'tag-time':
+            return `${age} since it was tagged here (the engine's tag time)`;
+        case 'event':
+            return `${age} since it was ${ARRIVED[record.action]} (events${record.earlierRun ? ', kept by an earlier run' : ''})`;
+        case 'first-seen':
+            return record.earlierRun
+                ? `first seen by docker-reclaim ${age} ago`
+                : 'first seen by docker-reclaim just now (no record of its arrival)';
+        case 'container':
+            return `${age} since container ${record.container} used it`;
+        case 'recorded-use':
+            return `${age} since a job's container used it (recorded by docker-reclaim)`;
+    }
+}
+/**
+ * Whether a kept item is a failure: a removal the engine refused or docker-reclaim failed on, or
+ * one that could not be attempted because of such a failure or a lost engine. A step skipped
+ * because its precondition no longer held is not: the engine changed, nothing went wrong.
+ */
+function isFailure(r) {
+    switch (r.kind) {
+        case 'removal-failed':
+        case 'internal-error':
+        case 'engine-lost':
+            return true;
+        case 'blocked-by-failed-step':
+            return !r.changed;
+        default:
+            return false;
+    }
+}
+function describeReason(r) {
+    switch (r.kind) {
+        case 'excluded':
+            // Quoted as JSON so that a pattern with spaces or quotes still reads unambiguously.
+            return `excluded by pattern ${JSON.stringify(r.pattern)}`;
+        case 'runner-owned':
+            return 'owned by the Actions runner (a job or service container)';
+        case 'container-running':
+            return `${r.state}: only stopped containers are removed`;
+        case 'in-use-by-running-container':
+            return `in use by running container ${r.container} (${r.state})`;
+        case 'too-young': {
+            const min = `minimum ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .formatDuration */ .a3)(r.minMs)}`;
+            return `too young: ${describeAge(r.ageMs, r.basis, r.record)}, ${min}`;
+        }
+        case 'kept-by-keep-latest':
+            return `kept by keep-latest (#${r.rank} of ${r.keep} newest)`;
+        case 'still-tagged':
+            return `image still tagged as ${r.references.join(', ')}`;
+        case 'held-by-kept-container':
+            return `held by container ${r.container}, which is kept: ${describeReason(r.because)}`;
+        case 'used-by-unselected-container':
+            return `used by container ${r.container}, which "containers" does not select`;
+        case 'parent-of-kept-image':
+            return `parent of kept image ${shortId(r.child)}`;
+        case 'blocked-by-failed-step':
+            // The executor falls back to an empty step ID when it lost track of which one failed.
+            if (!r.step)
+                return 'not attempted: a step it depends on failed';
+            return r.changed
+                ? `not attempted: step ${r.step} found things changed since the plan`
+                : `not attempted: step ${r.step} failed`;
+        case 'changed-since-plan':
+            return `changed since the plan: ${r.message}`;
+        case 'internal-error':
+            return `not done: docker-reclaim failed on it (${r.message}); please report this`;
+        case 'engine-lost':
+            return 'not attempted: the engine stopped answering during the run';
+        case 'removal-failed':
+            return r.status === undefined
+                ? `removal failed: ${r.message}`
+                : `removal failed (HTTP ${r.status}): ${r.message}`;
+        case 'volume-in-use':
+            return `in use by container ${r.container} (${r.state}), which stays: a volume goes only after every container that uses it`;
+        case 'cache-in-use':
+            return 'in use by a build';
+        case 'cache-shared':
+            return "shared with an image's layers: it frees nothing while that image stays, and a run after the image is gone takes it";
+        case 'cache-parent-of-kept':
+            return `build cache record ${r.child} that stays was built on it`;
+        case 'cache-not-pruned':
+            return 'BuildKit kept it when asked to remove it: a build took it, or a record built on it stays';
+        case 'existed-before-job':
+            return 'it was there before the job: job cleanup leaves it';
+        case 'free-space-target-met':
+            return `not needed: the disk reaches ${(0,_bytes_js__WEBPACK_IMPORTED_MODULE_1__/* .formatBytes */ .z)(r.targetBytes)} free without it (until-free)`;
+        default: {
+            // A new Reason kind stops the build here until it has a sentence.
+            const unknown = r;
+            return `kept (${unknown.kind})`;
+        }
+    }
+}
+
+
+/***/ }),
+
+/***/ 7826:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  kq: () => (/* binding */ escapeCell),
+  Br: () => (/* binding */ renderSummary)
+});
+
+// UNUSED EXPORTS: SUMMARY_BUDGET
+
+// EXTERNAL MODULE: ./src/duration.ts
+var duration = __nccwpck_require__(7607);
 ;// CONCATENATED MODULE: ./src/report/age.ts
 // Ages as a person reads them in a table: `3h 12m`, `3d 4h`, `45d`, `4mo 12d`, `3y 2mo`.
 
-const age_DAY = 24 * 60 * 60_000;
+const DAY = 24 * 60 * 60_000;
 /** Calendar-free units, good enough to read an age by: a year of 365 days, a twelfth of it. */
-const YEAR = 365 * age_DAY;
+const YEAR = 365 * DAY;
 const MONTH = YEAR / 12;
 function two(first, firstUnit, second, secondUnit) {
     return second > 0 ? `${first}${firstUnit} ${second}${secondUnit}` : `${first}${firstUnit}`;
@@ -72353,18 +73331,22 @@ function formatAge(ms) {
     // Negative ages come from clocks that disagree; show them rather than hide the skew.
     if (ms < 0)
         return `-${formatAge(-ms)}`;
-    if (ms < 7 * age_DAY)
-        return formatDuration(ms);
+    if (ms < 7 * DAY)
+        return (0,duration/* formatDuration */.a3)(ms);
     if (ms < 2 * MONTH)
-        return `${Math.floor(ms / age_DAY)}d`;
+        return `${Math.floor(ms / DAY)}d`;
     if (ms < YEAR) {
         const months = Math.floor(ms / MONTH);
-        return two(months, 'mo', Math.floor((ms - months * MONTH) / age_DAY), 'd');
+        return two(months, 'mo', Math.floor((ms - months * MONTH) / DAY), 'd');
     }
     const years = Math.floor(ms / YEAR);
     return two(years, 'y', Math.floor((ms - years * YEAR) / MONTH), 'mo');
 }
 
+// EXTERNAL MODULE: ./src/report/bytes.ts
+var bytes = __nccwpck_require__(2661);
+// EXTERNAL MODULE: ./src/plan/patterns.ts + 9 modules
+var patterns = __nccwpck_require__(1849);
 ;// CONCATENATED MODULE: ./src/report/chart.ts
 // "Where the space went": a Mermaid pie chart, which GitHub renders in job summaries.
 
@@ -72373,9 +73355,9 @@ function formatAge(ms) {
 const CHART_REPOSITORIES = 8;
 const LABEL_MAX = 40;
 /** The familiar repository of an image's first reference, or `<none>` for an untagged image. */
-function chart_repositoryOf(references) {
+function repositoryOf(references) {
     const first = references[0];
-    return first === undefined ? '<none>' : familiarName(parseReference(first).repository);
+    return first === undefined ? '<none>' : (0,patterns/* familiarName */.hG)((0,patterns/* parseReference */.F2)(first).repository);
 }
 /**
  * Predicted bytes freed, by repository (largest first, the top ones by name and the rest as one
@@ -72389,7 +73371,7 @@ function spaceSlices(outcome, predictedBytes) {
     for (const image of outcome.deletedImages) {
         if (!(image.freedBytes > 0))
             continue;
-        const repository = chart_repositoryOf(image.references);
+        const repository = repositoryOf(image.references);
         byRepository.set(repository, (byRepository.get(repository) ?? 0) + image.freedBytes);
         attributed += image.freedBytes;
     }
@@ -72446,10 +73428,12 @@ function renderPie(slices) {
     const shown = slices.filter((s) => Number.isFinite(s.bytes) && Math.round(s.bytes) > 0);
     if (shown.length === 0)
         return '';
-    const lines = shown.map((s) => `    "${mermaidLabel(s.label)} (${formatBytes(s.bytes)})" : ${Math.round(s.bytes)}`);
+    const lines = shown.map((s) => `    "${mermaidLabel(s.label)} (${(0,bytes/* formatBytes */.z)(s.bytes)})" : ${Math.round(s.bytes)}`);
     return `\`\`\`mermaid\npie\n${lines.join('\n')}\n\`\`\`\n`;
 }
 
+// EXTERNAL MODULE: ./src/report/reason.ts
+var reason = __nccwpck_require__(8880);
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary: GitHub-flavoured Markdown, every piece of engine or user text escaped.
 
@@ -72488,8 +73472,8 @@ function escapeCell(text) {
         .replace(/^ +| +$/g, (spaces) => '&#32;'.repeat(spaces.length));
 }
 const row = (cells) => `| ${cells.map(escapeCell).join(' | ')} |\n`;
-const summary_count = (n) => n.toLocaleString('en-US');
-const plural = (n, noun) => `${summary_count(n)} ${noun}${n === 1 ? '' : 's'}`;
+const count = (n) => n.toLocaleString('en-US');
+const plural = (n, noun) => `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
 const isImageId = (s) => /^sha256:[0-9a-f]{64}$/.test(s);
 /**
  * `repo@sha256:4a7882cd7cc4…`: a digest shortened the way `docker images` shortens IDs, so that
@@ -72501,7 +73485,7 @@ const showReference = (r) => r.replace(/(@sha256:[0-9a-f]{12})[0-9a-f]{52}$/, '$
 const nowrap = (s) => s.replace(/ /g, '\u00a0');
 /** `4.2 s` under a minute, then `3m 5s`. */
 function took(ms) {
-    return ms < 60_000 ? `${(Math.round(ms / 100) / 10).toFixed(1)} s` : formatDuration(ms);
+    return ms < 60_000 ? `${(Math.round(ms / 100) / 10).toFixed(1)} s` : (0,duration/* formatDuration */.a3)(ms);
 }
 function renderSection(s, cap) {
     if (s.rows.length === 0)
@@ -72513,7 +73497,7 @@ function renderSection(s, cap) {
         shown.join('') +
         (more > 0
             ? row([
-                `… and ${summary_count(more)} more (full list in the report)`,
+                `… and ${count(more)} more (full list in the report)`,
                 ...s.head.slice(1).map(() => '')
             ])
             : '');
@@ -72523,18 +73507,18 @@ function renderSection(s, cap) {
         : `${s.title}\n\n${table}\n`;
 }
 function skipRows(skips) {
-    return skips.map((s) => row([isImageId(s.target) ? shortId(s.target) : s.target, describeReason(s.reason)]));
+    return skips.map((s) => row([isImageId(s.target) ? (0,reason/* shortId */.m_)(s.target) : s.target, (0,reason/* describeReason */.Gk)(s.reason)]));
 }
 /** `≈` before a predicted figure that counts some layers of unknown size as 0. */
 const approx = (space) => (space.predictionExact ? '' : '≈');
 /** The one line that says how much space went, what went, and the free disk before and after. */
 function headline(outcome, space, dry) {
-    const predicted = `${approx(space)}${formatBytes(space.predictedBytes)}`;
+    const predicted = `${approx(space)}${(0,bytes/* formatBytes */.z)(space.predictedBytes)}`;
     let amount;
     if (dry)
         amount = `**Would reclaim ${predicted}**`;
     else if (space.measuredBytes !== undefined) {
-        amount = `**Reclaimed ${formatBytes(space.measuredBytes)} (predicted ${predicted})**`;
+        amount = `**Reclaimed ${(0,bytes/* formatBytes */.z)(space.measuredBytes)} (predicted ${predicted})**`;
     }
     else
         amount = `**Reclaimed ${predicted} (predicted; not measured)**`;
@@ -72551,10 +73535,10 @@ function headline(outcome, space, dry) {
         parts.push(plural(outcome.prunedBuildCache.length, 'build cache record'));
     }
     if (space.disk) {
-        const before = formatBytes(space.disk.freeBefore);
+        const before = (0,bytes/* formatBytes */.z)(space.disk.freeBefore);
         parts.push(!dry && space.disk.freeAfter !== undefined
-            ? `free disk ${before} → ${formatBytes(space.disk.freeAfter)}`
-            : `free disk ${before} → ${approx(space)}${formatBytes(space.disk.freeBefore + space.predictedBytes)} predicted`);
+            ? `free disk ${before} → ${(0,bytes/* formatBytes */.z)(space.disk.freeAfter)}`
+            : `free disk ${before} → ${approx(space)}${(0,bytes/* formatBytes */.z)(space.disk.freeBefore + space.predictedBytes)} predicted`);
     }
     const time = took(space.elapsedMs);
     return `${parts.join(' · ')}${dry ? ` (planned in ${time})` : ` in ${time}`}\n\n`;
@@ -72575,7 +73559,7 @@ function notes(space, dry) {
         }
         if (space.systemDfBytes !== undefined && space.systemDfBytes !== space.measuredBytes) {
             const df = space.systemDfBytes;
-            measured.push(`By docker system df, the engine's disk usage ${df < 0 ? 'grew' : 'fell'} by ${formatBytes(Math.abs(df))} over the run (that also counts anything else the engine did meanwhile).`);
+            measured.push(`By docker system df, the engine's disk usage ${df < 0 ? 'grew' : 'fell'} by ${(0,bytes/* formatBytes */.z)(Math.abs(df))} over the run (that also counts anything else the engine did meanwhile).`);
         }
         if (measured.length > 0)
             lines.push(measured.join(' '));
@@ -72587,20 +73571,20 @@ function untilFree(outcome, space, dry) {
     const t = space.target;
     if (!t)
         return '';
-    let text = `**until-free: ${formatBytes(t.targetBytes)} free.** `;
+    let text = `**until-free: ${(0,bytes/* formatBytes */.z)(t.targetBytes)} free.** `;
     if (t.alreadyMet) {
-        text += `The disk already had ${formatBytes(t.freeBytes)} free: nothing ${dry ? 'to remove' : 'removed'}.`;
+        text += `The disk already had ${(0,bytes/* formatBytes */.z)(t.freeBytes)} free: nothing ${dry ? 'to remove' : 'removed'}.`;
     }
     else if (t.predictedFreeBytes < t.targetBytes) {
         text +=
-            `Every candidate together frees only ${formatBytes(t.predictedFreeBytes - t.freeBytes)}; ` +
-                `the target is short by ${formatBytes(t.targetBytes - t.predictedFreeBytes)}.`;
+            `Every candidate together frees only ${(0,bytes/* formatBytes */.z)(t.predictedFreeBytes - t.freeBytes)}; ` +
+                `the target is short by ${(0,bytes/* formatBytes */.z)(t.targetBytes - t.predictedFreeBytes)}.`;
     }
     else {
         const n = outcome.deletedImages.length;
         text +=
-            `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${summary_count(n)} least recently used images`} ` +
-                `needed to reach it (predicted free afterwards: ${formatBytes(t.predictedFreeBytes)}).`;
+            `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${count(n)} least recently used images`} ` +
+                `needed to reach it (predicted free afterwards: ${(0,bytes/* formatBytes */.z)(t.predictedFreeBytes)}).`;
     }
     if (t.upperBound) {
         text +=
@@ -72619,16 +73603,16 @@ function left(l) {
     const cache = l.buildCache;
     if (cache && cache.bytes > 0) {
         const s = cache.suggestion;
-        parts.push(`${formatBytes(cache.bytes)} of build cache` +
+        parts.push(`${(0,bytes/* formatBytes */.z)(cache.bytes)} of build cache` +
             (s && s.records > 0
-                ? ` (\`build-cache: ${formatDuration(s.olderThanMs)}\` would take ${formatBytes(s.bytes)})`
+                ? ` (\`build-cache: ${(0,duration/* formatDuration */.a3)(s.olderThanMs)}\` would take ${(0,bytes/* formatBytes */.z)(s.bytes)})`
                 : ''));
     }
     if (l.anonymousVolumes.count > 0) {
-        parts.push(`${plural(l.anonymousVolumes.count, 'anonymous volume')} no container uses (${formatBytes(l.anonymousVolumes.bytes)}, \`anonymous-volumes: true\`)`);
+        parts.push(`${plural(l.anonymousVolumes.count, 'anonymous volume')} no container uses (${(0,bytes/* formatBytes */.z)(l.anonymousVolumes.bytes)}, \`anonymous-volumes: true\`)`);
     }
     if (l.namedVolumes.count > 0) {
-        parts.push(`${plural(l.namedVolumes.count, 'named volume')} no container uses (${formatBytes(l.namedVolumes.bytes)}; name them in \`volumes\`)`);
+        parts.push(`${plural(l.namedVolumes.count, 'named volume')} no container uses (${(0,bytes/* formatBytes */.z)(l.namedVolumes.bytes)}; name them in \`volumes\`)`);
     }
     return parts.length > 0 ? `**Left:** ${parts.join(', ')}.\n\n` : '';
 }
@@ -72646,9 +73630,11 @@ function renderSummary(outcome, ctx) {
     const images = [...outcome.deletedImages].sort((a, b) => b.freedBytes - a.freedBytes || b.size - a.size || a.id.localeCompare(b.id));
     const deletedRefs = new Set(images.flatMap((i) => i.references));
     const untagOnly = outcome.untagged.filter((r) => !deletedRefs.has(r));
-    const failed = outcome.skipped.filter((s) => isFailure(s.reason));
-    const kept = outcome.skipped.filter((s) => !isFailure(s.reason));
-    let head = `## docker-reclaim${dry ? ' (dry run)' : ''}\n\n`;
+    const failed = outcome.skipped.filter((s) => (0,reason/* isFailure */.N6)(s.reason));
+    const kept = outcome.skipped.filter((s) => !(0,reason/* isFailure */.N6)(s.reason));
+    let head = `## ${ctx.heading ?? 'docker-reclaim'}${dry ? ' (dry run)' : ''}\n\n`;
+    if (ctx.preface)
+        head += `${ctx.preface}\n\n`;
     if (dry) {
         head += '> [!NOTE]\n> Dry run: nothing was removed. This is what a real run would remove.\n\n';
     }
@@ -72669,10 +73655,10 @@ function renderSummary(outcome, ctx) {
             rows: images.map((i) => {
                 const refs = i.references.length > 0 ? i.references.map(showReference).join(', ') : '<none>';
                 return row([
-                    shortId(i.id),
+                    (0,reason/* shortId */.m_)(i.id),
                     i.prunedParent ? `${refs} (untagged parent)` : refs,
-                    nowrap(formatBytes(i.freedBytes)),
-                    nowrap(formatBytes(i.size)),
+                    nowrap((0,bytes/* formatBytes */.z)(i.freedBytes)),
+                    nowrap((0,bytes/* formatBytes */.z)(i.size)),
                     `${nowrap(formatAge(ctx.now - i.basisTime))} (${i.basis})`
                 ]);
             })
@@ -72683,13 +73669,13 @@ function renderSummary(outcome, ctx) {
             head: ['Volume', 'Kind', 'Size'],
             align: ['---', '---', '---:'],
             rows: outcome.removedVolumes.map((v) => row([
-                v.anonymous ? shortId(v.name) : v.name,
+                v.anonymous ? (0,reason/* shortId */.m_)(v.name) : v.name,
                 v.anonymous ? 'anonymous' : 'named',
-                nowrap(v.size === undefined ? 'unknown' : formatBytes(v.size))
+                nowrap(v.size === undefined ? 'unknown' : (0,bytes/* formatBytes */.z)(v.size))
             ]))
         },
         {
-            title: `${dry ? 'Build cache that would be pruned' : 'Build cache pruned'}: ${plural(outcome.prunedBuildCache.length, 'record')}, ${formatBytes(outcome.prunedBuildCache.reduce((sum, r) => sum + r.size, 0))}`,
+            title: `${dry ? 'Build cache that would be pruned' : 'Build cache pruned'}: ${plural(outcome.prunedBuildCache.length, 'record')}, ${(0,bytes/* formatBytes */.z)(outcome.prunedBuildCache.reduce((sum, r) => sum + r.size, 0))}`,
             collapsed: true,
             empty: '',
             head: ['Record', 'Type', 'Description', 'Size', 'Last used'],
@@ -72700,7 +73686,7 @@ function renderSummary(outcome, ctx) {
                 r.id.slice(0, 12),
                 r.type,
                 r.description,
-                nowrap(formatBytes(r.size)),
+                nowrap((0,bytes/* formatBytes */.z)(r.size)),
                 `${nowrap(formatAge(ctx.now - r.lastUsed))} ago`
             ]))
         },
@@ -72709,7 +73695,7 @@ function renderSummary(outcome, ctx) {
             empty: dry ? 'No containers would be removed.' : 'No containers removed.',
             head: ['Container', 'ID', 'Image', 'Writable layer'],
             align: ['---', '---', '---', '---:'],
-            rows: outcome.removedContainers.map((c) => row([c.name, shortId(c.id), shortId(c.image), nowrap(formatBytes(c.sizeRw))]))
+            rows: outcome.removedContainers.map((c) => row([c.name, (0,reason/* shortId */.m_)(c.id), (0,reason/* shortId */.m_)(c.image), nowrap((0,bytes/* formatBytes */.z)(c.sizeRw))]))
         }
     ];
     // Tags taken off images that stay are otherwise invisible; say nothing when there are none.
@@ -72743,7 +73729,7 @@ function renderSummary(outcome, ctx) {
     });
     let foot = `Engine ${escapeCell(ctx.address)}`;
     if (space.disk) {
-        foot += `, data on ${escapeCell(space.disk.path)} (${formatBytes(space.disk.totalBytes)} disk)`;
+        foot += `, data on ${escapeCell(space.disk.path)} (${(0,bytes/* formatBytes */.z)(space.disk.totalBytes)} disk)`;
     }
     if (ctx.leftovers && !ctx.leftovers.buildCache)
         foot += '; it has no BuildKit build cache';
@@ -72778,333 +73764,85 @@ function fairCap(sections, base) {
     return lo;
 }
 
-;// CONCATENATED MODULE: ./src/report/json.ts
-// The full report: everything the summary had to leave out, as JSON for people and tools.
-
-
-
-/** RUNNER_TEMP is emptied after every job, so reports never pile up on self-hosted runners. */
-function reportDir(env = process.env) {
-    return env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir();
-}
-/** Writes the report to a new file in `dir` and returns its path. */
-function writeReport(dir, data) {
-    external_node_fs_namespaceObject.mkdirSync(dir, { recursive: true });
-    const now = new Date();
-    // No colons: the name must be valid on Windows runners too.
-    const stamp = now.toISOString().replace(/[-:]/g, '');
-    const text = `${JSON.stringify({ generatedAt: now.toISOString(), ...data }, null, 2)}\n`;
-    // Two runs in the same millisecond and process (main and post) must not overwrite each other.
-    for (let n = 0;; n++) {
-        const file = external_node_path_.join(dir, `docker-reclaim-${stamp}-${process.pid}${n ? `-${n}` : ''}.json`);
-        try {
-            external_node_fs_namespaceObject.writeFileSync(file, text, { flag: 'wx' });
-            return file;
-        }
-        catch (e) {
-            if (e.code !== 'EEXIST')
-                throw e;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/main.ts
-// The main step: read inputs → inventory → plan → execute → report.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-async function main() {
-    const started = Date.now();
-    core/* info */.pq(`docker-reclaim ${constants/* VERSION */.xv} on Node ${process.version}`);
-    let settings;
-    try {
-        settings = getSettings();
-    }
-    catch (e) {
-        if (e instanceof InputError)
-            return core/* setFailed */.C1(e.message);
-        throw e;
-    }
-    let conn;
-    try {
-        conn = connect(settings.dockerHost, process.env, settings.engineTimeoutMs);
-        await core/* group */.Os(`Connect to ${conn.address} (${conn.from})`, () => ping(conn));
-    }
-    catch (e) {
-        if (e instanceof EngineUnreachable)
-            return core/* setFailed */.C1(e.message);
-        throw e;
-    }
-    const docker = conn.docker;
-    const { inventory, disk, totalsBefore, ledger } = await core/* group */.Os('Read inventory', async () => {
-        const info = (await docker.info());
-        const [images, usage, events] = await Promise.all([
-            readInventory(docker, mayFree(settings.policy)),
-            readUsage(docker),
-            recentEvents(docker, info, settings.engineTimeoutMs)
-        ]);
-        // Podman (the one engine that names its Buildah) has no BuildKit build cache.
-        const buildKit = info.BuildahVersion === undefined;
-        const listed = withUsage(images, usage, buildKit);
-        const totals = usageTotal(usage.df);
-        // A few of the engine's own objects are enough to show that a path holds its data.
-        const objects = {
-            imageIds: listed.images.slice(0, 50).map((i) => i.id),
-            containerIds: listed.containers.slice(0, 50).map((c) => c.id)
-        };
-        const disk = (await engineDisk(conn, info, objects, settings.engineDataRoot)).found;
-        if ('disk' in disk)
-            listed.disk = disk.disk;
-        core/* info */.pq(`${listed.images.length} images, ${listed.containers.length} containers, ${listed.volumes?.length ?? 0} volumes, ` +
-            (listed.buildCache
-                ? `${listed.buildCache.length} build cache records`
-                : 'no BuildKit build cache on this engine'));
-        core/* info */.pq('disk' in disk
-            ? `${formatBytes(disk.disk.freeBytes)} free on ${disk.disk.path}, the engine's data disk: ${disk.how}`
-            : `The engine's data disk is not measured: ${disk.refusal}`);
-        const ledger = openLedger(settings.ledgerDir, {
-            // Podman (the one engine that names its Buildah) makes up a new ID at every start.
-            id: info.BuildahVersion === undefined ? (info.ID ?? '') : '',
-            root: info.DockerRootDir ?? '',
-            address: conn.address
-        });
-        const inv = withArrivalRecords(listed, latestArrivals(events, listed.images), ledger?.entries ?? new Map());
-        return { inventory: inv, disk, totalsBefore: totals, ledger };
-    });
-    const policy = { ...settings.policy };
-    if (settings.untilFree) {
-        if (!('disk' in disk)) {
-            return core/* setFailed */.C1(`Input "${constants/* Input */.pd.UntilFree}" needs the engine's data disk on this machine, and none can be shown: ${disk.refusal}. Name where this machine sees the engine's data root with ${constants/* Input */.pd.EngineDataRoot} (for example /mnt/dind-data), or leave ${constants/* Input */.pd.UntilFree} empty to remove every candidate.`);
-        }
-        policy.untilFreeBytes =
-            'bytes' in settings.untilFree
-                ? settings.untilFree.bytes
-                : Math.ceil((disk.disk.totalBytes * settings.untilFree.percent) / 100);
-    }
-    const plan = await core/* group */.Os('Plan', async () => {
-        const p = planner_plan(inventory, policy, Date.now());
-        logPlan(p);
-        return p;
-    });
-    const outcome = await core/* group */.Os(settings.dryRun ? 'Dry run: nothing is removed' : 'Remove', () => execute(plan, dockerRemover(docker), {
-        dryRun: settings.dryRun,
-        onProgress: (done, total) => core/* info */.pq(`${done}/${total} steps done`)
-    }));
-    if (ledger) {
-        await core/* group */.Os('Ledger', () => recordLedger(ledger, inventory, plan.now, outcome));
-    }
-    const space = await core/* group */.Os('Measure', () => measure(docker, inventory, plan, outcome, totalsBefore, started));
-    // The removals are done: from here on, nothing that fails may fail the step.
-    const reportPath = await core/* group */.Os('Report', async () => {
-        let path;
-        try {
-            path = writeReport(reportDir(), {
-                version: constants/* VERSION */.xv,
-                settings,
-                inventorySize: { images: inventory.images.length, containers: inventory.containers.length },
-                plan,
-                outcome,
-                space
-            });
-            core/* info */.pq(`Report: ${path}`);
-        }
-        catch (e) {
-            core/* warning */.$e(`Could not write the JSON report in ${reportDir()} (${describeError(e)}); the outputs and the summary say what happened.`);
-        }
-        setOutputs(outputValues(outcome, path ?? '', space));
-        if (settings.summary) {
-            try {
-                await core/* summary */.z
-                    .addRaw(renderSummary(outcome, {
-                    address: conn.address,
-                    now: plan.now,
-                    space,
-                    leftovers: plan.leftovers
-                }))
-                    .write();
-            }
-            catch (e) {
-                core/* warning */.$e(`Could not write the job summary (${describeError(e)}); the outputs${path ? ' and the report' : ''} say what happened.`);
-            }
-        }
-        return path;
-    });
-    if (outcome.engineLost !== undefined) {
-        const done = outcome.results.filter((r) => r.status === 'done' || r.status === 'gone').length;
-        return core/* setFailed */.C1(`Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done${reportPath ? `; the report lists each one: ${reportPath}` : ''}. Run the step again once the engine answers to finish the rest.`);
-    }
-    const verb = settings.dryRun ? 'Would delete' : 'Deleted';
-    const bytes = space.measuredBytes ?? space.predictedBytes;
-    core/* info */.pq(`${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers: ${formatBytes(bytes)}${settings.dryRun ? ' predicted' : ''}; kept ${outcome.skipped.length}.`);
-    const failed = outcome.skipped.filter((s) => isFailure(s.reason));
-    if (failed.length > 0) {
-        const lines = failed.map((s) => `${s.target}: ${describeReason(s.reason)}`);
-        if (settings.failOnError) {
-            core/* setFailed */.C1(`${failed.length} planned removals did not happen:\n${lines.join('\n')}`);
-        }
-        else {
-            lines.forEach((l) => core/* warning */.$e(l));
-        }
-    }
-}
-/** Reading a few hundred events takes milliseconds; a slow answer must not hold the run. */
-const EVENTS_WAIT_MS = 30_000;
-/**
- * The engine's buffered events, for when images arrived. Without them ages are only less exact,
- * so a failure to read them is a warning.
- */
-async function recentEvents(docker, info, timeoutMs) {
-    const engineNow = Date.parse(info.SystemTime ?? '');
-    const waitMs = Math.min(timeoutMs, EVENTS_WAIT_MS);
-    try {
-        const { events, complete } = await readEvents(docker, Number.isFinite(engineNow) ? engineNow : Date.now(), waitMs);
-        core/* info */.pq(`${events.length} recent engine events` +
-            (events.length >= EVENT_BUFFER
-                ? ` (the engine keeps only its last ${EVENT_BUFFER}: arrivals before the oldest are known only to the ledger)`
-                : ''));
-        if (!complete) {
-            core/* warning */.$e(`The engine's recent events did not arrive within ${formatDuration(waitMs)}; ages use the ${events.length} that did, the tag time and the ledger.`);
-        }
-        return events;
-    }
-    catch (e) {
-        core/* warning */.$e(`Could not read the engine's recent events (${describeError(e)}); image ages rely on the tag time and the ledger only.`);
-        return [];
-    }
-}
-function openLedger(dir, engine) {
-    if (dir === undefined) {
-        core/* info */.pq('No ledger (no ledger-dir and no RUNNER_TOOL_CACHE): images without a tag time or a recent event count from now.');
-        return undefined;
-    }
-    const file = ledgerFile(dir, engine);
-    const { entries, problem } = readLedger(file);
-    if (problem)
-        core/* warning */.$e(`Ledger: ${problem}; starting it again.`);
-    core/* info */.pq(`Ledger ${file}: ${entries.size} images known`);
-    return { file, engine, entries };
-}
-/** Records what this run saw; a ledger that cannot be written costs ages, never removals. */
-async function recordLedger(ledger, inventory, seenAt, outcome) {
-    const deleted = new Set(outcome.dryRun ? [] : outcome.deletedImages.map((i) => i.id));
-    try {
-        await updateLedger(ledger.file, ledger.engine, (current) => mergeLedger(current, inventory, seenAt, deleted));
-        core/* info */.pq(`Ledger ${ledger.file} updated`);
-    }
-    catch (e) {
-        core/* warning */.$e(`Could not update the ledger ${ledger.file} (${describeError(e)}); images first seen now will count from the next run that can.`);
-    }
-}
-/** Predicted against measured: the engine's delete responses, /system/df, and the disk itself. */
-async function measure(docker, inventory, plan, outcome, totalsBefore, started) {
-    const space = {
-        predictedBytes: plan.space.bytes,
-        predictionExact: plan.space.exact,
-        elapsedMs: 0
-    };
-    if (plan.target)
-        space.target = plan.target;
-    const disk = inventory.disk;
-    if (disk)
-        space.disk = { path: disk.path, totalBytes: disk.totalBytes, freeBefore: disk.freeBytes };
-    if (!outcome.dryRun) {
-        const imageSteps = outcome.results.filter((r) => !r.step.startsWith('build-cache:'));
-        const deletedEntries = imageSteps.flatMap((r) => (r.status === 'done' ? r.deleted : []));
-        // A container or volume that was already gone (404) freed nothing now.
-        const status = new Map(outcome.results.map((r) => [r.step, r.status]));
-        const removedContainers = new Set(outcome.removedContainers
-            .filter((c) => status.get(stepId.container(c.id)) === 'done')
-            .map((c) => c.id));
-        const removedVolumes = new Set(outcome.removedVolumes
-            .filter((v) => status.get(stepId.volume(v.name)) === 'done')
-            .map((v) => v.name));
-        const cacheReclaimed = outcome.results.reduce((sum, r) => sum + (r.status === 'done' ? (r.reclaimed ?? 0) : 0), 0);
-        const fromResponses = measuredFromResponses(inventory, deletedEntries, removedContainers, {
-            volumes: removedVolumes,
-            buildCacheBytes: cacheReclaimed
-        });
-        const [totalsAfter, diskAfter] = await Promise.all([
-            totalsBefore === undefined
-                ? undefined
-                : docker.df().then(usageTotal, () => undefined),
-            disk ? statDisk(disk.path).catch(() => undefined) : undefined
-        ]);
-        if (totalsBefore !== undefined && totalsAfter !== undefined) {
-            space.systemDfBytes = totalsBefore - totalsAfter;
-        }
-        // The containerd store's delete responses list no layers: there, /system/df measures.
-        const imagesDeleted = outcome.deletedImages.length > 0;
-        if (imagesDeleted && fromResponses.layers === 0 && space.systemDfBytes !== undefined) {
-            space.measuredBytes = space.systemDfBytes;
-            space.measuredFrom = 'system-df';
-        }
-        else {
-            space.measuredBytes = fromResponses.bytes;
-            space.measuredFrom = 'delete-responses';
-        }
-        if (space.disk && diskAfter)
-            space.disk.freeAfter = diskAfter.freeBytes;
-        core/* info */.pq(`predicted ${space.predictedBytes} bytes, measured ${space.measuredBytes} (${space.measuredFrom})` +
-            (space.systemDfBytes !== undefined ? `, /system/df ${space.systemDfBytes}` : ''));
-    }
-    space.elapsedMs = Date.now() - started;
-    return space;
-}
-function describeStep(s) {
-    switch (s.kind) {
-        case 'remove-container':
-            return `remove container ${s.name} (${s.container.slice(0, 12)})`;
-        case 'untag':
-            return `untag ${s.reference}`;
-        case 'delete-image':
-            return `delete image ${s.image}`;
-        case 'remove-volume':
-            return `remove volume ${s.volume}`;
-        case 'prune-build-cache':
-            return `prune ${s.records.length} build cache records`;
-    }
-}
-const LOG_LINES = 500;
-function logPlan(p) {
-    core/* info */.pq(`${p.steps.length} steps: ${p.removeContainers.length} containers, ${p.steps.filter((s) => s.kind === 'untag').length} references, ${p.deleteImages.length} images, ${p.removeVolumes.length} volumes, ${p.pruneBuildCache.length} build cache records; ${p.skipped.length} kept`);
-    // Thousands of lines help nobody in a log; the JSON report has every one.
-    const list = (lines) => {
-        lines.slice(0, LOG_LINES).forEach((l) => core/* info */.pq(`  ${l}`));
-        if (lines.length > LOG_LINES)
-            core/* info */.pq(`  … and ${lines.length - LOG_LINES} more (full list in the report)`);
-    };
-    list(p.steps.map(describeStep));
-    list(p.skipped.map((s) => `keep ${s.target}: ${describeReason(s.reason)}`));
-}
-
 
 /***/ }),
 
-/***/ 6661:
+/***/ 3911:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   b: () => (/* binding */ post)
+/* harmony export */   RA: () => (/* binding */ readSnapshot),
+/* harmony export */   W9: () => (/* binding */ takeSnapshot),
+/* harmony export */   YP: () => (/* binding */ jobScope),
+/* harmony export */   oF: () => (/* binding */ writeSnapshot)
 /* harmony export */ });
-// The post step. docker-reclaim has nothing to undo after the job; the dispatch is here so that a
-// post phase can be added to action.yml without a second bundle.
-async function post() { }
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+// The main step's snapshot for job cleanup: what the engine held when the job's own work began.
+// It goes in a file under RUNNER_TEMP, and only the file's path goes in the step's state.
+
+
+function takeSnapshot(inventory, time, address) {
+    return {
+        version: 1,
+        time,
+        address,
+        images: Object.fromEntries(inventory.images.map((i) => [i.id, [...i.tags, ...i.digests]])),
+        containers: inventory.containers.map((c) => c.id),
+        volumes: (inventory.volumes ?? []).map((v) => v.name),
+        buildCache: (inventory.buildCache ?? []).map((r) => r.id)
+    };
+}
+function writeSnapshot(dir, snapshot) {
+    node_fs__WEBPACK_IMPORTED_MODULE_0___default().mkdirSync(dir, { recursive: true });
+    const file = node_path__WEBPACK_IMPORTED_MODULE_1___default().join(dir, `docker-reclaim-snapshot-${process.pid}-${snapshot.time}.json`);
+    node_fs__WEBPACK_IMPORTED_MODULE_0___default().writeFileSync(file, `${JSON.stringify(snapshot)}\n`);
+    return file;
+}
+/** The snapshot in `file`, or why there is none to use. */
+function readSnapshot(file) {
+    let text;
+    try {
+        text = node_fs__WEBPACK_IMPORTED_MODULE_0___default().readFileSync(file, 'utf8');
+    }
+    catch (e) {
+        return { problem: `${file} cannot be read (${e.code ?? 'error'})` };
+    }
+    try {
+        const snapshot = JSON.parse(text);
+        if (snapshot?.version !== 1 || typeof snapshot.images !== 'object') {
+            return { problem: `${file} is not a docker-reclaim snapshot` };
+        }
+        return { snapshot };
+    }
+    catch {
+        return { problem: `${file} is not valid JSON` };
+    }
+}
+/** What the job added: everything the engine holds now that the snapshot does not. */
+function jobScope(snapshot, now) {
+    const containers = new Set(snapshot.containers);
+    const volumes = new Set(snapshot.volumes);
+    const records = new Set(snapshot.buildCache);
+    const images = [];
+    const references = [];
+    for (const i of now.images) {
+        const before = snapshot.images[i.id];
+        if (!before)
+            images.push(i.id);
+        const had = new Set(before ?? []);
+        references.push(...[...i.tags, ...i.digests].filter((r) => !had.has(r)));
+    }
+    return {
+        images,
+        references,
+        containers: now.containers.filter((c) => !containers.has(c.id)).map((c) => c.id),
+        volumes: (now.volumes ?? []).filter((v) => !volumes.has(v.name)).map((v) => v.name),
+        buildCache: (now.buildCache ?? []).filter((r) => !records.has(r.id)).map((r) => r.id)
+    };
+}
 
 
 /***/ }),
@@ -73258,6 +73996,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -73276,6 +74021,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 

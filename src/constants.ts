@@ -22,7 +22,9 @@ export const Input = {
   EngineDataRoot: 'engine-data-root',
   BuildCache: 'build-cache',
   Volumes: 'volumes',
-  AnonymousVolumes: 'anonymous-volumes'
+  AnonymousVolumes: 'anonymous-volumes',
+  JobCleanup: 'job-cleanup',
+  RecordUsage: 'record-usage'
 } as const;
 
 export const Output = {
@@ -37,5 +39,11 @@ export const Output = {
 } as const;
 
 export const State = {
-  IsPost: 'isPost'
+  IsPost: 'isPost',
+  /** The snapshot file's path (never its contents: state travels in environment variables). */
+  Snapshot: 'snapshot',
+  /** The engine's clock when the main step read it, ms since epoch. */
+  Since: 'since',
+  /** The engine the main step used. */
+  Address: 'address'
 } as const;

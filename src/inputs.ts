@@ -24,6 +24,10 @@ export interface Settings {
   ledgerDir?: string;
   /** Where this machine sees the engine's data root (engine-data-root), for until-free. */
   engineDataRoot?: string;
+  /** The post step removes what the job added. */
+  jobCleanup: boolean;
+  /** The post step records in the ledger which images the job's containers used. */
+  recordUsage: boolean;
 }
 
 /** A problem with an input; the message is written for the workflow author. */
@@ -208,6 +212,20 @@ function dataRoot(name: InputName, value: string): string | undefined {
   return path.normalize(value);
 }
 
+/** `auto` (the default) records usage where there is a ledger to record it in. */
+function usageRecording(name: InputName, value: string, ledger: string | undefined): boolean {
+  if (value === '' || value.toLowerCase() === 'auto') return ledger !== undefined;
+  const on = boolean(name, value, false);
+  if (on && ledger === undefined) {
+    throw invalid(
+      name,
+      value,
+      'there is no ledger to record usage in (no ledger-dir and no RUNNER_TOOL_CACHE); set ledger-dir, or use auto'
+    );
+  }
+  return on;
+}
+
 /** A folder path, resolved against the workspace as the runner resolves paths. */
 function ledgerDir(name: InputName, value: string, env: NodeJS.ProcessEnv): string | undefined {
   if (value === '') {
@@ -265,6 +283,8 @@ export function getSettings(
     buildCache === '' ? undefined : duration(Input.BuildCache, buildCache);
   const volumes = patterns(Input.Volumes, get(Input.Volumes), 'volume');
   const anonymousVolumes = boolean(Input.AnonymousVolumes, get(Input.AnonymousVolumes), false);
+  const jobCleanup = boolean(Input.JobCleanup, get(Input.JobCleanup), false);
+  const recordUsage = usageRecording(Input.RecordUsage, get(Input.RecordUsage), ledger);
   return {
     policy: {
       images,
@@ -283,6 +303,8 @@ export function getSettings(
     failOnError,
     summary,
     engineTimeoutMs,
+    jobCleanup,
+    recordUsage,
     ...(host === undefined ? {} : { dockerHost: host }),
     ...(untilFree === undefined ? {} : { untilFree }),
     ...(ledger === undefined ? {} : { ledgerDir: ledger }),

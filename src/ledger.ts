@@ -11,6 +11,8 @@ export interface LedgerEntry {
   firstSeen: number;
   /** The latest arrival event a run read for it. */
   arrived?: { time: number; action: ArrivalAction };
+  /** The latest use by a container that a post step saw, ms since epoch. */
+  lastUsed?: number;
 }
 
 export type LedgerEntries = ReadonlyMap<ImageId, LedgerEntry>;
@@ -77,7 +79,9 @@ export function mergeLedger(
   current: LedgerEntries,
   inventory: Inventory,
   seenAt: number,
-  deleted: ReadonlySet<ImageId>
+  deleted: ReadonlySet<ImageId>,
+  /** Uses by containers that a post step saw, by image. */
+  used: ReadonlyMap<ImageId, number> = new Map()
 ): Map<ImageId, LedgerEntry> {
   const next = new Map<ImageId, LedgerEntry>();
   const listed = new Set<ImageId>();
@@ -91,6 +95,8 @@ export function mergeLedger(
       .filter((a) => a !== undefined)
       .sort((a, b) => b.time - a.time)[0];
     if (arrived) entry.arrived = arrived;
+    const lastUsed = Math.max(before?.lastUsed ?? 0, used.get(image.id) ?? 0);
+    if (lastUsed > 0) entry.lastUsed = lastUsed;
     next.set(image.id, entry);
   }
   for (const [id, entry] of current) {
@@ -183,7 +189,8 @@ export function withArrivalRecords(
         ...image,
         arrival: {
           ...(event ? { event } : {}),
-          ...(entry ? { firstSeen: entry.firstSeen } : {})
+          ...(entry ? { firstSeen: entry.firstSeen } : {}),
+          ...(entry?.lastUsed ? { lastUsed: entry.lastUsed } : {})
         }
       };
     })

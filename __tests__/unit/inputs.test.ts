@@ -56,7 +56,9 @@ const DEFAULTS: Settings = {
   dryRun: false,
   failOnError: false,
   summary: true,
-  engineTimeoutMs: 120_000
+  engineTimeoutMs: 120_000,
+  jobCleanup: false,
+  recordUsage: false
 };
 
 describe('defaults', () => {
@@ -410,6 +412,27 @@ describe('ledger-dir', () => {
   it('a path that names a file is refused by name, with an example', () => {
     expect(() => getSettings(read('package.json'), {})).toThrow(
       /^Input "ledger-dir" has an invalid value "package\.json": .*package\.json is a file, not a folder; use a folder such as /
+    );
+  });
+});
+
+describe('job-cleanup and record-usage', () => {
+  const read = (values: Record<string, string>) => (name: string) => values[name] ?? '';
+  it('job cleanup is off unless asked for', () => {
+    expect(getSettings(read({}), {}).jobCleanup).toBe(false);
+    expect(getSettings(read({ 'job-cleanup': 'true' }), {}).jobCleanup).toBe(true);
+  });
+  it('usage is recorded by default wherever there is a ledger, and not where there is none', () => {
+    expect(getSettings(read({}), { RUNNER_TOOL_CACHE: '/opt/cache' }).recordUsage).toBe(true);
+    expect(getSettings(read({ 'record-usage': 'auto' }), {}).recordUsage).toBe(false);
+    expect(
+      getSettings(read({ 'record-usage': 'false' }), { RUNNER_TOOL_CACHE: '/opt/cache' })
+        .recordUsage
+    ).toBe(false);
+  });
+  it('record-usage: true without a ledger is refused by name, with what to do', () => {
+    expect(() => getSettings(read({ 'record-usage': 'true' }), {})).toThrow(
+      /^Input "record-usage" has an invalid value "true": there is no ledger to record usage in .*set ledger-dir, or use auto\.$/
     );
   });
 });

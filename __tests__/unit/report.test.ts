@@ -225,6 +225,10 @@ describe('describeReason', () => {
       'in use by container db (exited), which stays: a volume goes only after every container that uses it'
     ],
     'cache-in-use': [{ kind: 'cache-in-use' }, 'in use by a build'],
+    'existed-before-job': [
+      { kind: 'existed-before-job' },
+      'it was there before the job: job cleanup leaves it'
+    ],
     'cache-shared': [
       { kind: 'cache-shared' },
       "shared with an image's layers: it frees nothing while that image stays, and a run after the image is gone takes it"
@@ -718,6 +722,7 @@ describe('files', () => {
     };
     const data = {
       version: '0.1.0',
+      stage: 'main' as const,
       settings: { images: ['**'] },
       inventorySize: { images: 3, containers: 1 },
       plan,

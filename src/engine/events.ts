@@ -27,7 +27,8 @@ export const EVENT_BUFFER = 256;
 export async function readEvents(
   docker: Docker,
   untilMs: number,
-  timeoutMs: number
+  timeoutMs: number,
+  sinceMs = 1000
 ): Promise<{ events: EngineEvent[]; complete: boolean }> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -37,7 +38,8 @@ export async function readEvents(
     if (line.trim() === '') return;
     try {
       const e = JSON.parse(line) as EngineEvent;
-      if (eventTime(e) <= untilMs) events.push(e);
+      const t = eventTime(e);
+      if (t <= untilMs && t >= sinceMs) events.push(e);
     } catch {
       // A line cut by the timeout: what came before it still counts.
     }
@@ -45,7 +47,7 @@ export async function readEvents(
   try {
     const stream = (await docker.getEvents({
       // An integer `until` leaves out its own second.
-      since: 1,
+      since: Math.max(1, Math.floor(sinceMs / 1000)),
       until: Math.floor(untilMs / 1000) + 1,
       stream: false,
       abortSignal: abort.signal
@@ -133,4 +135,35 @@ export function latestArrivals(
     } else credit(id ? imageId(id) : undefined, time, action);
   }
   return latest;
+}
+
+const CONTAINER_USE = new Set(['create', 'start', 'die', 'destroy']);
+
+/**
+ * The latest time a container used each image, from container events. An event names the image as
+ * the user typed it (a reference, a full ID or a short one), resolved here against the images that
+ * exist now; one that names none of them is not counted.
+ */
+export function containerUses(
+  events: readonly EngineEvent[],
+  images: readonly InventoryImage[]
+): Map<ImageId, number> {
+  const byReference = new Map<string, ImageId>();
+  for (const i of images) {
+    for (const r of [...i.tags, ...i.digests]) byReference.set(referenceKey(r), i.id);
+  }
+  const resolve = (typed: string): ImageId | undefined => {
+    const hex = /^(?:sha256:)?([0-9a-f]{12,64})$/.exec(typed)?.[1];
+    if (hex) return images.find((i) => i.id.replace(/^sha256:/, '').startsWith(hex))?.id;
+    return byReference.get(referenceKey(typed));
+  };
+  const used = new Map<ImageId, number>();
+  for (const e of events) {
+    if (e.Type !== 'container' || !CONTAINER_USE.has(e.Action ?? '')) continue;
+    const typed = e.Actor?.Attributes?.image;
+    const id = typed ? resolve(typed) : undefined;
+    if (id === undefined) continue;
+    used.set(id, Math.max(used.get(id) ?? 0, eventTime(e)));
+  }
+  return used;
 }

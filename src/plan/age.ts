@@ -53,5 +53,10 @@ export function ageTime(
       };
     }
   }
+  // A container that is gone now (`docker run --rm`) still used it: a post step saw it.
+  const recorded = image.arrival?.lastUsed;
+  if (recorded !== undefined && recorded > latest.time) {
+    latest = { time: recorded, basis: 'last-used', record: { kind: 'recorded-use' } };
+  }
   return latest;
 }

@@ -12,7 +12,12 @@ const lastUse = (r: BuildCacheRecord) => r.lastUsed ?? r.created;
 export function decideBuildCache(
   records: readonly BuildCacheRecord[] | undefined,
   olderThanMs: number | undefined,
-  now: number
+  now: number,
+  /**
+   * Job cleanup: only the job's records may go, shared ones too, since the job's images go with
+   * them and an unshared record would then hold their layers.
+   */
+  job?: { only: (id: string) => boolean }
 ): { remove: ReadonlyMap<string, PlannedCacheRecord>; skipped: readonly Skip[] } {
   const remove = new Map<string, PlannedCacheRecord>();
   const skipped: Skip[] = [];
@@ -22,9 +27,12 @@ export function decideBuildCache(
   for (const r of records) {
     for (const p of r.parents) childrenOf.set(p, [...(childrenOf.get(p) ?? []), r.id]);
   }
+  // Not the job's: it stays without a word, as everything that was there before the job does.
+  const outOfScope: Reason = { kind: 'existed-before-job' };
   const own = (r: BuildCacheRecord): Reason | undefined => {
+    if (job && !job.only(r.id)) return outOfScope;
     if (r.inUse) return { kind: 'cache-in-use' };
-    if (r.shared) return { kind: 'cache-shared' };
+    if (r.shared && !job) return { kind: 'cache-shared' };
     const age = now - lastUse(r);
     if (age < olderThanMs)
       return { kind: 'too-young', ageMs: age, minMs: olderThanMs, basis: 'cache' };
@@ -63,6 +71,7 @@ export function decideBuildCache(
   );
   for (const r of ordered) {
     const why = decide(r.id, new Set());
+    if (why === outOfScope) continue;
     if (why) skipped.push({ target: r.id, reason: why });
     else {
       remove.set(r.id, {

@@ -49,6 +49,8 @@ export function decideContainers(
       return { kind: 'in-use-by-running-container', container: displayName(c), state: c.state };
     }
     if (isRunnerOwned(c)) return { kind: 'runner-owned' };
+    // Job cleanup takes only the job's own containers.
+    if (match.job && !match.job.container(c.id)) return { kind: 'existed-before-job' };
     const pattern = match.excludedName(c.names);
     if (pattern !== undefined) return { kind: 'excluded', pattern };
     const age = now - stoppedAt(c);
@@ -65,7 +67,8 @@ export function decideContainers(
   const removable = new Set<ContainerId>();
   const skipped: Skip[] = [];
   for (const c of index.inventory.containers) {
-    if (!match.containerSelected(c.names)) continue;
+    const selected = match.job ? match.job.container(c.id) : match.containerSelected(c.names);
+    if (!selected) continue;
     const why = protection(c);
     if (!why) removable.add(c.id);
     else if (why.kind === 'in-use-by-running-container') {

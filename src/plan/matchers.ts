@@ -5,7 +5,7 @@ import {
   referenceMatcher,
   type ImagePattern
 } from './patterns.js';
-import type { Policy } from './types.js';
+import type { JobScope, Policy } from './types.js';
 
 export interface Matchers {
   /** The `images` pattern that selects a reference, if any. */
@@ -18,6 +18,14 @@ export interface Matchers {
   containerSelected(names: readonly string[]): boolean;
   /** Whether a `volumes` pattern selects this volume name. */
   volumeSelected(name: string): boolean;
+  /** Job cleanup: what the job added, the only things that may go. */
+  job?: {
+    image(id: string): boolean;
+    reference(ref: string): boolean;
+    container(id: string): boolean;
+    volume(name: string): boolean;
+    buildCache(id: string): boolean;
+  };
 }
 
 const defined = <T>(x: T | undefined): x is T => x !== undefined;
@@ -38,7 +46,22 @@ export function compileMatchers(policy: Policy): Matchers {
     excludedBy: referenceMatcher(imagePatterns(policy.exclude)),
     excludedName: (names) => excludeNames.find((e) => names.some((n) => e.m.match(n)))?.source,
     containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n))),
-    volumeSelected: (name) => volumeNames.some((m) => m.match(name))
+    volumeSelected: (name) => volumeNames.some((m) => m.match(name)),
+    ...(policy.job ? { job: jobMatchers(policy.job) } : {})
+  };
+}
+
+function jobMatchers(job: JobScope): NonNullable<Matchers['job']> {
+  const has = (list: readonly string[]) => {
+    const set = new Set<string>(list);
+    return (x: string) => set.has(x);
+  };
+  return {
+    image: has(job.images),
+    reference: has(job.references),
+    container: has(job.containers),
+    volume: has(job.volumes),
+    buildCache: has(job.buildCache)
   };
 }
 

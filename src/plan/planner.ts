@@ -27,8 +27,9 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
   const volumes = decideVolumes(index, policy, match, images.selection.containers);
   const buildCache = decideBuildCache(
     index.inventory.buildCache,
-    policy.buildCacheOlderThanMs,
-    now
+    policy.job ? 0 : policy.buildCacheOlderThanMs,
+    now,
+    match.job && { only: match.job.buildCache }
   );
   const untilFree = narrowUntilFree(index, policy, {
     ...images.selection,

@@ -56,8 +56,16 @@ export function decideReferences(
     const refs = independentRefs(image);
     const stays: ReferenceDecision = { untag: [], remaining: refs, candidate: false };
     of.set(image.id, stays);
-    const byPattern = refs.filter((r) => match.selectedBy(r) !== undefined);
-    const dangling = policy.dangling && isDangling(image, index);
+    // Job cleanup: the job's references, narrowed by `images` when it is set.
+    const job = match.job;
+    const byPattern = refs.filter((r) =>
+      job
+        ? job.reference(r) && (policy.images.length === 0 || match.selectedBy(r) !== undefined)
+        : match.selectedBy(r) !== undefined
+    );
+    const dangling = job
+      ? job.image(image.id) && isDangling(image, index)
+      : policy.dangling && isDangling(image, index);
     if (byPattern.length === 0 && !dangling) continue;
     // A dangling image loses every reference it has: the digests a pull left behind.
     const selected = dangling ? refs : byPattern;

@@ -24,7 +24,9 @@ export type AgeRecord =
   /** No record of its arrival: when docker-reclaim first saw it (an earlier run, or this one). */
   | { kind: 'first-seen'; earlierRun: boolean }
   /** A container that uses it was created, started or stopped later than it arrived. */
-  | { kind: 'container'; container: string };
+  | { kind: 'container'; container: string }
+  /** A post step saw a container use it (a `docker run --rm` leaves no container behind). */
+  | { kind: 'recorded-use' };
 
 /** Records of an image's arrival that the engine's inspect answer lacks. */
 export interface ArrivalRecords {
@@ -32,6 +34,8 @@ export interface ArrivalRecords {
   event?: { time: number; action: ArrivalAction; earlierRun: boolean };
   /** When docker-reclaim first saw the image on this engine, by its ledger. */
   firstSeen?: number;
+  /** The latest use by a container that a post step saw in the engine's events, by the ledger. */
+  lastUsed?: number;
 }
 
 /** Container states the engine reports; see moby's container state machine. */
@@ -146,6 +150,21 @@ export interface Policy {
   anonymousVolumes?: boolean;
   /** Unused build cache records last used at least this long ago go; absent leaves the cache alone. */
   buildCacheOlderThanMs?: number;
+  /**
+   * Job cleanup: only what the job added may go, whatever its age, and the patterns above only
+   * narrow it (`images`) or protect (`exclude`).
+   */
+  job?: JobScope;
+}
+
+/** What a job added to the engine since the main step's snapshot. */
+export interface JobScope {
+  images: ImageId[];
+  /** References the job added: every reference of a new image, and new ones on older images. */
+  references: Reference[];
+  containers: ContainerId[];
+  volumes: string[];
+  buildCache: string[];
 }
 
 /** Why something that was selected, or that blocks a selection, stays. A closed set of cases. */
@@ -189,7 +208,9 @@ export type Reason =
   /** A build cache record that a record which stays was built on. */
   | { kind: 'cache-parent-of-kept'; child: string }
   /** BuildKit did not remove it when asked: a build took it, or something it holds stays. */
-  | { kind: 'cache-not-pruned' };
+  | { kind: 'cache-not-pruned' }
+  /** Job cleanup: it was on the engine before the job. */
+  | { kind: 'existed-before-job' };
 
 export interface Skip {
   /** What stays: a reference, an image ID or a container name. */

@@ -44,8 +44,11 @@ export function decideVolumes(
   const volumes = [...(index.inventory.volumes ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const v of volumes) {
     const anonymous = isAnonymous(v);
-    // Named volumes go only when a pattern names them.
-    if (!match.volumeSelected(v.name) && !(anonymous && policy.anonymousVolumes)) continue;
+    // Named volumes go only when a pattern names them; job cleanup takes the job's own.
+    const selected = match.job
+      ? match.job.volume(v.name)
+      : match.volumeSelected(v.name) || (anonymous && policy.anonymousVolumes);
+    if (!selected) continue;
     const pattern = match.excludedName([v.name]);
     if (pattern !== undefined) {
       skipped.push({ target: v.name, reason: { kind: 'excluded', pattern } });

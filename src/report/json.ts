@@ -6,6 +6,8 @@ import type { Outcome, Plan, SpaceReport } from '../plan/types.js';
 
 export interface ReportData {
   version: string;
+  /** Which step wrote it: main, or the post step's job cleanup. */
+  stage: 'main' | 'post';
   settings: unknown;
   inventorySize: { images: number; containers: number };
   plan: Plan;

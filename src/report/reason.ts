@@ -40,6 +40,8 @@ function describeAge(
         : 'first seen by docker-reclaim just now (no record of its arrival)';
     case 'container':
       return `${age} since container ${record.container} used it`;
+    case 'recorded-use':
+      return `${age} since a job's container used it (recorded by docker-reclaim)`;
   }
 }
 
@@ -112,6 +114,8 @@ export function describeReason(r: Reason): string {
       return `build cache record ${r.child} that stays was built on it`;
     case 'cache-not-pruned':
       return 'BuildKit kept it when asked to remove it: a build took it, or a record built on it stays';
+    case 'existed-before-job':
+      return 'it was there before the job: job cleanup leaves it';
     case 'free-space-target-met':
       return `not needed: the disk reaches ${formatBytes(r.targetBytes)} free without it (until-free)`;
     default: {

@@ -67,6 +67,10 @@ export interface SummaryContext {
   dryRun?: boolean;
   /** What the run leaves that an input would reclaim (the plan's). */
   leftovers?: Leftovers;
+  /** Default: `docker-reclaim`. */
+  heading?: string;
+  /** Markdown right under the heading. */
+  preface?: string;
 }
 
 interface Section {
@@ -241,7 +245,8 @@ export function renderSummary(outcome: Outcome, ctx: SummaryContext): string {
   const failed = outcome.skipped.filter((s) => isFailure(s.reason));
   const kept = outcome.skipped.filter((s) => !isFailure(s.reason));
 
-  let head = `## docker-reclaim${dry ? ' (dry run)' : ''}\n\n`;
+  let head = `## ${ctx.heading ?? 'docker-reclaim'}${dry ? ' (dry run)' : ''}\n\n`;
+  if (ctx.preface) head += `${ctx.preface}\n\n`;
   if (dry) {
     head += '> [!NOTE]\n> Dry run: nothing was removed. This is what a real run would remove.\n\n';
   }

@@ -1,0 +1,147 @@
+// Reading the engine once per step: its inventory, disk usage, recent events, data disk and the
+// ledger's records, as the planner needs them.
+import * as core from '@actions/core';
+import type Docker from 'dockerode';
+import { describeError, type Connection } from './engine/connect.js';
+import { engineDisk, type DiskFinding, type StorageInfo } from './engine/disk.js';
+import { EVENT_BUFFER, latestArrivals, readEvents, type EngineEvent } from './engine/events.js';
+import { readInventory } from './engine/inventory.js';
+import { readUsage, usageTotal, withUsage } from './engine/usage.js';
+import { formatDuration } from './duration.js';
+import type { Settings } from './inputs.js';
+import {
+  ledgerFile,
+  readLedger,
+  withArrivalRecords,
+  type EngineIdentity,
+  type LedgerEntries
+} from './ledger.js';
+import { mayFree } from './plan/planner.js';
+import type { Inventory } from './plan/types.js';
+import { formatBytes } from './report/bytes.js';
+
+export interface EngineInfo extends StorageInfo {
+  ID?: string;
+  /** The engine's clock, RFC 3339. */
+  SystemTime?: string;
+  /** Podman only. */
+  BuildahVersion?: string;
+}
+
+export interface OpenLedger {
+  file: string;
+  engine: EngineIdentity;
+  entries: LedgerEntries;
+}
+
+export interface EngineState {
+  inventory: Inventory;
+  /** The engine's data disk, or why it cannot be shown. */
+  disk: DiskFinding;
+  /** /system/df's total before any removal; undefined when the engine cannot say. */
+  totalsBefore: number | undefined;
+  ledger?: OpenLedger;
+  events: EngineEvent[];
+  /** The engine's clock when it was read, ms since epoch. */
+  engineNow: number;
+}
+
+/** Everything a step needs to know about the engine, in the 'Read inventory' group. */
+export function readEngine(conn: Connection, settings: Settings): Promise<EngineState> {
+  const { docker } = conn;
+  return core.group('Read inventory', async () => {
+    const info = (await docker.info()) as EngineInfo;
+    const parsed = Date.parse(info.SystemTime ?? '');
+    const engineNow = Number.isFinite(parsed) ? parsed : Date.now();
+    const [images, usage, events] = await Promise.all([
+      readInventory(docker, mayFree(settings.policy)),
+      readUsage(docker),
+      recentEvents(docker, engineNow, settings.engineTimeoutMs)
+    ]);
+    // Podman (the one engine that names its Buildah) has no BuildKit build cache, and makes up a
+    // new ID at every start.
+    const podman = info.BuildahVersion !== undefined;
+    const listed = withUsage(images, usage, !podman);
+    // A few of the engine's own objects are enough to show that a path holds its data.
+    const objects = {
+      imageIds: listed.images.slice(0, 50).map((i) => i.id),
+      containerIds: listed.containers.slice(0, 50).map((c) => c.id)
+    };
+    const disk = (await engineDisk(conn, info, objects, settings.engineDataRoot)).found;
+    if ('disk' in disk) listed.disk = disk.disk;
+    core.info(
+      `${listed.images.length} images, ${listed.containers.length} containers, ${listed.volumes?.length ?? 0} volumes, ` +
+        (listed.buildCache
+          ? `${listed.buildCache.length} build cache records`
+          : 'no BuildKit build cache on this engine')
+    );
+    core.info(
+      'disk' in disk
+        ? `${formatBytes(disk.disk.freeBytes)} free on ${disk.disk.path}, the engine's data disk: ${disk.how}`
+        : `The engine's data disk is not measured: ${disk.refusal}`
+    );
+    const ledger = openLedger(settings.ledgerDir, {
+      id: podman ? '' : (info.ID ?? ''),
+      root: info.DockerRootDir ?? '',
+      address: conn.address
+    });
+    const inventory = withArrivalRecords(
+      listed,
+      latestArrivals(events, listed.images),
+      ledger?.entries ?? new Map()
+    );
+    return { inventory, disk, totalsBefore: usageTotal(usage.df), ledger, events, engineNow };
+  });
+}
+
+/** Reading a few hundred events takes milliseconds; a slow answer must not hold the run. */
+const EVENTS_WAIT_MS = 30_000;
+
+/**
+ * The engine's buffered events, for when images arrived. Without them ages are only less exact,
+ * so a failure to read them is a warning.
+ */
+export async function recentEvents(
+  docker: Docker,
+  untilMs: number,
+  timeoutMs: number
+): Promise<EngineEvent[]> {
+  const waitMs = Math.min(timeoutMs, EVENTS_WAIT_MS);
+  try {
+    const { events, complete } = await readEvents(docker, untilMs, waitMs);
+    core.info(
+      `${events.length} recent engine events` +
+        (events.length >= EVENT_BUFFER
+          ? ` (the engine keeps only its last ${EVENT_BUFFER}: arrivals before the oldest are known only to the ledger)`
+          : '')
+    );
+    if (!complete) {
+      core.warning(
+        `The engine's recent events did not arrive within ${formatDuration(waitMs)}; ages use the ${events.length} that did, the tag time and the ledger.`
+      );
+    }
+    return events;
+  } catch (e) {
+    core.warning(
+      `Could not read the engine's recent events (${describeError(e)}); image ages rely on the tag time and the ledger only.`
+    );
+    return [];
+  }
+}
+
+export function openLedger(
+  dir: string | undefined,
+  engine: EngineIdentity
+): OpenLedger | undefined {
+  if (dir === undefined) {
+    core.info(
+      'No ledger (no ledger-dir and no RUNNER_TOOL_CACHE): images without a tag time or a recent event count from now.'
+    );
+    return undefined;
+  }
+  const file = ledgerFile(dir, engine);
+  const { entries, problem } = readLedger(file);
+  if (problem) core.warning(`Ledger: ${problem}; starting it again.`);
+  core.info(`Ledger ${file}: ${entries.size} images known`);
+  return { file, engine, entries };
+}
