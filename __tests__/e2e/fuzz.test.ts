@@ -157,7 +157,12 @@ const PLAUSIBLE: Record<string, string[]> = {
   ],
   'engine-timeout': ['30s', '2m', '1s'],
   'ledger-dir': ['ledger', 'cache/docker-reclaim'],
-  'engine-data-root': ['/nonexistent/docker', '/proc/1/root/var/lib/docker']
+  'engine-data-root': ['/nonexistent/docker', '/proc/1/root/var/lib/docker'],
+  'build-cache': ['0', '7d'],
+  volumes: ['fz-*', 'none-such'],
+  'anonymous-volumes': ['true', 'FALSE'],
+  'job-cleanup': ['true', 'false'],
+  'record-usage': ['auto', 'false']
 };
 
 const nulFree = (s: string) => s.replace(/\0/g, '');

@@ -34,6 +34,11 @@ export interface RunActionOptions {
   timeoutMs?: number;
   /** Called with each line of the action's stdout or stderr as soon as it is printed. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * Run as the post step of this main run: STATE_* variables from its GITHUB_STATE, and its
+   * RUNNER_TEMP and workspace, as the runner does for a post step.
+   */
+  after?: Pick<ActionRun, 'state' | 'runnerTemp' | 'workspace'>;
 }
 
 export interface ActionRun {
@@ -53,6 +58,8 @@ export interface ActionRun {
   report?: unknown;
   /** RUNNER_TEMP of this run. */
   runnerTemp: string;
+  /** GITHUB_WORKSPACE and working directory of this run. */
+  workspace: string;
   /** The environment the action ran with. */
   env: Record<string, string>;
   /** Removes the run's temporary directory (RUNNER_TEMP and the command files included). */

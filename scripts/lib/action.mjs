@@ -170,7 +170,8 @@ export async function runAction({
   entry = join(REPO_ROOT, 'dist', 'index.js'),
   tmpDir = tmpdir(),
   timeoutMs = 300_000,
-  onLine
+  onLine,
+  after
 } = {}) {
   const all = { ...actionDefaults(), ...inputs };
   // Without an engine address the action would reach the machine's own engine: never allowed here.
@@ -192,6 +193,17 @@ export async function runAction({
     );
   }
   if (!existsSync(entry)) throw new Error(`${entry} does not exist: run npm run build first`);
+  // A post step: the runner gives it main's state as STATE_* variables, in the same job's
+  // RUNNER_TEMP and workspace.
+  const stateEnv = after
+    ? {
+        ...Object.fromEntries(
+          Object.entries(parseCommandFile(after.state)).map(([k, v]) => [`STATE_${k}`, v])
+        ),
+        RUNNER_TEMP: after.runnerTemp,
+        GITHUB_WORKSPACE: after.workspace
+      }
+    : {};
   const {
     dir,
     files,
@@ -200,8 +212,8 @@ export async function runAction({
     env: childEnv
   } = await actionEnv({
     inputs,
-    env,
-    cwd,
+    env: { ...env, ...stateEnv },
+    cwd: cwd ?? after?.workspace,
     tmpDir
   });
 
@@ -252,7 +264,8 @@ export async function runAction({
     state: await readOr(files.GITHUB_STATE),
     reportPath,
     report,
-    runnerTemp,
+    runnerTemp: after?.runnerTemp ?? runnerTemp,
+    workspace,
     env: childEnv,
     cleanup: () => rm(dir, { recursive: true, force: true })
   };
