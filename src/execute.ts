@@ -2,6 +2,7 @@
 // have succeeded, a bounded number at a time. The only code that removes anything. Right before
 // each call it checks that the step's precondition still holds: between the plan and the call, a
 // tag may have moved to a new build or a container may have started.
+import { Concurrency, type ConcurrencyOptions } from './concurrency.js';
 import type { Remover } from './engine/remove.js';
 import { EngineError } from './engine/remove.js';
 import { isStopped } from './plan/containers.js';
@@ -10,7 +11,8 @@ import { shortId } from './report/reason.js';
 
 export interface ExecuteOptions {
   dryRun: boolean;
-  concurrency?: number;
+  /** A fixed number of removals in flight, or bounds to climb within (the default). */
+  concurrency?: number | ConcurrencyOptions;
   /** Called at most every `progressEvery` completions or `progressMs`, and at the end. */
   onProgress?: (done: number, total: number) => void;
   progressEvery?: number;
@@ -20,11 +22,12 @@ export interface ExecuteOptions {
   clock?: () => number;
 }
 
-const DEFAULT_CONCURRENCY = 8;
+/** Where the climb starts and how far it may go: see concurrency.ts and docs/benchmarks.md. */
+export const DEFAULT_CONCURRENCY: ConcurrencyOptions = { initial: 8, min: 2, max: 64 };
 
 /** A result before the executor stamps it with its step and duration. */
 type Finding =
-  | { status: 'done'; deleted: string[]; reclaimed?: number; message?: string }
+  | { status: 'done'; deleted: string[]; untagged?: string[]; reclaimed?: number; message?: string }
   | { status: 'gone'; httpStatus?: number; message?: string }
   | { status: 'changed'; message: string }
   | { status: 'failed'; httpStatus?: number; message: string; internal?: boolean };
@@ -124,7 +127,7 @@ async function runGraph(
         default: {
           const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
           r.deleted.forEach((d) => deletedIds.add(d));
-          return { status: 'done', deleted: r.deleted };
+          return { status: 'done', deleted: r.deleted, untagged: r.untagged };
         }
       }
     } catch (e) {
@@ -148,14 +151,23 @@ async function runGraph(
     }
   };
 
-  const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const bounds = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const concurrency = new Concurrency(
+    typeof bounds === 'number' ? { initial: bounds, min: bounds, max: bounds } : bounds
+  );
   const inFlight = new Set<Promise<void>>();
   let next = 0;
   while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
-    while (next < ready.length && inFlight.size < limit && engineLost === undefined) {
+    while (next < ready.length && inFlight.size < concurrency.limit && engineLost === undefined) {
       const step = byId.get(ready[next++]!)!;
+      concurrency.started(clock());
       const p: Promise<void> = runStep(step).then((r) => {
         inFlight.delete(p);
+        const overloaded =
+          r.status === 'failed' &&
+          !r.internal &&
+          (r.httpStatus === undefined || r.httpStatus >= 500);
+        concurrency.finished(clock(), overloaded);
         record(step.id, r);
       });
       inFlight.add(p);

@@ -46,6 +46,20 @@ export interface EngineState {
   engineNow: number;
 }
 
+/**
+ * Whether any rule reads an age: only then are containers inspected for their start and finish
+ * times (the list gives their creation). The summary's ages are then those of the basis alone.
+ */
+function needsAges(settings: Settings): boolean {
+  const p = settings.policy;
+  return (
+    p.olderThanMs > 0 ||
+    p.keepLatest > 0 ||
+    p.containersOlderThanMs > 0 ||
+    settings.untilFree !== undefined
+  );
+}
+
 /** Everything a step needs to know about the engine, in the 'Read inventory' group. */
 export function readEngine(conn: Connection, settings: Settings): Promise<EngineState> {
   const { docker } = conn;
@@ -54,7 +68,7 @@ export function readEngine(conn: Connection, settings: Settings): Promise<Engine
     const parsed = Date.parse(info.SystemTime ?? '');
     const engineNow = Number.isFinite(parsed) ? parsed : Date.now();
     const [images, usage, events] = await Promise.all([
-      readInventory(docker, mayFree(settings.policy)),
+      readInventory(docker, mayFree(settings.policy), { containerTimes: needsAges(settings) }),
       readUsage(docker),
       recentEvents(docker, engineNow, settings.engineTimeoutMs)
     ]);

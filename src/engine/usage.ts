@@ -57,7 +57,13 @@ export function withUsage(inventory: Inventory, usage: Usage, buildKit: boolean)
     if (typeof size === 'number' && size >= 0) volume.size = size;
     return volume;
   });
-  const result: Inventory = { ...inventory, volumes };
+  // The writable layers' sizes, which an inspect would compute one container at a time.
+  const sizeRw = new Map((usage.df.Containers ?? []).map((c) => [c.Id, c.SizeRw]));
+  const containers = inventory.containers.map((c) => {
+    const size = sizeRw.get(c.id);
+    return typeof size === 'number' && size >= 0 ? { ...c, sizeRw: size } : c;
+  });
+  const result: Inventory = { ...inventory, containers, volumes };
   if (buildKit) result.buildCache = (usage.df.BuildCache ?? []).map(buildCacheRecord);
   return result;
 }
@@ -84,12 +90,12 @@ function buildCacheRecord(r: DfRecord): BuildCacheRecord {
  */
 export function usageTotal(df: SystemDf): number | undefined {
   if (typeof df.LayersSize !== 'number') return undefined;
-  const sum = <T>(xs: readonly T[] | null | undefined, f: (x: T) => number) =>
+  const totalOf = <T>(xs: readonly T[] | null | undefined, f: (x: T) => number) =>
     (xs ?? []).reduce((total, x) => total + Math.max(0, f(x)), 0);
   return (
     df.LayersSize +
-    sum(df.Containers, (c) => c.SizeRw ?? 0) +
-    sum(df.Volumes, (v) => v.UsageData?.Size ?? 0) +
-    sum(df.BuildCache, (r) => (r.Shared ? 0 : (r.Size ?? 0)))
+    totalOf(df.Containers, (c) => c.SizeRw ?? 0) +
+    totalOf(df.Volumes, (v) => v.UsageData?.Size ?? 0) +
+    totalOf(df.BuildCache, (r) => (r.Shared ? 0 : (r.Size ?? 0)))
   );
 }
