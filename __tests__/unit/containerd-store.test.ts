@@ -23,6 +23,7 @@ import { ContainerdEngine, familiar, normalizeName } from '../../__fixtures__/co
 import { DAY, NOW, container, policy } from '../../__fixtures__/inventory.js';
 import { expectPlannedImagesAndContainers } from '../../__fixtures__/end-state.js';
 import { deletedBy, failures, fieldsOf } from '../../__fixtures__/outcome.js';
+import { untagOnly } from '../../__fixtures__/plan.js';
 
 // --- Images as this store names them.
 
@@ -504,7 +505,7 @@ describe('plans on generated containerd-store states', () => {
 
           expectPlannedImagesAndContainers(inv, p, after);
           // Names left on surviving images: all but the planned untags.
-          const untagged = new Set<string>(p.untagOnly);
+          const untagged = new Set<string>(untagOnly(p));
           for (const img of after.images) {
             const before = inv.images.find((i) => i.id === img.id)!;
             expect([...img.tags].sort()).toEqual(

@@ -15,6 +15,7 @@ import {
   policy,
   volume
 } from '../../__fixtures__/inventory.js';
+import { untagOnly } from '../../__fixtures__/plan.js';
 
 /** The planner's view after the job, with the scope the snapshot `before` gives. */
 function cleanup(before: Inventory, after: Inventory, over: Partial<Policy> = {}): Plan {
@@ -61,7 +62,7 @@ describe('job cleanup', () => {
     };
     const p = cleanup(before, after);
     expect(p.deleteImages.map((i) => i.id)).toEqual([fresh.id]);
-    expect(p.untagOnly).toEqual(['base:job']);
+    expect(untagOnly(p)).toEqual(['base:job']);
     expect(p.removeContainers.map((c) => c.name)).toEqual(['job-test']);
     expect(p.removeVolumes.map((v) => v.name).sort()).toEqual(
       [anonymousName(1), 'job-cache'].sort()

@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { execute } from '../../src/execute.js';
-import { compileImagePattern, matchesReference, parseReference } from '../../src/plan/patterns.js';
+import { compileImagePattern, parseReference } from '../../src/plan/patterns.js';
 import { plan } from '../../src/plan/planner.js';
 import type {
   ContainerId,
@@ -18,6 +18,7 @@ import type {
 import { FakeEngine } from '../../__fixtures__/fake-engine.js';
 import { DAY, NOW } from '../../__fixtures__/inventory.js';
 import { expectPlannedImagesAndContainers } from '../../__fixtures__/end-state.js';
+import { matchesReference, untagOnly } from '../../__fixtures__/plan.js';
 
 const REPOS = ['app', 'lib/x', 'docker.io/library/base', 'ghcr.io/o/tool', 'localhost/pod'];
 const TAGS = ['1', '2', 'latest'];
@@ -167,7 +168,7 @@ describe('plans on generated engine states', () => {
           );
           // References left on surviving images: all but the planned untags and the digests that
           // the engine drops with a repository's last tag.
-          const untagged = new Set<string>(p.untagOnly);
+          const untagged = new Set<string>(untagOnly(p));
           for (const img of after.images) {
             const before = inv.images.find((i) => i.id === img.id)!;
             const expected = refsOf(before).filter((r) => {
@@ -192,7 +193,7 @@ describe('plans on generated engine states', () => {
         const p = plan(inv, pol, NOW);
         const sel = pol.images.map((x) => compileImagePattern(x)!);
         const exc = pol.exclude.map(compileImagePattern).filter((x) => x !== undefined);
-        const removedRefs = [...p.untagOnly, ...p.deleteImages.flatMap((i) => i.references)];
+        const removedRefs = [...untagOnly(p), ...p.deleteImages.flatMap((i) => i.references)];
         for (const ref of removedRefs) {
           // Digests that go with their repository's last tag are checked through that tag.
           if (ref.includes('@') && !p.steps.some((s) => s.kind === 'untag' && s.reference === ref))
@@ -236,7 +237,7 @@ describe('plans on generated engine states', () => {
         const p = plan(inv, pol, NOW);
         const sel = pol.images.map((x) => compileImagePattern(x)!);
         const gone = new Set<string>([
-          ...p.untagOnly,
+          ...untagOnly(p),
           ...p.deleteImages.flatMap((i) => i.references)
         ]);
         const explained = new Set(p.skipped.map((s) => s.target));

@@ -10,6 +10,7 @@ import type {
   Step
 } from '../../src/plan/types.js';
 import { DAY, NOW, container, image, policy } from '../../__fixtures__/inventory.js';
+import { untagOnly } from '../../__fixtures__/plan.js';
 
 const inv = (images: Inventory['images'], containers: Inventory['containers'] = []): Inventory => ({
   images,
@@ -54,7 +55,7 @@ describe('tags and images', () => {
   it('a selected tag next to an unselected tag is only untagged, and the image reports what still tags it', () => {
     const a = image(['app:1', 'keep:1']);
     const p = plan(inv([a]), policy({ images: ['app'] }), NOW);
-    expect(p.untagOnly).toEqual(['app:1']);
+    expect(untagOnly(p)).toEqual(['app:1']);
     expect(p.deleteImages).toEqual([]);
     expect(p.skipped).toContainEqual({
       target: a.id,
@@ -65,7 +66,7 @@ describe('tags and images', () => {
   it('an excluded tag stays and keeps its image, and exclusion wins over selection', () => {
     const a = image(['app:1', 'app:stable']);
     const p = plan(inv([a]), policy({ images: ['app'], exclude: ['app:stable'] }), NOW);
-    expect(p.untagOnly).toEqual(['app:1']);
+    expect(untagOnly(p)).toEqual(['app:1']);
     expect(p.skipped).toContainEqual({
       target: 'app:stable',
       reason: { kind: 'excluded', pattern: 'app:stable' }
@@ -124,13 +125,13 @@ describe('digest references', () => {
     });
     const p = plan(inv([a]), policy({ images: ['app'] }), NOW);
     expect(p.deleteImages).toEqual([]);
-    expect(p.untagOnly).toEqual(['app:1', digest('app', 'e')]);
+    expect(untagOnly(p)).toEqual(['app:1', digest('app', 'e')]);
   });
 
   it('a repository that keeps a tag keeps its digests', () => {
     const a = image(['app:1', 'app:2'], { digests: [digest('app', 'e')] as never });
     const p = plan(inv([a]), policy({ images: ['app:1'] }), NOW);
-    expect(p.untagOnly).toEqual(['app:1']);
+    expect(untagOnly(p)).toEqual(['app:1']);
     expect(step(p, 'untag:app:1')).toMatchObject({ digests: [] });
   });
 });
@@ -164,7 +165,7 @@ describe('digest-only images are dangling, as Docker says', () => {
     const child = image(['app:1'], { parent: base.id });
     const p = plan(inv([base, child]), policy({ dangling: true }), NOW);
     expect(p.deleteImages).toEqual([]);
-    expect(p.untagOnly).toEqual([digest('base', 'e')]);
+    expect(untagOnly(p)).toEqual([digest('base', 'e')]);
     expect(reasonsFor(p, base.id)).toEqual(['parent-of-kept-image']);
   });
 
@@ -297,7 +298,7 @@ describe('parents and children', () => {
     const child = image(['app:1'], { parent: parent.id });
     const p = plan(inv([parent, child]), policy({ images: ['base'] }), NOW);
     expect(p.deleteImages).toEqual([]);
-    expect(p.untagOnly).toEqual(['base:1']);
+    expect(untagOnly(p)).toEqual(['base:1']);
     expect(reasonsFor(p, parent.id)).toEqual(['parent-of-kept-image']);
   });
 
@@ -520,7 +521,7 @@ describe('keep-latest', () => {
     const newest = image(['app:1.1', 'app:latest'], { ageDays: 1 });
     const p = plan(inv([old, newest]), policy({ images: ['app'], keepLatest: 1 }), NOW);
     expect(p.deleteImages.map((i) => i.id)).toEqual([old.id]);
-    expect(p.untagOnly).toEqual([]);
+    expect(untagOnly(p)).toEqual([]);
     expect(reasonsFor(p, 'app:latest')).toEqual(['kept-by-keep-latest']);
     expect(reasonsFor(p, 'app:1.1')).toEqual(['kept-by-keep-latest']);
   });

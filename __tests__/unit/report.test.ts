@@ -704,7 +704,6 @@ describe('files', () => {
       now: NOW,
       steps: [],
       deleteImages: [],
-      untagOnly: [],
       removeContainers: [],
       removeVolumes: [],
       pruneBuildCache: [],

@@ -7,6 +7,8 @@ import { estimateSpace } from '../../src/plan/space.js';
 import type { Inventory, InventoryImage } from '../../src/plan/types.js';
 import { parseSize, SizeError } from '../../src/size.js';
 import { DAY, NOW, container, image, policy } from '../../__fixtures__/inventory.js';
+import { untagOnly } from '../../__fixtures__/plan.js';
+import { isTargetAlreadyMet, predictedFreeBytes } from '../../src/plan/until-free.js';
 
 const layer = (name: string) => `sha256:${createHash('sha256').update(name).digest('hex')}`;
 
@@ -109,7 +111,7 @@ describe('predicted space', () => {
     const x = layered(['x:1', 'y:1'], ['base']);
     const inv = inventoryOf([x], { base: 1000 });
     const p = plan(inv, policy({ images: ['x'] }), NOW);
-    expect(p.untagOnly).toEqual(['x:1']);
+    expect(untagOnly(p)).toEqual(['x:1']);
     expect(p.space.bytes).toBe(0);
   });
 
@@ -175,12 +177,8 @@ describe('until-free', () => {
     };
     const p = plan(inv, policy({ images: ['**'], untilFreeBytes: 4000 }), NOW);
     expect(p.steps).toEqual([]);
-    expect(p.target).toEqual({
-      targetBytes: 4000,
-      freeBytes: 5000,
-      predictedFreeBytes: 5000,
-      alreadyMet: true
-    });
+    expect(p.target).toEqual({ targetBytes: 4000, freeBytes: 5000 });
+    expect(isTargetAlreadyMet(p.target!)).toBe(true);
     expect(p.skipped.map((s) => s.reason.kind)).toEqual([
       'free-space-target-met',
       'free-space-target-met',
@@ -196,7 +194,7 @@ describe('until-free', () => {
     };
     const p = plan(inv, policy({ images: ['**'], untilFreeBytes: 1150 }), NOW);
     expect(p.deleteImages.map((i) => i.id).sort()).toEqual([oldest.id, middle.id].sort());
-    expect(p.target?.predictedFreeBytes).toBe(1200);
+    expect(predictedFreeBytes(p.target!, p.space.bytes)).toBe(1200);
   });
 
   it('takes everything when even that falls short, and predicts the shortfall', () => {
@@ -207,7 +205,7 @@ describe('until-free', () => {
     };
     const p = plan(inv, policy({ images: ['**'], untilFreeBytes: 9000 }), NOW);
     expect(p.deleteImages).toHaveLength(3);
-    expect(p.target?.predictedFreeBytes).toBe(1300);
+    expect(predictedFreeBytes(p.target!, p.space.bytes)).toBe(1300);
   });
 
   it('counts a shared layer only once the last image holding it is taken', () => {

@@ -53,9 +53,7 @@ const space: SpaceReport = {
   },
   target: {
     targetBytes: 15 * GB,
-    freeBytes: 12.1 * GB,
-    predictedFreeBytes: 15.3 * GB,
-    alreadyMet: false
+    freeBytes: 12.1 * GB
   },
   elapsedMs: 4_200
 };

@@ -12,7 +12,7 @@ import { formatAge } from '../../src/report/age.js';
 import {
   mermaidLabel,
   renderPie,
-  repositoryOf,
+  chartRepository,
   spaceSlices,
   type Slice
 } from '../../src/report/chart.js';
@@ -166,10 +166,7 @@ describe('until-free', () => {
   const target = { targetBytes: 20 * GB, freeBytes: 12.1 * GB };
 
   it('names the target and how many least recently used images reach it', () => {
-    const space = {
-      ...real,
-      target: { ...target, predictedFreeBytes: 21.3 * GB, alreadyMet: false }
-    };
+    const space = { ...real, predictedBytes: 9.2 * GB, target };
     expect(renderSummary(big, ctx(space))).toContain(
       '\n**until-free: 20.0 GB free.** Took the 41 least recently used images needed to reach it (predicted free afterwards: 21.3 GB).\n'
     );
@@ -183,12 +180,8 @@ describe('until-free', () => {
   it('says when the disk already had the target free', () => {
     const space = {
       ...real,
-      target: {
-        targetBytes: 20 * GB,
-        freeBytes: 25.1 * GB,
-        predictedFreeBytes: 25.1 * GB,
-        alreadyMet: true
-      }
+      predictedBytes: 0,
+      target: { targetBytes: 20 * GB, freeBytes: 25.1 * GB }
     };
     expect(renderSummary(outcome(), ctx(space))).toContain(
       '\n**until-free: 20.0 GB free.** The disk already had 25.1 GB free: nothing removed.\n'
@@ -199,10 +192,8 @@ describe('until-free', () => {
   });
 
   it('says by how much the target is missed when every candidate is not enough', () => {
-    const space = {
-      ...real,
-      target: { ...target, predictedFreeBytes: 15.3 * GB, alreadyMet: false }
-    };
+    // 12.1 GB free and 3.2 GB predicted to go.
+    const space = { ...real, target };
     expect(renderSummary(big, ctx(space))).toContain(
       '\n**until-free: 20.0 GB free.** Every candidate together frees only 3.2 GB; the target is short by 4.7 GB.\n'
     );
@@ -211,7 +202,8 @@ describe('until-free', () => {
   it('says when unknown layer sizes were counted at most, so the disk may end short', () => {
     const space = {
       ...real,
-      target: { ...target, predictedFreeBytes: 21.3 * GB, alreadyMet: false, upperBound: true }
+      predictedBytes: 9.2 * GB,
+      target: { ...target, upperBound: true }
     };
     expect(renderSummary(big, ctx(space))).toContain(
       "Some layers' sizes were unknown, so until-free counted each at its image's size, an upper bound: the disk may end short of the target, and a second run takes the rest."
@@ -247,8 +239,8 @@ describe('the chart', () => {
       { label: 'ubuntu', bytes: 150 },
       { label: '<none>', bytes: 50 }
     ]);
-    expect(repositoryOf(['localhost/acme/app:1'])).toBe('acme/app');
-    expect(repositoryOf([])).toBe('<none>');
+    expect(chartRepository(['localhost/acme/app:1'])).toBe('acme/app');
+    expect(chartRepository([])).toBe('<none>');
   });
 
   it('keeps the 8 largest repositories and puts the rest in one slice; 9 fit as they are', () => {

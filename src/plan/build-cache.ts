@@ -25,7 +25,11 @@ export function decideBuildCache(
   const byId = new Map(records.map((r) => [r.id, r]));
   const childrenOf = new Map<string, string[]>();
   for (const r of records) {
-    for (const p of r.parents) childrenOf.set(p, [...(childrenOf.get(p) ?? []), r.id]);
+    for (const p of r.parents) {
+      const children = childrenOf.get(p);
+      if (children) children.push(r.id);
+      else childrenOf.set(p, [r.id]);
+    }
   }
   // Not the job's: it stays without a word, as everything that was there before the job does.
   const outOfScope: Reason = { kind: 'existed-before-job' };

@@ -1,9 +1,18 @@
 // Phase 2, keep-latest: per repository, the images that carry selected, non-excluded tags there,
 // newest first. Every such tag of a kept image stays: an image's tags share one age.
-import type { InventoryIndex } from './index-inventory.js';
+import type { ImageEntry, InventoryIndex } from './index-inventory.js';
 import type { Matchers } from './matchers.js';
-import { familiarName, repositoryOf } from './patterns.js';
+import type { ParsedRef } from './patterns.js';
 import type { ImageId, Policy, Reference } from './types.js';
+
+interface Candidate {
+  id: ImageId;
+  time: number;
+  /** The image's listing, and any later one of its ID: their tags in the group are the candidate's. */
+  entries: ImageEntry[];
+}
+
+const newerFirst = (a: Candidate, b: Candidate) => b.time - a.time || (a.id < b.id ? -1 : 1);
 
 /** The rank (1 = newest) of each reference that keep-latest keeps. */
 export function rankKeepLatest(
@@ -13,24 +22,59 @@ export function rankKeepLatest(
 ): ReadonlyMap<Reference, number> {
   const kept = new Map<Reference, number>();
   if (policy.keepLatest <= 0) return kept;
-  const byRepo = new Map<string, Map<ImageId, { id: ImageId; refs: Reference[]; time: number }>>();
-  for (const i of index.inventory.images) {
-    for (const ref of i.tags) {
-      if (match.selectedBy(ref) === undefined || match.excludedBy(ref) !== undefined) continue;
-      const repo = familiarName(repositoryOf(ref));
-      let entries = byRepo.get(repo);
-      if (!entries) byRepo.set(repo, (entries = new Map()));
-      const entry = entries.get(i.id);
-      if (entry) entry.refs.push(ref);
-      else entries.set(i.id, { id: i.id, refs: [ref], time: index.ageOf(i).time });
+  const counts = (tag: ParsedRef) =>
+    match.selectedBy(tag) !== undefined && match.excludedBy(tag) === undefined;
+  // Each group's candidates, one per image ID: a group is the repositories of one familiar name.
+  // By familiar name, and by Repository.n.
+  const groups = new Map<string, Candidate[]>();
+  const groupOf: (Candidate[] | undefined)[] = [];
+  for (const entry of index.entries) {
+    const { id } = entry.node;
+    for (const tag of entry.tags) {
+      if (!counts(tag)) continue;
+      let group = groupOf[tag.repository.n];
+      if (!group) {
+        const name = tag.repository.familiar;
+        group = groups.get(name);
+        if (!group) groups.set(name, (group = []));
+        groupOf[tag.repository.n] = group;
+      }
+      // Images come in ID order, so the image's candidate, if it has one yet, is the last one.
+      const last = group[group.length - 1];
+      if (last?.id !== id) group.push({ id, time: index.ageOf(entry).time, entries: [entry] });
+      else if (!last.entries.includes(entry)) last.entries.push(entry);
     }
   }
-  for (const entries of byRepo.values()) {
-    const list = [...entries.values()];
-    list.sort((a, b) => b.time - a.time || (a.id < b.id ? -1 : 1));
-    list.slice(0, policy.keepLatest).forEach((e, n) => {
-      for (const ref of e.refs) kept.set(ref, n + 1);
+  // The tags are collected only for the few candidates kept.
+  for (const group of groups.values()) {
+    newest(group, policy.keepLatest).forEach((c, n) => {
+      for (const entry of c.entries) {
+        for (const tag of entry.tags) {
+          if (groupOf[tag.repository.n] === group && counts(tag)) kept.set(tag.ref, n + 1);
+        }
+      }
     });
   }
   return kept;
+}
+
+/**
+ * The `keep` newest candidates, newest first. A runner that tags `app:pr-N` for every PR has
+ * thousands of images in one repository and keeps a few: picking those costs a pass over the
+ * list, where sorting it all costs n log n comparisons.
+ */
+function newest(candidates: Candidate[], keep: number): Candidate[] {
+  // A NaN time would make the order inconsistent, and the result depend on the sort's algorithm.
+  if (keep * 8 >= candidates.length || candidates.some((c) => Number.isNaN(c.time))) {
+    return candidates.sort(newerFirst).slice(0, keep);
+  }
+  const top: Candidate[] = [];
+  for (const c of candidates) {
+    if (top.length === keep && newerFirst(c, top[keep - 1]!) > 0) continue;
+    let at = top.length;
+    while (at > 0 && newerFirst(c, top[at - 1]!) < 0) at--;
+    top.splice(at, 0, c);
+    if (top.length > keep) top.pop();
+  }
+  return top;
 }

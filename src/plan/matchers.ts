@@ -2,16 +2,18 @@
 import {
   compileImagePattern,
   compileNamePattern,
+  patternMatcher,
   referenceMatcher,
-  type ImagePattern
+  type ImagePattern,
+  type ParsedRef
 } from './patterns.js';
 import type { JobScope, Policy } from './types.js';
 
 export interface Matchers {
   /** The `images` pattern that selects a reference, if any. */
-  selectedBy(ref: string): string | undefined;
+  selectedBy(ref: ParsedRef): string | undefined;
   /** The `exclude` pattern that protects a reference, if any. */
-  excludedBy(ref: string): string | undefined;
+  excludedBy(ref: ParsedRef): string | undefined;
   /** The `exclude` pattern that protects one of these names, if any. */
   excludedName(names: readonly string[]): string | undefined;
   /** Whether a `containers` pattern selects one of these names. */
@@ -42,8 +44,8 @@ export function compileMatchers(policy: Policy): Matchers {
   const containerNames = policy.containers.map(compileNamePattern).filter(defined);
   const volumeNames = (policy.volumes ?? []).map(compileNamePattern).filter(defined);
   return {
-    selectedBy: referenceMatcher(imagePatterns(policy.images)),
-    excludedBy: referenceMatcher(imagePatterns(policy.exclude)),
+    selectedBy: patternMatcher(imagePatterns(policy.images)),
+    excludedBy: patternMatcher(imagePatterns(policy.exclude)),
     excludedName: (names) => excludeNames.find((e) => names.some((n) => e.m.match(n)))?.source,
     containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n))),
     volumeSelected: (name) => volumeNames.some((m) => m.match(name)),

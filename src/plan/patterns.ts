@@ -1,5 +1,6 @@
 // Glob patterns for image references and container names, and the reference forms they match.
 import { Minimatch, type MinimatchOptions } from 'minimatch';
+import type { Reference } from './types.js';
 
 // Negation and comments would let a pattern select more than it says; extglobs add nothing here.
 const GLOB: MinimatchOptions = { dot: true, nonegate: true, nocomment: true, noext: true };
@@ -44,19 +45,28 @@ export interface ImagePattern {
   digest?: Minimatch;
 }
 
-/** Splits `REPOSITORY[:TAG]` or `REPOSITORY@DIGEST`; a colon before the last slash is a registry port. */
-function splitReference(text: string): { repository: string; tag?: string; digest?: string } {
+/**
+ * Where the repository of `REPOSITORY[:TAG]` or `REPOSITORY@DIGEST` ends: the index of its `@` or
+ * of the `:` before the tag, or -1 when it has neither. A colon before the last slash is a
+ * registry port.
+ */
+function repositoryEnd(text: string): number {
   const at = text.indexOf('@');
-  if (at >= 0) return { repository: text.slice(0, at), digest: text.slice(at + 1) };
+  if (at >= 0) return at;
   const colon = text.lastIndexOf(':');
-  if (colon > text.lastIndexOf('/')) {
-    return { repository: text.slice(0, colon), tag: text.slice(colon + 1) };
-  }
-  return { repository: text };
+  return colon > text.lastIndexOf('/') ? colon : -1;
 }
 
-/** The repository of a reference: everything before its tag or digest. */
-export const repositoryOf = (ref: string): string => splitReference(ref).repository;
+const AT = '@'.charCodeAt(0);
+
+/** Splits `REPOSITORY[:TAG]` or `REPOSITORY@DIGEST`. */
+function splitReference(text: string): { repository: string; tag?: string; digest?: string } {
+  const end = repositoryEnd(text);
+  if (end < 0) return { repository: text };
+  const repository = text.slice(0, end);
+  const rest = text.slice(end + 1);
+  return text.charCodeAt(end) === AT ? { repository, digest: rest } : { repository, tag: rest };
+}
 
 function imagePatternProblem(p: string): string | undefined {
   const { repository, tag, digest } = splitReference(p);
@@ -166,42 +176,107 @@ export function repositoryForms(repository: string): string[] {
   return [...forms];
 }
 
-export function matchesReference(pattern: ImagePattern, ref: string): boolean {
-  const { repository, tag, digest } = splitReference(ref);
-  if (!repositoryForms(repository).some((name) => pattern.repository.match(name))) return false;
-  if (digest !== undefined) {
-    // A digest reference matches a pattern without a tag, or one whose digest glob matches.
-    if (pattern.tag) return false;
-    return pattern.digest ? pattern.digest.match(digest) : true;
-  }
-  if (pattern.digest) return false;
-  return pattern.tag ? tag !== undefined && pattern.tag.match(tag) : true;
+/** A repository that references name: one object per name, so that phases compare by identity. */
+export interface Repository {
+  /** Its position among its parser's repositories: matchers keep their answers in arrays by it. */
+  n: number;
+  name: string;
+  /** As `docker images` shows it. */
+  familiar: string;
+}
+
+/** A reference split once into its repository and its tag or digest. */
+export interface ParsedRef {
+  ref: Reference;
+  repository: Repository;
+  /** `REPOSITORY@DIGEST` rather than `REPOSITORY[:TAG]`. */
+  isDigest: boolean;
+  /** Where the tag or digest starts, or -1 when there is none. */
+  partAt: number;
 }
 
 /**
- * A memoised "which pattern matches this reference": inventories repeat repositories thousands
- * of times, so each repository's names are globbed once per pattern, not once per reference.
+ * Parses references, one Repository object per repository name. A plan parses each reference of
+ * the inventory once: on 100,000 references, splitting and rehashing the same strings in every
+ * phase was a large part of its time.
  */
+export function referenceParser(): (ref: Reference) => ParsedRef {
+  const repositories = new Map<string, Repository>();
+  return (ref) => {
+    const end = repositoryEnd(ref);
+    const name = end < 0 ? ref : ref.slice(0, end);
+    let repository = repositories.get(name);
+    if (!repository) {
+      repository = { n: repositories.size, name, familiar: familiarName(name) };
+      repositories.set(name, repository);
+    }
+    const isDigest = end >= 0 && ref.charCodeAt(end) === AT;
+    return { ref, repository, isDigest, partAt: end < 0 ? -1 : end + 1 };
+  };
+}
+
+/** The patterns whose repository glob matches one repository, in policy order. */
+interface RepositoryCandidates {
+  repository: Repository;
+  /** Those that can match one of its tag references: no digest glob. */
+  forTags: readonly ImagePattern[];
+  /** Those that can match one of its digest references: no tag glob. */
+  forDigests: readonly ImagePattern[];
+}
+
+/**
+ * "Which pattern matches this reference", memoised: inventories repeat repositories thousands of
+ * times, so each repository's names are globbed once per pattern, not once per reference. Most
+ * answers need nothing more (`**`, `app`, a pattern list that is empty), so only the rarer ones
+ * that took a tag or digest glob are remembered per reference.
+ */
+export function patternMatcher(
+  patterns: readonly ImagePattern[]
+): (ref: ParsedRef) => string | undefined {
+  if (patterns.length === 0) return () => undefined;
+  // By Repository.n; a repository of another parser with the same n takes the slot over.
+  const byRepository: (RepositoryCandidates | undefined)[] = [];
+  // null: globbed, and no pattern matched.
+  const globbed = new Map<string, string | null>();
+  const candidatesOf = (repository: Repository): RepositoryCandidates => {
+    let candidates = byRepository[repository.n];
+    if (candidates?.repository !== repository) {
+      const forms = repositoryForms(repository.name);
+      const matching = patterns.filter((p) => forms.some((name) => p.repository.match(name)));
+      candidates = {
+        repository,
+        forTags: matching.filter((p) => !p.digest),
+        forDigests: matching.filter((p) => !p.tag)
+      };
+      byRepository[repository.n] = candidates;
+    }
+    return candidates;
+  };
+  return ({ ref, repository, isDigest, partAt }) => {
+    const { forTags, forDigests } = candidatesOf(repository);
+    const candidates = isDigest ? forDigests : forTags;
+    const first = candidates[0];
+    if (first === undefined) return undefined;
+    // The first candidate has no glob for the tag or digest: it matches every such reference.
+    if (!(isDigest ? first.digest : first.tag)) return first.source;
+    const known = globbed.get(ref);
+    if (known !== undefined) return known ?? undefined;
+    const part = partAt < 0 ? undefined : ref.slice(partAt);
+    const hit = candidates.find((p) => {
+      const glob = isDigest ? p.digest : p.tag;
+      return !glob || (part !== undefined && glob.match(part));
+    });
+    globbed.set(ref, hit?.source ?? null);
+    return hit?.source;
+  };
+}
+
+/** patternMatcher for references given as strings. */
 export function referenceMatcher(
   patterns: readonly ImagePattern[]
 ): (ref: string) => string | undefined {
-  const byRepository = new Map<string, ImagePattern[]>();
-  const byReference = new Map<string, string | undefined>();
-  return (ref) => {
-    if (byReference.has(ref)) return byReference.get(ref);
-    const { repository, tag, digest } = splitReference(ref);
-    let candidates = byRepository.get(repository);
-    if (!candidates) {
-      const forms = repositoryForms(repository);
-      candidates = patterns.filter((p) => forms.some((name) => p.repository.match(name)));
-      byRepository.set(repository, candidates);
-    }
-    const hit = candidates.find((p) =>
-      digest !== undefined
-        ? !p.tag && (!p.digest || p.digest.match(digest))
-        : !p.digest && (!p.tag || (tag !== undefined && p.tag.match(tag)))
-    );
-    byReference.set(ref, hit?.source);
-    return hit?.source;
-  };
+  if (patterns.length === 0) return () => undefined;
+  const parse = referenceParser();
+  const match = patternMatcher(patterns);
+  return (ref) => match(parse(ref as Reference));
 }

@@ -8,7 +8,8 @@ import { rankKeepLatest } from './keep-latest.js';
 import { measureLeftovers } from './leftovers.js';
 import { compileMatchers } from './matchers.js';
 import { decideReferences } from './references.js';
-import { estimateSpace } from './space.js';
+import { deletedImages } from './selection.js';
+import { estimateFreed } from './space.js';
 import { buildSteps } from './steps.js';
 import type { Inventory, Plan, Policy } from './types.js';
 import { narrowUntilFree } from './until-free.js';
@@ -37,26 +38,22 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
     buildCache: buildCache.remove
   });
   const selection = untilFree.selection;
-  const space = estimateSpace(
+  const space = estimateFreed(
     index.inventory,
-    new Set(selection.images.keys()),
+    index.entries.map(({ node }) => selection.images[node.n] !== undefined),
     selection.containers,
     selection.volumes.values(),
     selection.buildCache.values()
   );
-  const { steps, removeContainers, untagOnly } = buildSteps(index, selection);
-  const target = untilFree.target && {
-    ...untilFree.target,
-    predictedFreeBytes: untilFree.target.freeBytes + space.bytes
-  };
+  const { steps, removeContainers } = buildSteps(index, selection);
   return {
     now,
     steps,
-    deleteImages: [...selection.images.values()].map((img) => ({
-      ...img,
-      freedBytes: space.perImage.get(img.id) ?? 0
-    })),
-    untagOnly,
+    // decideImages leaves freedBytes at 0: only an image that frees a layer of its own needs a copy.
+    deleteImages: deletedImages(index, selection).map((img) => {
+      const freedBytes = space.perImage.get(img.id) ?? 0;
+      return freedBytes === img.freedBytes ? img : { ...img, freedBytes };
+    }),
     removeContainers,
     removeVolumes: [...selection.volumes.values()],
     pruneBuildCache: [...selection.buildCache.values()],
@@ -77,7 +74,7 @@ export function plan(snapshot: Inventory, policy: Policy, now: number): Plan {
       sharedBytes: space.sharedBytes,
       layers: space.layers
     },
-    ...(target ? { target } : {}),
+    ...(untilFree.target ? { target: untilFree.target } : {}),
     leftovers: measureLeftovers(index, policy, selection, now)
   };
 }

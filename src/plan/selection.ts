@@ -1,20 +1,25 @@
 // What a run removes, as the phases from images on narrow it. Read-only: each phase returns a new one.
-import type {
-  ContainerId,
-  ImageId,
-  PlannedCacheRecord,
-  PlannedImage,
-  PlannedVolume,
-  Reference
-} from './types.js';
+import type { InventoryIndex } from './index-inventory.js';
+import type { ParsedRef } from './patterns.js';
+import type { ContainerId, PlannedCacheRecord, PlannedImage, PlannedVolume } from './types.js';
 
 export interface Selection {
-  /** Images that go, keyed in children-first order; `freedBytes` is filled in at the end. */
-  images: ReadonlyMap<ImageId, PlannedImage>;
+  /** The images that go, by ImageNode.n; `freedBytes` is filled in at the end. */
+  images: readonly (PlannedImage | undefined)[];
   containers: ReadonlySet<ContainerId>;
-  /** References removed by name, by the image they are on (deleted images and images that stay). */
-  untags: ReadonlyMap<ImageId, readonly Reference[]>;
+  /** References removed by name, by ImageNode.n of the image they are on (deleted images and images that stay). */
+  untags: readonly (readonly ParsedRef[] | undefined)[];
   volumes: ReadonlyMap<string, PlannedVolume>;
   /** Build cache records, children before their parents. */
   buildCache: ReadonlyMap<string, PlannedCacheRecord>;
+}
+
+/** The images that go, children before parents: the order the plan lists and deletes them in. */
+export function deletedImages(index: InventoryIndex, selection: Selection): PlannedImage[] {
+  const out: PlannedImage[] = [];
+  for (const node of index.childrenFirst) {
+    const image = selection.images[node.n];
+    if (image) out.push(image);
+  }
+  return out;
 }

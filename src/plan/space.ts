@@ -4,6 +4,8 @@ import type {
   ContainerId,
   ImageId,
   Inventory,
+  InventoryContainer,
+  InventoryImage,
   PlannedCacheRecord,
   PlannedVolume,
   SpaceEstimate
@@ -16,22 +18,52 @@ export function estimateSpace(
   volumes: Iterable<PlannedVolume> = [],
   buildCache: Iterable<PlannedCacheRecord> = []
 ): SpaceEstimate & { perImage: Map<ImageId, number> } {
+  const estimate = estimateFreed(
+    inventory,
+    inventory.images.map((i) => deleted.has(i.id)),
+    removedContainers,
+    volumes,
+    buildCache
+  );
+  const perImage = new Map<ImageId, number>([...deleted].map((id) => [id, 0]));
+  for (const [id, bytes] of estimate.perImage) perImage.set(id, bytes);
+  return { ...estimate, perImage };
+}
+
+/**
+ * estimateSpace with the deleted images given by their position in `inventory.images`, and
+ * `perImage` only for the deleted images that free a layer of their own (the others free 0).
+ */
+export function estimateFreed(
+  inventory: Inventory,
+  deletedAt: readonly boolean[],
+  removedContainers: ReadonlySet<ContainerId>,
+  volumes: Iterable<PlannedVolume> = [],
+  buildCache: Iterable<PlannedCacheRecord> = []
+): SpaceEstimate & { perImage: Map<ImageId, number> } {
+  const { images } = inventory;
   const held = new Set<string>();
-  for (const image of inventory.images) {
-    if (!deleted.has(image.id)) image.layers?.forEach((l) => held.add(l));
-  }
+  const freeing: InventoryImage[] = [];
+  // An image with no known layers (containerd store, or no RootFS) frees an unknown amount.
+  let exact = true;
+  images.forEach((image, k) => {
+    if (!deletedAt[k]) image.layers?.forEach((l) => held.add(l));
+    else if (image.layers === undefined) exact = false;
+    else freeing.push(image);
+  });
   const freedBy = new Map<string, ImageId[]>();
-  for (const image of inventory.images) {
-    if (!deleted.has(image.id)) continue;
-    for (const l of image.layers ?? []) {
-      if (!held.has(l)) freedBy.set(l, [...(freedBy.get(l) ?? []), image.id]);
+  for (const image of freeing) {
+    for (const l of image.layers!) {
+      if (held.has(l)) continue;
+      const by = freedBy.get(l);
+      if (by) by.push(image.id);
+      else freedBy.set(l, [image.id]);
     }
   }
   const sizes = inventory.layerSizes ?? {};
-  const perImage = new Map<ImageId, number>([...deleted].map((id) => [id, 0]));
+  const perImage = new Map<ImageId, number>();
   let layerBytes = 0;
   let sharedBytes = 0;
-  let exact = true;
   const layers: SpaceEstimate['layers'] = [];
   for (const [id, images] of freedBy) {
     const size = sizes[id];
@@ -41,11 +73,9 @@ export function estimateSpace(
       continue;
     }
     layerBytes += size;
-    if (images.length === 1) perImage.set(images[0]!, perImage.get(images[0]!)! + size);
+    if (images.length === 1) perImage.set(images[0]!, (perImage.get(images[0]!) ?? 0) + size);
     else sharedBytes += size;
   }
-  // An image with no known layers (containerd store, or no RootFS) frees an unknown amount.
-  if (inventory.images.some((i) => deleted.has(i.id) && i.layers === undefined)) exact = false;
   let containerBytes = 0;
   for (const c of inventory.containers) {
     if (removedContainers.has(c.id)) containerBytes += c.sizeRw ?? 0;
@@ -146,9 +176,37 @@ export function chooseUntilFree(
   const buildCache = new Set<string>();
   let bytes = 0;
   let upperBound = false;
+  // A pruned parent goes right after the unit that takes the last of its children: each waits on
+  // those not taken yet, rather than every unit looking at every pruned parent.
+  const position = new Map<ImageId, number>();
+  const waitingOn = new Map<ImageId, Set<ImageId>>();
+  const waitedOnBy = new Map<ImageId, ImageId[]>();
+  const ready: ImageId[] = [];
+  for (const [parent, children] of prunedParents) {
+    position.set(parent, position.size);
+    const pending = new Set(children);
+    waitingOn.set(parent, pending);
+    if (pending.size === 0) ready.push(parent);
+    for (const c of pending) {
+      const parents = waitedOnBy.get(c);
+      if (parents) parents.push(parent);
+      else waitedOnBy.set(c, [parent]);
+    }
+  }
+  const containersOf = new Map<ImageId, InventoryContainer[]>();
+  for (const c of inventory.containers) {
+    const of = containersOf.get(c.image);
+    if (of) of.push(c);
+    else containersOf.set(c.image, [c]);
+  }
   const takeImage = (id: ImageId) => {
     if (images.has(id)) return;
     images.add(id);
+    for (const parent of waitedOnBy.get(id) ?? []) {
+      const pending = waitingOn.get(parent)!;
+      pending.delete(id);
+      if (pending.size === 0) ready.push(parent);
+    }
     const image = byId.get(id);
     if (!image) return;
     const known = (image.layers ?? []).reduce((sum, l) => sum + (sizes[l] ?? 0), 0);
@@ -183,11 +241,15 @@ export function chooseUntilFree(
       if (!buildCache.has(r.id)) bytes += r.size;
       buildCache.add(r.id);
     }
-    for (const [parent, children] of prunedParents) {
-      if (images.has(parent) || !children.every((c) => images.has(c))) continue;
+    // In the order of prunedParents, children first: taking one parent readies only its own
+    // pruned parents, which come later.
+    while (ready.length > 0) {
+      ready.sort((a, b) => position.get(a)! - position.get(b)!);
+      const parent = ready.shift()!;
+      if (images.has(parent)) continue;
       // The engine prunes it only once its containers are gone too.
-      for (const c of inventory.containers) {
-        if (c.image === parent && !containers.has(c.id)) {
+      for (const c of containersOf.get(parent) ?? []) {
+        if (!containers.has(c.id)) {
           containers.add(c.id);
           bytes += c.sizeRw ?? 0;
         }

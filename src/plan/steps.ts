@@ -1,18 +1,10 @@
 // Phase 6, steps: the selection as a dependency graph the executor can run without a refusal.
 import { displayName } from './containers.js';
 import type { Selection } from './selection.js';
-import type { InventoryIndex } from './index-inventory.js';
-import { repositoryOf } from './patterns.js';
+import type { ImageEntry, ImageNode, InventoryIndex } from './index-inventory.js';
+import type { ParsedRef } from './patterns.js';
 import { untagOrder } from './references.js';
-import type {
-  ContainerId,
-  ImageId,
-  InventoryImage,
-  Plan,
-  Reference,
-  Step,
-  StepId
-} from './types.js';
+import type { ContainerId, ImageId, Plan, Reference, Step, StepId } from './types.js';
 
 /** The one way to make a StepId: one constructor per step kind. */
 export const stepId = {
@@ -24,14 +16,22 @@ export const stepId = {
   buildCache: (n: number) => `build-cache:${n}` as StepId
 } as const;
 
+const NOTHING: readonly ParsedRef[] = [];
+
+/** The step IDs, each once, where it first comes; the same list when it repeats none. */
+function unique(ids: StepId[]): StepId[] {
+  // Most lists have one to three IDs: a scan tells without making a set.
+  if (ids.length <= 16 && ids.every((x, n) => ids.indexOf(x) === n)) return ids;
+  return [...new Set(ids)];
+}
+
 /** Records per POST /build/prune: one anchored regexp of their IDs, well inside a URL's bounds. */
 export const BUILD_CACHE_BATCH = 200;
 
 export function buildSteps(
   index: InventoryIndex,
   selection: Selection
-): { steps: Step[]; removeContainers: Plan['removeContainers']; untagOnly: Reference[] } {
-  const { images, containersOf, childrenOf } = index;
+): { steps: Step[]; removeContainers: Plan['removeContainers'] } {
   const deleted = selection.images;
   const steps: Step[] = [];
   const removeContainers: Plan['removeContainers'] = [];
@@ -49,57 +49,40 @@ export function buildSteps(
     });
     removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
   }
-  const containerSteps = (id: ImageId) =>
-    (containersOf.get(id) ?? []).map((c) => stepId.container(c.id));
-  const prunedAncestors = (id: ImageId): ImageId[] => {
-    const parent = images.get(id)?.parent;
-    return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
-  };
-  const untagOnly: Reference[] = [];
-  for (const id of index.childrenFirst) {
-    const untags = selection.untags.get(id) ?? [];
-    if (untags.length === 0 && !deleted.has(id)) continue;
-    const carriers = digestCarriers(images.get(id)!, untags);
-    const untagStep = (ref: Reference, dependsOn: StepId[]): Step => {
-      const carried = carriers.get(ref);
-      return {
-        id: stepId.untag(ref),
-        kind: 'untag',
-        reference: ref,
-        image: id,
-        digests: carried?.digests ?? [],
-        requires: { kind: 'names-image', image: id },
-        dependsOn: [...new Set([...(carried?.after ?? []).map(stepId.untag), ...dependsOn])]
-      };
-    };
-    if (!deleted.has(id)) {
+  const containerSteps = (node: ImageNode) => node.containers.map((c) => stepId.container(c.id));
+  for (const node of index.childrenFirst) {
+    const { id } = node;
+    const untags = selection.untags[node.n] ?? NOTHING;
+    const goes = deleted[node.n] !== undefined;
+    if (untags.length === 0 && !goes) continue;
+    const carriers = digestCarriers(node.entry, untags);
+    if (!goes) {
       // Untagging one of several references, or the last one of a parent kept by its children,
       // leaves the image in place and is refused by nothing.
-      for (const ref of untags) {
-        steps.push(untagStep(ref, []));
-        untagOnly.push(ref, ...(carriers.get(ref)?.digests ?? []));
+      for (const { ref } of untags) {
+        steps.push(untagStep(id, ref, stepId.untag(ref), carriers, []));
       }
       continue;
     }
-    const holders = [
-      ...containerSteps(id),
-      ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(stepId.image),
-      // The engine prunes untagged parents with their child, so their containers must be gone first.
-      ...prunedAncestors(id).flatMap(containerSteps)
-    ];
+    const holders = containerSteps(node);
+    for (const c of node.children) if (deleted[c.n]) holders.push(stepId.image(c.id));
+    // The engine prunes untagged parents with their child, so their containers must be gone first.
+    for (let p = node.parent; p && deleted[p.n]?.prunedParent; p = p.parent) {
+      for (const c of p.containers) holders.push(stepId.container(c.id));
+    }
     const refs = untagOrder(untags);
-    const earlier = refs.slice(0, -1).map(stepId.untag);
-    refs.forEach((ref, n) => {
+    const ids = refs.map((r) => stepId.untag(r.ref));
+    for (let n = 0; n < refs.length; n++) {
       const last = n === refs.length - 1;
-      steps.push(untagStep(ref, last ? [...earlier, ...holders] : []));
-    });
-    const lastUntag = refs.length > 0 ? [stepId.untag(refs[refs.length - 1]!)] : holders;
+      const dependsOn = last ? ids.slice(0, -1).concat(holders) : [];
+      steps.push(untagStep(id, refs[n]!.ref, ids[n]!, carriers, dependsOn));
+    }
     steps.push({
       id: stepId.image(id),
       kind: 'delete-image',
       image: id,
       requires: { kind: 'unreferenced' },
-      dependsOn: lastUntag
+      dependsOn: ids.length > 0 ? [ids[ids.length - 1]!] : holders
     });
   }
   for (const v of selection.volumes.values()) {
@@ -124,7 +107,37 @@ export function buildSteps(
       dependsOn: n === 0 ? [] : [stepId.buildCache(n - 1)]
     });
   }
-  return { steps, removeContainers, untagOnly };
+  return { steps, removeContainers };
+}
+
+/** Digests that go with their repository's last tag: the tag that carries them, and when. */
+interface Carried {
+  tag: Reference;
+  digests: Reference[];
+  /** The repository's other tags, untagged first. */
+  after: Reference[];
+}
+
+const carriedBy = (carriers: readonly Carried[] | undefined, ref: Reference) =>
+  carriers?.find((c) => c.tag === ref);
+
+function untagStep(
+  image: ImageId,
+  ref: Reference,
+  id: StepId,
+  carriers: readonly Carried[] | undefined,
+  dependsOn: StepId[]
+): Step {
+  const carried = carriedBy(carriers, ref);
+  return {
+    id,
+    kind: 'untag',
+    reference: ref,
+    image,
+    digests: carried?.digests ?? [],
+    requires: { kind: 'names-image', image },
+    dependsOn: unique(carried ? carried.after.map(stepId.untag).concat(dependsOn) : dependsOn)
+  };
 }
 
 /**
@@ -133,23 +146,22 @@ export function buildSteps(
  * that go are known from the plan alone: a dry run lists them, and a failed untag keeps them.
  */
 function digestCarriers(
-  image: InventoryImage,
-  untags: readonly Reference[]
-): Map<Reference, { digests: Reference[]; after: Reference[] }> {
-  const carriers = new Map<Reference, { digests: Reference[]; after: Reference[] }>();
-  if (image.digests.length === 0) return carriers;
-  const going = new Set(untags);
-  const byRepo = new Map<string, Reference[]>();
-  for (const tag of image.tags) {
-    const repo = repositoryOf(tag);
-    byRepo.set(repo, [...(byRepo.get(repo) ?? []), tag]);
-  }
-  for (const [repo, tags] of byRepo) {
-    if (!tags.every((t) => going.has(t))) continue;
-    const digests = image.digests.filter((d) => repositoryOf(d) === repo);
-    if (digests.length === 0) continue;
-    const ordered = untagOrder(tags);
-    carriers.set(ordered[ordered.length - 1]!, { digests, after: ordered.slice(0, -1) });
-  }
+  { tags, digests }: ImageEntry,
+  untags: readonly ParsedRef[]
+): Carried[] | undefined {
+  // An image has a handful of references: scans are cheaper than sets and maps here.
+  let carriers: Carried[] | undefined;
+  digests.forEach(({ repository }, n) => {
+    // Each repository once, at its first digest.
+    if (digests.findIndex((d) => d.repository === repository) !== n) return;
+    const same = tags.filter((t) => t.repository === repository);
+    if (same.length === 0 || !same.every((t) => untags.includes(t))) return;
+    const ordered = untagOrder(same).map((t) => t.ref);
+    (carriers ??= []).push({
+      tag: ordered[ordered.length - 1]!,
+      digests: digests.filter((d) => d.repository === repository).map((d) => d.ref),
+      after: ordered.slice(0, -1)
+    });
+  });
   return carriers;
 }

@@ -309,10 +309,6 @@ export interface SpaceEstimate {
 export interface FreeSpaceTarget {
   targetBytes: number;
   freeBytes: number;
-  /** Free bytes once the plan has run, as predicted. */
-  predictedFreeBytes: number;
-  /** The disk already had the target free: nothing is planned. */
-  alreadyMet: boolean;
   /** Some layers' sizes were unknown and were counted at most, so the disk may end short. */
   upperBound?: boolean;
 }
@@ -357,8 +353,6 @@ export interface Plan {
   steps: Step[];
   /** Images that are gone once every step has succeeded. */
   deleteImages: PlannedImage[];
-  /** References removed from images that stay, digests that go with their last tag included. */
-  untagOnly: Reference[];
   removeContainers: { id: ContainerId; name: string; image: ImageId; sizeRw: number }[];
   removeVolumes: PlannedVolume[];
   pruneBuildCache: PlannedCacheRecord[];
@@ -379,6 +373,8 @@ export type StepResult =
       status: 'done';
       ms: number;
       deleted: string[];
+      /** The references the engine said it untagged, as it wrote them. */
+      untagged?: string[];
       reclaimed?: number;
       message?: string;
     }

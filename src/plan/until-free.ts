@@ -2,9 +2,19 @@
 // removals that the free-space target needs.
 import { displayName, stoppedAt } from './containers.js';
 import type { Selection } from './selection.js';
-import type { InventoryIndex } from './index-inventory.js';
+import type { ImageNode, InventoryIndex } from './index-inventory.js';
 import { chooseUntilFree, type Unit } from './space.js';
 import type { ContainerId, FreeSpaceTarget, ImageId, Policy, Reason, Skip } from './types.js';
+
+/** The disk already had the target free, so nothing was planned for it. */
+export function isTargetAlreadyMet(target: FreeSpaceTarget): boolean {
+  return target.freeBytes >= target.targetBytes;
+}
+
+/** Free bytes once the plan has run, as predicted from the bytes it frees. */
+export function predictedFreeBytes(target: FreeSpaceTarget, predictedBytes: number): number {
+  return target.freeBytes + predictedBytes;
+}
 
 export function narrowUntilFree(
   index: InventoryIndex,
@@ -12,8 +22,12 @@ export function narrowUntilFree(
   selection: Selection
 ): { selection: Selection; target?: FreeSpaceTarget; skipped: readonly Skip[] } {
   if (policy.untilFreeBytes === undefined) return { selection, skipped: [] };
-  const { inventory, childrenOf, containersOf } = index;
+  const { inventory, childrenFirst } = index;
   const deleted = selection.images;
+  const isDeleted = (id: ImageId) => {
+    const node = index.byId.get(id);
+    return node !== undefined && deleted[node.n] !== undefined;
+  };
   const freeBytes = inventory.disk?.freeBytes ?? 0;
   const need = policy.untilFreeBytes - freeBytes;
 
@@ -21,19 +35,30 @@ export function narrowUntilFree(
   // their last child.
   const units: Unit[] = [];
   const prunedParents = new Map<ImageId, readonly ImageId[]>();
-  const below = (id: ImageId): ImageId[] =>
-    (childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).flatMap((c) => [c, ...below(c)]);
-  for (const [id, img] of deleted) {
+  const below = (node: ImageNode, into: ImageNode[]): ImageNode[] => {
+    for (const c of node.children) {
+      if (deleted[c.n] === undefined) continue;
+      into.push(c);
+      below(c, into);
+    }
+    return into;
+  };
+  for (const node of childrenFirst) {
+    const img = deleted[node.n];
+    if (!img) continue;
     if (img.prunedParent) {
-      prunedParents.set(id, childrenOf.get(id) ?? []);
+      prunedParents.set(
+        node.id,
+        node.children.map((c) => c.id)
+      );
       continue;
     }
-    const group = [id, ...below(id)];
-    const containers = group.flatMap((g) => (containersOf.get(g) ?? []).map((c) => c.id));
-    units.push({ images: group, containers, time: img.basisTime });
+    const group = below(node, [node]);
+    const containers = group.flatMap((g) => g.containers.map((c) => c.id));
+    units.push({ images: group.map((g) => g.id), containers, time: img.basisTime });
   }
   for (const c of inventory.containers) {
-    if (selection.containers.has(c.id) && !deleted.has(c.image)) {
+    if (selection.containers.has(c.id) && !isDeleted(c.image)) {
       units.push({ images: [], containers: [c.id], time: stoppedAt(c) });
     }
   }
@@ -44,7 +69,11 @@ export function narrowUntilFree(
   // A record goes with the records built on it, which BuildKit removes first.
   const cacheChildren = new Map<string, string[]>();
   for (const r of inventory.buildCache ?? []) {
-    for (const p of r.parents) cacheChildren.set(p, [...(cacheChildren.get(p) ?? []), r.id]);
+    for (const p of r.parents) {
+      const children = cacheChildren.get(p);
+      if (children) children.push(r.id);
+      else cacheChildren.set(p, [r.id]);
+    }
   }
   const withDescendants = (id: string): string[] => [
     id,
@@ -69,15 +98,20 @@ export function narrowUntilFree(
 
   const reason: Reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
   const skipped: Skip[] = [];
-  const images = new Map([...deleted].filter(([id]) => chosen.images.has(id)));
-  for (const [id, img] of deleted) {
-    if (!images.has(id) && !img.prunedParent) skipped.push({ target: id, reason });
+  const images = deleted.map((img) => (img && chosen.images.has(img.id) ? img : undefined));
+  for (const node of childrenFirst) {
+    const img = deleted[node.n];
+    if (img && !images[node.n] && !img.prunedParent) skipped.push({ target: node.id, reason });
   }
+  const kept = (id: ImageId) => {
+    const node = index.byId.get(id);
+    return node === undefined || images[node.n] === undefined;
+  };
   const containers = new Set<ContainerId>();
   for (const c of inventory.containers) {
     if (!selection.containers.has(c.id)) continue;
     if (chosen.containers.has(c.id)) containers.add(c.id);
-    else if (!images.has(c.image)) skipped.push({ target: displayName(c), reason });
+    else if (kept(c.image)) skipped.push({ target: displayName(c), reason });
   }
   const volumes = new Map([...selection.volumes].filter(([name]) => chosen.volumes.has(name)));
   for (const name of selection.volumes.keys()) {
@@ -88,19 +122,16 @@ export function narrowUntilFree(
     if (!buildCache.has(id)) skipped.push({ target: id, reason });
   }
   // Removing a reference from an image that stays frees nothing.
-  const untags = new Map([...selection.untags].filter(([id]) => images.has(id)));
-  for (const i of inventory.images) {
-    if (!deleted.has(i.id)) {
-      for (const ref of selection.untags.get(i.id) ?? []) skipped.push({ target: ref, reason });
-    }
+  const untags = selection.untags.map((refs, n) => (images[n] ? refs : undefined));
+  for (const { node } of index.entries) {
+    if (deleted[node.n]) continue;
+    for (const r of selection.untags[node.n] ?? []) skipped.push({ target: r.ref, reason });
   }
   return {
     selection: { images, containers, untags, volumes, buildCache },
     target: {
       targetBytes: policy.untilFreeBytes,
       freeBytes,
-      predictedFreeBytes: freeBytes,
-      alreadyMet: need <= 0,
       ...(chosen.upperBound ? { upperBound: true } : {})
     },
     skipped

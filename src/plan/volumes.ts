@@ -27,7 +27,11 @@ export function usersOf(
 ): Map<string, InventoryContainer[]> {
   const users = new Map<string, InventoryContainer[]>();
   for (const c of containers) {
-    for (const v of c.volumes ?? []) users.set(v, [...(users.get(v) ?? []), c]);
+    for (const v of c.volumes ?? []) {
+      const using = users.get(v);
+      if (using) using.push(c);
+      else users.set(v, [c]);
+    }
   }
   return users;
 }
