@@ -9,8 +9,8 @@ import {
   runContainer,
   startEngine,
   tag
-} from './lib/engine.mjs';
-import { runAction } from './lib/action.mjs';
+} from '../__tests__/harness/engine.mjs';
+import { runAction } from '../__tests__/harness/action.mjs';
 
 const INPUTS = {
   images: '**',

@@ -13,8 +13,8 @@ import {
   run,
   startEngine,
   type Engine
-} from '../../scripts/lib/engine.mjs';
-import { runAction, type ActionRun } from '../../scripts/lib/action.mjs';
+} from '../harness/engine.mjs';
+import { runAction, type ActionRun } from '../harness/action.mjs';
 
 const errorLine = (r: ActionRun) =>
   r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';

@@ -23,11 +23,12 @@ import {
   startEngine,
   type Engine,
   type Inventory
-} from '../../scripts/lib/engine.mjs';
-import { runAction, type ActionRun } from '../../scripts/lib/action.mjs';
-import { startHungEngine } from '../../scripts/lib/faults.mjs';
+} from '../harness/engine.mjs';
+import { runAction, type ActionRun } from '../harness/action.mjs';
+import { startHungEngine } from '../harness/faults.mjs';
 import { policy } from '../../__fixtures__/inventory.js';
 import { deletedBy, failures, fieldsOf } from '../../__fixtures__/outcome.js';
+import { untagOnly } from '../../__fixtures__/plan.js';
 
 const STACK_FRAME = /^\s+at .*\(.*:\d+:\d+\)$/m;
 const LONG_AGO = '2020-01-01T00:00:00Z';
@@ -376,7 +377,7 @@ describe('when two runs share one engine at the same time', () => {
   it('plans, from the state before either run, every kind of step', () => {
     expect(planned.deleteImages.length).toBeGreaterThanOrEqual(8);
     expect(planned.deleteImages.some((i) => i.prunedParent)).toBe(true);
-    expect(planned.untagOnly).toEqual(['duo/part:1']);
+    expect(untagOnly(planned)).toEqual(['duo/part:1']);
     expect(planned.removeContainers.map((c) => c.name).sort()).toEqual([
       'duo-job-1',
       'duo-job-2',

@@ -25,11 +25,11 @@ import { isFailure } from '../../src/report/reason.js';
 import {
   compileImagePattern,
   compileNamePattern,
-  matchesReference,
   splitPatterns,
   validatePattern
 } from '../../src/plan/patterns.js';
-import { actionDefaults, ensureNode24, runAction } from '../../scripts/lib/action.mjs';
+import { matchesReference } from '../../__fixtures__/plan.js';
+import { actionDefaults, ensureNode24, runAction } from '../harness/action.mjs';
 import {
   busyboxImage,
   inventory,
@@ -38,7 +38,7 @@ import {
   startEngine,
   type Engine,
   type Inventory
-} from '../../scripts/lib/engine.mjs';
+} from '../harness/engine.mjs';
 
 const DEFAULTS = actionDefaults();
 const NAMES = Object.keys(DEFAULTS);

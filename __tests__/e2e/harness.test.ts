@@ -9,7 +9,7 @@ import {
   startEngine,
   tag,
   type Engine
-} from '../../scripts/lib/engine.mjs';
+} from '../harness/engine.mjs';
 import { leftovers } from '../harness/leftovers.js';
 
 const DEFAULT_SOCKET = '/var/run/docker.sock';

@@ -15,13 +15,8 @@ import {
   startRegistry,
   type Engine,
   type Registry
-} from '../../scripts/lib/engine.mjs';
-import {
-  parseCommandFile,
-  runAction,
-  shiftLedger,
-  type ActionRun
-} from '../../scripts/lib/action.mjs';
+} from '../harness/engine.mjs';
+import { parseCommandFile, runAction, shiftLedger, type ActionRun } from '../harness/action.mjs';
 
 const DAY = 86_400_000;
 

@@ -12,7 +12,7 @@ import {
   startPodman,
   tag,
   type Engine
-} from '../../scripts/lib/engine.mjs';
+} from '../harness/engine.mjs';
 import { leftovers } from '../harness/leftovers.js';
 
 // Where a rootful Podman with default settings would write: its storage and blob info cache, the

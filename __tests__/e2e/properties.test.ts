@@ -50,8 +50,9 @@ import {
   startEngine,
   type Engine,
   type ImageSpec
-} from '../../scripts/lib/engine.mjs';
+} from '../harness/engine.mjs';
 import { deletedBy, fieldsOf } from '../../__fixtures__/outcome.js';
+import { untagOnly } from '../../__fixtures__/plan.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -539,10 +540,10 @@ function problemsOf(
   }
 
   // (d) The predicted end state, references, parents and container states included.
-  const untagOnly = new Set<string>(p.untagOnly);
+  const keptImagesLose = new Set<string>(untagOnly(p));
   const predicted = [...before.images.values()]
     .filter((i) => !p.deleteImages.some((d) => d.id === i.id))
-    .map((i) => `${i.id} [${i.refs.filter((r) => !untagOnly.has(r)).join(' ')}] ^${i.parent}`);
+    .map((i) => `${i.id} [${i.refs.filter((r) => !keptImagesLose.has(r)).join(' ')}] ^${i.parent}`);
   const actual = [...after.images.values()].map(
     (i) => `${i.id} [${i.refs.join(' ')}] ^${i.parent}`
   );
@@ -563,7 +564,7 @@ function problemsOf(
   stats.cases++;
   for (const s of p.steps) bump(stats.steps, s.kind);
   stats.deletedImages += deleted.length;
-  stats.untagOnly += p.untagOnly.length;
+  stats.untagOnly += untagOnly(p).length;
   stats.removedContainers += removedContainers.length;
   for (const s of p.skipped) bump(stats.skipped, s.reason.kind);
   return problems;

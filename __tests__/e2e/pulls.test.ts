@@ -14,8 +14,8 @@ import {
   type Engine,
   type Inventory,
   type Registry
-} from '../../scripts/lib/engine.mjs';
-import { runAction, shiftLedger, type ActionRun } from '../../scripts/lib/action.mjs';
+} from '../harness/engine.mjs';
+import { runAction, shiftLedger, type ActionRun } from '../harness/action.mjs';
 
 const json = (run: ActionRun, name: string): unknown => JSON.parse(run.outputs[name] ?? 'null');
 const skipped = (run: ActionRun) =>

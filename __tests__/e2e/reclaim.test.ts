@@ -13,10 +13,10 @@ import {
   tag,
   type Engine,
   type EngineKind
-} from '../../scripts/lib/engine.mjs';
+} from '../harness/engine.mjs';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureNode24, runAction, shiftLedger, type ActionRun } from '../../scripts/lib/action.mjs';
+import { ensureNode24, runAction, shiftLedger, type ActionRun } from '../harness/action.mjs';
 
 const DAY = 86_400_000;
 

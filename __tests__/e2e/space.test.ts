@@ -11,8 +11,8 @@ import {
   runContainer,
   startEngine,
   type Engine
-} from '../../scripts/lib/engine.mjs';
-import { runAction, type ActionRun } from '../../scripts/lib/action.mjs';
+} from '../harness/engine.mjs';
+import { runAction, type ActionRun } from '../harness/action.mjs';
 
 /** A raw Engine API call on the private socket: the CLI rounds prune's figures. */
 function api(engine: Engine, method: string, path: string): Promise<unknown> {

@@ -14,8 +14,8 @@ import {
   startEngine,
   type Certificates,
   type Engine
-} from '../../scripts/lib/engine.mjs';
-import { runAction, type ActionRun } from '../../scripts/lib/action.mjs';
+} from '../harness/engine.mjs';
+import { runAction, type ActionRun } from '../harness/action.mjs';
 
 let scratch: string;
 let good: Certificates;

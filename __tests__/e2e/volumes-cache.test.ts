@@ -11,8 +11,8 @@ import {
   startEngine,
   startPodman,
   type Engine
-} from '../../scripts/lib/engine.mjs';
-import { runAction, type ActionRun } from '../../scripts/lib/action.mjs';
+} from '../harness/engine.mjs';
+import { runAction, type ActionRun } from '../harness/action.mjs';
 
 const KB = 1024;
 

@@ -6,10 +6,13 @@ export const REPO_ROOT: string;
 export const NODE24_VERSION: string;
 
 /** Input name → default ('' when none) from the `inputs:` block of an action.yml text. */
-export function parseActionInputs(text: string): Record<string, string>;
+export function parseActionInputs(text: string, block?: string): Record<string, string>;
 
 /** parseActionInputs of the repository's action.yml, or of another file. */
 export function actionDefaults(file?: string): Record<string, string>;
+
+/** The names of the outputs the repository's action.yml declares. */
+export function actionOutputs(file?: string): string[];
 
 /** `INPUT_` + the name upper-cased with spaces as `_` and dashes kept, as the runner names it. */
 export function inputEnvName(name: string): string;

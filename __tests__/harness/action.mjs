@@ -24,15 +24,17 @@ function unquote(raw) {
 }
 
 /**
- * Input names and defaults ('' when none) from the `inputs:` block of an action.yml. Only the
- * shape action.yml uses is understood: a map of inputs whose keys sit one level deeper, where any
- * block scalar (a folded description) is skipped because its lines are deeper still.
+ * Input names and defaults ('' when none) from the `inputs:` block of an action.yml (or, with
+ * `block`, the names of another map such as `outputs:`). Only the shape action.yml uses is
+ * understood: a map whose keys sit one level deeper, where any block scalar (a folded
+ * description) is skipped because its lines are deeper still.
  * @param {string} text
+ * @param {string} [block]
  * @returns {Record<string, string>}
  */
-export function parseActionInputs(text) {
+export function parseActionInputs(text, block = 'inputs') {
   const lines = text.split(/\r?\n/);
-  const start = lines.findIndex((l) => /^inputs:\s*(#.*)?$/.test(l));
+  const start = lines.findIndex((l) => new RegExp(`^${block}:\\s*(#.*)?$`).test(l));
   const inputs = {};
   if (start < 0) return inputs;
   let nameIndent;
@@ -62,6 +64,11 @@ export function parseActionInputs(text) {
 /** Defaults of every input of the repository's action.yml (or another file). */
 export function actionDefaults(file = join(REPO_ROOT, 'action.yml')) {
   return parseActionInputs(readFileSync(file, 'utf8'));
+}
+
+/** The names of the outputs the repository's action.yml declares. */
+export function actionOutputs(file = join(REPO_ROOT, 'action.yml')) {
+  return Object.keys(parseActionInputs(readFileSync(file, 'utf8'), 'outputs'));
 }
 
 /** The variable the runner sets for an input: spaces become `_`, dashes stay (INPUT_OLDER-THAN). */
