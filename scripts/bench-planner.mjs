@@ -7,16 +7,16 @@
 //   node scripts/bench-planner.mjs [--sizes 10000,50000] [--profile] [--json]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join, relative } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
-import { REPO_ROOT, ensureNode24 } from './lib/action.mjs';
+import { REPO_ROOT, ensureNode24 } from '../__tests__/harness/action.mjs';
+import { transpileSources } from './transpile.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-const BUILD_DIR = join(REPO_ROOT, '.cache', 'bench-build');
 const DAY = 86_400_000;
 // Fixed, so that every run plans the same inventory.
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -121,34 +121,9 @@ export function syntheticInventory(n, repoCount) {
   return { images, containers };
 }
 
-/**
- * Transpiles every .ts file under src/ (in case the planner comes to import from outside plan/)
- * into .cache/bench-build/src/ and returns the planner module's path. No type check: the files are
- * taken as they are in the working tree.
- */
-export async function buildPlanner() {
-  const ts = (await import('typescript')).default;
-  const src = join(REPO_ROOT, 'src');
-  const out = join(BUILD_DIR, 'src');
-  await rm(out, { recursive: true, force: true });
-  const files = (await readdir(src, { recursive: true })).filter(
-    (f) => f.endsWith('.ts') && !f.endsWith('.d.ts')
-  );
-  for (const file of files) {
-    const text = await readFile(join(src, file), 'utf8');
-    const js = ts.transpileModule(text, {
-      fileName: file,
-      compilerOptions: {
-        module: ts.ModuleKind.ES2022,
-        target: ts.ScriptTarget.ES2022,
-        isolatedModules: true
-      }
-    }).outputText;
-    const dest = join(out, file.replace(/\.ts$/, '.js'));
-    await mkdir(dirname(dest), { recursive: true });
-    await writeFile(dest, js);
-  }
-  return join(out, 'plan', 'planner.js');
+/** The planner as the working tree has it, transpiled by scripts/transpile.mjs. */
+async function buildPlanner() {
+  return join(await transpileSources('bench-build'), 'plan', 'planner.js');
 }
 
 const median = (xs) => {
@@ -286,9 +261,7 @@ export async function benchPlanner({
 } = {}) {
   const node = await ensureNode24();
   const planner = await buildPlanner();
-  log(
-    `planner: transpiled src/**/*.ts into ${join(BUILD_DIR, 'src')} (working tree, no type check)`
-  );
+  log(`planner: ${relative(REPO_ROOT, planner)}, transpiled from the working tree`);
   const rows = [];
   for (const images of sizes) {
     const runs = images >= 50_000 ? 2 : 3;

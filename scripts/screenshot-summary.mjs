@@ -1,8 +1,8 @@
 // node scripts/screenshot-summary.mjs: renders a realistic sample job summary with the real report
 // code and saves a screenshot of it to docs/summary.png.
 //
-// 1. Transpiles src/report/summary.ts and everything it imports with TypeScript's transpileModule
-//    into .cache/screenshot-build/ (git-ignored), and imports the result.
+// 1. Transpiles src/ into .cache/screenshot-build/ (git-ignored) with scripts/transpile.mjs, and
+//    imports the report code from there.
 // 2. Renders a sample Outcome and SpaceReport to Markdown, and the Markdown to HTML with marked
 //    (GitHub-flavoured), in a page styled like GitHub's job summary.
 // 3. Draws the Mermaid chart with mermaid's standalone bundle, which `npm pack` fetches once into
@@ -15,12 +15,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Marked } from 'marked';
-import ts from 'typescript';
+import { REPO_ROOT as ROOT } from '../__tests__/harness/action.mjs';
+import { transpileSources } from './transpile.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BUILD = path.join(ROOT, '.cache', 'screenshot-build');
 const MERMAID_VERSION = '12.3.0';
 const MERMAID_DIR = path.join(ROOT, '.cache', `mermaid-${MERMAID_VERSION}`);
 const MERMAID_JS = path.join(MERMAID_DIR, 'mermaid.min.js');
@@ -34,45 +33,9 @@ const OUT = path.resolve(ROOT, option('--out') ?? 'docs/summary.png');
 
 // --- 1. The report code, transpiled as is.
 
-/** Transpiles `entry` and every relative import it reaches into BUILD, mirroring src/. */
-function transpile(entry) {
-  const srcRoot = path.join(ROOT, 'src');
-  const queue = [path.join(srcRoot, entry)];
-  const done = new Set();
-  while (queue.length > 0) {
-    const file = queue.pop();
-    if (done.has(file)) continue;
-    done.add(file);
-    const text = fs.readFileSync(file, 'utf8');
-    for (const { fileName } of ts.preProcessFile(text, true, true).importedFiles) {
-      if (fileName.startsWith('.')) {
-        queue.push(path.resolve(path.dirname(file), fileName.replace(/\.js$/, '.ts')));
-      }
-    }
-    const { outputText, diagnostics } = ts.transpileModule(text, {
-      fileName: file,
-      reportDiagnostics: true,
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        isolatedModules: true,
-        verbatimModuleSyntax: false
-      }
-    });
-    if (diagnostics?.length) {
-      throw new Error(
-        `${file}: ${ts.flattenDiagnosticMessageText(diagnostics[0].messageText, '\n')}`
-      );
-    }
-    const out = path.join(BUILD, path.relative(srcRoot, file)).replace(/\.ts$/, '.js');
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, outputText);
-  }
-  return pathToFileURL(path.join(BUILD, entry.replace(/\.ts$/, '.js'))).href;
-}
-
-fs.rmSync(BUILD, { recursive: true, force: true });
-const { renderSummary } = await import(transpile('report/summary.ts'));
+const SRC = await transpileSources('screenshot-build');
+const BUILD = path.dirname(SRC);
+const { renderSummary } = await import(pathToFileURL(path.join(SRC, 'report', 'summary.js')).href);
 
 // --- 2. A realistic sample: a self-hosted runner's nightly cleanup with until-free.
 
@@ -159,8 +122,9 @@ const outcome = {
       }
     }
   ],
+  removedVolumes: [],
+  prunedBuildCache: [],
   results: [],
-  failures: 1,
   ms: 3_100
 };
 const freed = images.reduce((s, i) => s + i.freedBytes, 0);
@@ -179,12 +143,7 @@ const space = {
     freeBefore,
     freeAfter: freeBefore + predicted - 184 * MB
   },
-  target: {
-    targetBytes: 20 * GB,
-    freeBytes: freeBefore,
-    predictedFreeBytes: freeBefore + predicted,
-    alreadyMet: false
-  },
+  target: { targetBytes: 20 * GB, freeBytes: freeBefore },
   elapsedMs: 4_700
 };
 
