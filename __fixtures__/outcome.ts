@@ -1,6 +1,6 @@
 // An Outcome with nothing in it, for report tests to fill in what they are about.
 import type { Outcome, StepResult } from '../src/plan/types.js';
-import { isFailure } from '../src/report/reason.js';
+import { failuresOf } from '../src/report/reason.js';
 
 export function outcome(over: Partial<Outcome> = {}): Outcome {
   return {
@@ -19,7 +19,7 @@ export function outcome(over: Partial<Outcome> = {}): Outcome {
 
 /** How many kept items are failures, as the summary and fail-on-error count them. */
 export function failures(o: Outcome): number {
-  return o.skipped.filter((s) => isFailure(s.reason)).length;
+  return failuresOf(o.skipped).length;
 }
 
 /** The IDs the engine listed as Deleted in a result, for results that have them. */

@@ -65332,18 +65332,68 @@ g.__dirname ??= node_path__WEBPACK_IMPORTED_MODULE_0___default().dirname((0,node
 
 /***/ }),
 
-/***/ 7242:
+/***/ 8206:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Uw: () => (/* binding */ State),
-/* harmony export */   k7: () => (/* binding */ Output),
-/* harmony export */   pd: () => (/* binding */ Input),
-/* harmony export */   xv: () => (/* binding */ VERSION)
+/* harmony export */   E: () => (/* binding */ conclude)
 /* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
+/* harmony import */ var _report_bytes_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2661);
+/* harmony import */ var _report_reason_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8880);
+// How a step ends: what it says of the run, and when it fails.
+
+
+
+/**
+ * Says how the run went, and fails the step where it must: a lost engine fails the main step; a
+ * removal that did not happen fails it with fail-on-error. The post step never fails the job but
+ * for fail-on-error.
+ */
+function conclude(run, { outcome, space, reportPath }) {
+    const { conn, settings } = run;
+    if (outcome.engineLost !== undefined) {
+        const done = outcome.results.filter((r) => r.status === 'done' || r.status === 'gone').length;
+        const message = `Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done${reportPath ? `; the report lists each one: ${reportPath}` : ''}. Run the step again once the engine answers to finish the rest.`;
+        return run.stage === 'main' ? _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message) : _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(message);
+    }
+    const verb = settings.dryRun ? 'Would delete' : 'Deleted';
+    const bytes = space.measuredBytes ?? space.predictedBytes;
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers and ${outcome.removedVolumes.length} volumes, pruned ${outcome.prunedBuildCache.length} build cache records: ${(0,_report_bytes_js__WEBPACK_IMPORTED_MODULE_2__/* .formatBytes */ .z)(bytes)}${settings.dryRun ? ' predicted' : ''}; kept ${outcome.skipped.length}.`);
+    const failed = (0,_report_reason_js__WEBPACK_IMPORTED_MODULE_1__/* .failuresOf */ .dJ)(outcome.skipped);
+    if (failed.length > 0) {
+        const lines = failed.map((s) => `${s.target}: ${(0,_report_reason_js__WEBPACK_IMPORTED_MODULE_1__/* .describeReason */ .Gk)(s.reason)}`);
+        if (settings.failOnError) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`${failed.length} planned removals did not happen:\n${lines.join('\n')}`);
+        }
+        else {
+            lines.forEach((l) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(l));
+        }
+    }
+}
+
+
+/***/ }),
+
+/***/ 5646:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  pd: () => (/* binding */ Input),
+  k7: () => (/* binding */ Output),
+  Uw: () => (/* binding */ State),
+  xv: () => (/* binding */ VERSION)
+});
+
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = {"rE":"0.1.0"};
+;// CONCATENATED MODULE: ./src/constants.ts
 // Every input, output and state name is spelled here once.
-/** Recorded in the report; a unit test keeps it equal to package.json's version. */
-const VERSION = '0.1.0';
+
+/** Recorded in the report: package.json's, which the bundle takes in at build time. */
+const VERSION = package_namespaceObject.rE;
 const Input = {
     Images: 'images',
     Exclude: 'exclude',
@@ -65398,12 +65448,14 @@ const State = {
 /* harmony export */   N2: () => (/* binding */ DurationError),
 /* harmony export */   a3: () => (/* binding */ formatDuration)
 /* harmony export */ });
+/* harmony import */ var _text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8992);
 // Durations for the age inputs: `90m`, `12h`, `7d`, `2w`, `1d12h`, `1d 12h`, or ISO 8601 `P1DT12H`.
 //
 // Whole numbers only: a composite (1d12h, PT90M) says every fraction a user needs, keeps the
 // milliseconds exact, and avoids `1,5d` meaning one thing in Berlin and another in Boston.
 // Years and months are refused because their length depends on the calendar.
 // Reasons never echo the input except for ASCII letters and digits, so callers may print them as is.
+
 class DurationError extends Error {
     name = 'DurationError';
 }
@@ -65451,7 +65503,7 @@ function unknownDesignator(unit) {
 }
 /** A fragment of the input that matched [A-Za-z]+: safe to print once shortened. */
 function show(letters) {
-    return `"${letters.length > 12 ? `${letters.slice(0, 12)}…` : letters}"`;
+    return `"${(0,_text_js__WEBPACK_IMPORTED_MODULE_0__/* .truncate */ .x)(letters, 12)}"`;
 }
 /** Names a character without printing it unless it is visible ASCII. */
 function describe(code) {
@@ -65462,7 +65514,7 @@ function describe(code) {
     return `character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 /** Sums `<digits><unit>` components written largest unit first, each unit at most once. */
-function sum(body, ms, lookup, spaced) {
+function sumOfComponents(body, ms, lookup, spaced) {
     const component = spaced ? /\s*([0-9]+)([A-Za-z]*)/y : /([0-9]+)([A-Za-z]*)/y;
     let total = 0;
     let lastRank = -1;
@@ -65503,7 +65555,8 @@ function parseIso(body) {
     if (date === '' && time === undefined) {
         throw new DurationError('P must be followed by a length, such as P7D or PT36H');
     }
-    const total = sum(date, ISO_DATE_MS, isoDateUnit, false) + sum(time ?? '', ISO_TIME_MS, isoTimeUnit, false);
+    const total = sumOfComponents(date, ISO_DATE_MS, isoDateUnit, false) +
+        sumOfComponents(time ?? '', ISO_TIME_MS, isoTimeUnit, false);
     if (!Number.isSafeInteger(total))
         throw new DurationError(TOO_LARGE);
     return total;
@@ -65525,7 +65578,7 @@ function parseDuration(text) {
     if (/[0-9]\s+[A-Za-z]/.test(s)) {
         throw new DurationError('write each unit right after its number, such as 7d');
     }
-    return sum(s, SHORT_MS, shortUnit, true);
+    return sumOfComponents(s, SHORT_MS, shortUnit, true);
 }
 const FORMAT_UNITS = [
     ['d', DAY],
@@ -65556,7 +65609,7 @@ function formatDuration(ms) {
 
 /***/ }),
 
-/***/ 9475:
+/***/ 6641:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65585,116 +65638,10 @@ var docker = __nccwpck_require__(9040);
 var docker_default = /*#__PURE__*/__nccwpck_require__.n(docker);
 // EXTERNAL MODULE: ./src/duration.ts
 var duration = __nccwpck_require__(7607);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: ./src/engine/endpoint.ts
+var engine_endpoint = __nccwpck_require__(605);
 // EXTERNAL MODULE: ./src/engine/errors.ts
 var errors = __nccwpck_require__(7679);
-;// CONCATENATED MODULE: ./src/engine/endpoint.ts
-// Which engine to talk to, chosen the way the docker CLI chooses: the docker-host input (where the
-// CLI has --host), then DOCKER_HOST, then DOCKER_CONTEXT, then the current context of the CLI's
-// config, then the default socket. TLS follows DOCKER_TLS_VERIFY, DOCKER_TLS and DOCKER_CERT_PATH,
-// or a context's own TLS files.
-
-
-
-
-
-const DEFAULT_HOST = 'unix:///var/run/docker.sock';
-const CERT_FILES = ['ca.pem', 'cert.pem', 'key.pem'];
-function chooseEndpoint(hostInput, env) {
-    if (hostInput)
-        return withEnvTls({ address: hostInput, from: 'the docker-host input' }, env);
-    if (env.DOCKER_HOST)
-        return withEnvTls({ address: env.DOCKER_HOST, from: 'DOCKER_HOST' }, env);
-    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    const named = env.DOCKER_CONTEXT
-        ? { name: env.DOCKER_CONTEXT, by: 'DOCKER_CONTEXT' }
-        : currentContext(configDir);
-    // The CLI's built-in context is the default socket with TLS from the environment.
-    if (!named || named.name === 'default') {
-        return withEnvTls({ address: DEFAULT_HOST, from: 'the default socket' }, env);
-    }
-    return fromContext(configDir, named.name, named.by);
-}
-/** `currentContext` in the CLI's config.json, if it names one. */
-function currentContext(configDir) {
-    const file = external_node_path_default().join(configDir, 'config.json');
-    let text;
-    try {
-        text = external_node_fs_default().readFileSync(file, 'utf8');
-    }
-    catch {
-        return undefined;
-    }
-    let config;
-    try {
-        config = JSON.parse(text);
-    }
-    catch {
-        throw new errors/* EngineUnreachable */.db(`Cannot choose the Docker engine: ${file} is not valid JSON, so its current context cannot be read. Fix the file, or set the docker-host input or DOCKER_HOST.`);
-    }
-    const name = config?.currentContext;
-    return typeof name === 'string' && name !== ''
-        ? { name, by: `currentContext in ${file}` }
-        : undefined;
-}
-/** The CLI's context store: the endpoint in meta/<sha256 of the name>/, TLS files in tls/<same>/docker/. */
-function fromContext(configDir, name, by) {
-    const id = (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex');
-    const metaFile = external_node_path_default().join(configDir, 'contexts', 'meta', id, 'meta.json');
-    const from = `context ${JSON.stringify(name)} (${by})`;
-    let meta;
-    try {
-        meta = JSON.parse(external_node_fs_default().readFileSync(metaFile, 'utf8'));
-    }
-    catch (e) {
-        const missing = e.code === 'ENOENT';
-        throw new errors/* EngineUnreachable */.db(`Cannot choose the Docker engine: the ${from} ${missing ? 'does not exist' : 'cannot be read'} (${metaFile}). Create it with docker context create, or set the docker-host input or DOCKER_HOST.`);
-    }
-    const endpoint = meta?.Endpoints?.docker;
-    if (!endpoint?.Host) {
-        throw new errors/* EngineUnreachable */.db(`Cannot choose the Docker engine: the ${from} has no Docker endpoint in ${metaFile}. Set the docker-host input or DOCKER_HOST instead.`);
-    }
-    const tlsDir = external_node_path_default().join(configDir, 'contexts', 'tls', id, 'docker');
-    const files = existingCertFiles(tlsDir);
-    const hasFiles = Object.keys(files).length > 0;
-    const result = { address: endpoint.Host, from };
-    if (isTcp(endpoint.Host) && (hasFiles || endpoint.SkipTLSVerify)) {
-        result.tls = {
-            dir: tlsDir,
-            ...files,
-            verify: !endpoint.SkipTLSVerify,
-            from: `context ${JSON.stringify(name)}`
-        };
-    }
-    return result;
-}
-/** DOCKER_TLS_VERIFY turns TLS on and checks the engine; DOCKER_TLS turns it on without the check. */
-function withEnvTls(endpoint, env) {
-    const verify = Boolean(env.DOCKER_TLS_VERIFY);
-    if (!isTcp(endpoint.address) || !(verify || env.DOCKER_TLS))
-        return endpoint;
-    const dir = env.DOCKER_CERT_PATH || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    // With the check on, every file is needed, and a missing one is reported by name when read.
-    const files = verify
-        ? Object.fromEntries(CERT_FILES.map((f) => [f.replace('.pem', ''), external_node_path_default().join(dir, f)]))
-        : existingCertFiles(dir);
-    return { ...endpoint, tls: { dir, ...files, verify, from: 'DOCKER_CERT_PATH' } };
-}
-function existingCertFiles(dir) {
-    const found = {};
-    for (const f of CERT_FILES) {
-        const file = external_node_path_default().join(dir, f);
-        if (external_node_fs_default().existsSync(file))
-            found[f.replace('.pem', '')] = file;
-    }
-    return found;
-}
-const isTcp = (address) => /^(tcp|https?):\/\//.test(address) || !address.includes('://');
-
 ;// CONCATENATED MODULE: ./src/engine/connect.ts
 // Connecting to the engine that endpoint.ts chose, and proving that it answers.
 
@@ -65709,7 +65656,7 @@ const isTcp = (address) => /^(tcp|https?):\/\//.test(address) || !address.includ
 const DEFAULT_TIMEOUT_MS = 120_000;
 
 function connect(hostInput, env = process.env, timeoutMs = DEFAULT_TIMEOUT_MS) {
-    const endpoint = chooseEndpoint(hostInput, env);
+    const endpoint = (0,engine_endpoint/* chooseEndpoint */.Ns)(hostInput, env);
     const { address, from } = endpoint;
     const url = parseAddress(address);
     if (url.protocol === 'unix:' || url.protocol === 'npipe:') {
@@ -65726,16 +65673,17 @@ function connect(hostInput, env = process.env, timeoutMs = DEFAULT_TIMEOUT_MS) {
             timeoutMs
         };
     }
-    const port = url.port || (url.protocol === 'ssh:' ? '22' : '2375');
-    const tls = url.protocol === 'ssh:' ? undefined : endpoint.tls;
+    if (url.protocol === 'ssh:') {
+        throw new errors/* EngineUnreachable */.db(`Cannot reach the engine at ${address} (from ${from}): ${engine_endpoint/* SSH_UNSUPPORTED */.Rs}.`);
+    }
+    const port = url.port || '2375';
+    const tls = endpoint.tls;
     const opts = {
         host: url.hostname,
         port,
-        protocol: url.protocol === 'ssh:' ? 'ssh' : tls ? 'https' : 'http',
+        protocol: tls ? 'https' : 'http',
         timeout: timeoutMs
     };
-    if (url.protocol === 'ssh:')
-        opts.username = url.username || undefined;
     if (!tls)
         return { docker: new (docker_default())(opts), address, from, local: false, timeoutMs };
     const files = readCertificates(address, tls);
@@ -66064,6 +66012,130 @@ async function engineDisk(conn, info, objects, explicit) {
 
 /***/ }),
 
+/***/ 605:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ns: () => (/* binding */ chooseEndpoint),
+/* harmony export */   Rs: () => (/* binding */ SSH_UNSUPPORTED)
+/* harmony export */ });
+/* unused harmony export DEFAULT_HOST */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7679);
+// Which engine to talk to, chosen the way the docker CLI chooses: the docker-host input (where the
+// CLI has --host), then DOCKER_HOST, then DOCKER_CONTEXT, then the current context of the CLI's
+// config, then the default socket. TLS follows DOCKER_TLS_VERIFY, DOCKER_TLS and DOCKER_CERT_PATH,
+// or a context's own TLS files.
+
+
+
+
+
+const DEFAULT_HOST = 'unix:///var/run/docker.sock';
+/** The docker CLI reaches an ssh:// engine through the system's ssh; this action has no such path. */
+const SSH_UNSUPPORTED = "ssh:// is not supported: forward the engine's socket first (ssh -nNT -L /tmp/docker.sock:/var/run/docker.sock user@host) and use unix:///tmp/docker.sock";
+const CERT_FILES = ['ca.pem', 'cert.pem', 'key.pem'];
+function chooseEndpoint(hostInput, env) {
+    if (hostInput)
+        return withEnvTls({ address: hostInput, from: 'the docker-host input' }, env);
+    if (env.DOCKER_HOST)
+        return withEnvTls({ address: env.DOCKER_HOST, from: 'DOCKER_HOST' }, env);
+    const configDir = env.DOCKER_CONFIG || node_path__WEBPACK_IMPORTED_MODULE_3___default().join(node_os__WEBPACK_IMPORTED_MODULE_2___default().homedir(), '.docker');
+    const named = env.DOCKER_CONTEXT
+        ? { name: env.DOCKER_CONTEXT, by: 'DOCKER_CONTEXT' }
+        : currentContext(configDir);
+    // The CLI's built-in context is the default socket with TLS from the environment.
+    if (!named || named.name === 'default') {
+        return withEnvTls({ address: DEFAULT_HOST, from: 'the default socket' }, env);
+    }
+    return fromContext(configDir, named.name, named.by);
+}
+/** `currentContext` in the CLI's config.json, if it names one. */
+function currentContext(configDir) {
+    const file = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(configDir, 'config.json');
+    let text;
+    try {
+        text = node_fs__WEBPACK_IMPORTED_MODULE_1___default().readFileSync(file, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    let config;
+    try {
+        config = JSON.parse(text);
+    }
+    catch {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .EngineUnreachable */ .db(`Cannot choose the Docker engine: ${file} is not valid JSON, so its current context cannot be read. Fix the file, or set the docker-host input or DOCKER_HOST.`);
+    }
+    const name = config?.currentContext;
+    return typeof name === 'string' && name !== ''
+        ? { name, by: `currentContext in ${file}` }
+        : undefined;
+}
+/** The CLI's context store: the endpoint in meta/<sha256 of the name>/, TLS files in tls/<same>/docker/. */
+function fromContext(configDir, name, by) {
+    const id = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(name).digest('hex');
+    const metaFile = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(configDir, 'contexts', 'meta', id, 'meta.json');
+    const from = `context ${JSON.stringify(name)} (${by})`;
+    let meta;
+    try {
+        meta = JSON.parse(node_fs__WEBPACK_IMPORTED_MODULE_1___default().readFileSync(metaFile, 'utf8'));
+    }
+    catch (e) {
+        const missing = e.code === 'ENOENT';
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .EngineUnreachable */ .db(`Cannot choose the Docker engine: the ${from} ${missing ? 'does not exist' : 'cannot be read'} (${metaFile}). Create it with docker context create, or set the docker-host input or DOCKER_HOST.`);
+    }
+    const endpoint = meta?.Endpoints?.docker;
+    if (!endpoint?.Host) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .EngineUnreachable */ .db(`Cannot choose the Docker engine: the ${from} has no Docker endpoint in ${metaFile}. Set the docker-host input or DOCKER_HOST instead.`);
+    }
+    const tlsDir = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(configDir, 'contexts', 'tls', id, 'docker');
+    const files = existingCertFiles(tlsDir);
+    const hasFiles = Object.keys(files).length > 0;
+    const result = { address: endpoint.Host, from };
+    if (isTcp(endpoint.Host) && (hasFiles || endpoint.SkipTLSVerify)) {
+        result.tls = {
+            dir: tlsDir,
+            ...files,
+            verify: !endpoint.SkipTLSVerify,
+            from: `context ${JSON.stringify(name)}`
+        };
+    }
+    return result;
+}
+/** DOCKER_TLS_VERIFY turns TLS on and checks the engine; DOCKER_TLS turns it on without the check. */
+function withEnvTls(endpoint, env) {
+    const verify = Boolean(env.DOCKER_TLS_VERIFY);
+    if (!isTcp(endpoint.address) || !(verify || env.DOCKER_TLS))
+        return endpoint;
+    const dir = env.DOCKER_CERT_PATH || node_path__WEBPACK_IMPORTED_MODULE_3___default().join(node_os__WEBPACK_IMPORTED_MODULE_2___default().homedir(), '.docker');
+    // With the check on, every file is needed, and a missing one is reported by name when read.
+    const files = verify
+        ? Object.fromEntries(CERT_FILES.map((f) => [f.replace('.pem', ''), node_path__WEBPACK_IMPORTED_MODULE_3___default().join(dir, f)]))
+        : existingCertFiles(dir);
+    return { ...endpoint, tls: { dir, ...files, verify, from: 'DOCKER_CERT_PATH' } };
+}
+function existingCertFiles(dir) {
+    const found = {};
+    for (const f of CERT_FILES) {
+        const file = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(dir, f);
+        if (node_fs__WEBPACK_IMPORTED_MODULE_1___default().existsSync(file))
+            found[f.replace('.pem', '')] = file;
+    }
+    return found;
+}
+const isTcp = (address) => /^(tcp|https?):\/\//.test(address) || !address.includes('://');
+
+
+/***/ }),
+
 /***/ 7679:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -66312,8 +66384,6 @@ __nccwpck_require__.d(__webpack_exports__, {
   nR: () => (/* binding */ timeOf)
 });
 
-// EXTERNAL MODULE: ./src/plan/containers.ts
-var plan_containers = __nccwpck_require__(5343);
 ;// CONCATENATED MODULE: ./src/pool.ts
 // A bounded pool: the engine serialises much of its work, and unbounded fan-out only adds contention.
 /** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
@@ -66396,9 +66466,13 @@ function deriveMissingSizes(images, sizes) {
 ;// CONCATENATED MODULE: ./src/engine/inventory.ts
 
 
-
-const INSPECT_CONCURRENCY = 8;
-/** Podman leaves the algorithm off some IDs; the classic store and containerd include it. */
+// Reads run side by side in the engine, unlike untags: 32 at a time halves the inventory's time
+// against 8 (docs/benchmarks.md).
+const INSPECT_CONCURRENCY = 32;
+/**
+ * An image ID as the plan writes it, `sha256:…`: Podman leaves the algorithm off some IDs (its
+ * deleted images, Parent), where the classic store and containerd include it.
+ */
 function imageId(id) {
     return (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id);
 }
@@ -66437,8 +66511,10 @@ async function unlessGone(call, stillThere) {
 /**
  * `mayFree` says which images the plan could delete, from their references alone: only those need
  * their layer sizes (one history call each). Every image needs its layers, to know what it holds.
+ * Containers are inspected only for their start and finish times, which only an age needs
+ * (`containerTimes`); their writable layers' sizes come from /system/df (usage.ts).
  */
-async function readInventory(docker, mayFree = () => true) {
+async function readInventory(docker, mayFree = () => true, { containerTimes = true } = {}) {
     const [listedImages, listedContainers] = await Promise.all([
         docker.listImages({ all: true }),
         docker.listContainers({ all: true })
@@ -66492,17 +66568,13 @@ async function readInventory(docker, mayFree = () => true) {
             networks: Object.keys(listed.NetworkSettings?.Networks ?? {}),
             volumes: (listed.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : []))
         };
-        // Start and finish times are only in the inspect answer; the writable layer's size is worth
-        // computing only for containers that may be removed.
-        const stopped = (0,plan_containers/* isStopped */.id)(listed.State);
+        if (!containerTimes)
+            return container;
+        // Start and finish times are only in the inspect answer.
         const handle = docker.getContainer(listed.Id);
-        const info = (await unlessGone(
-        // `size` becomes the query parameter; @types/dockerode does not list it.
-        handle.inspect({ size: stopped }), () => handle.inspect()));
+        const info = await unlessGone(handle.inspect(), () => handle.inspect());
         if (!info)
             return undefined;
-        if (typeof info.SizeRw === 'number')
-            container.sizeRw = info.SizeRw;
         const started = timeOf(info.State?.StartedAt);
         const finished = timeOf(info.State?.FinishedAt);
         if (started !== undefined)
@@ -66552,7 +66624,13 @@ function withUsage(inventory, usage, buildKit) {
             volume.size = size;
         return volume;
     });
-    const result = { ...inventory, volumes };
+    // The writable layers' sizes, which an inspect would compute one container at a time.
+    const sizeRw = new Map((usage.df.Containers ?? []).map((c) => [c.Id, c.SizeRw]));
+    const containers = inventory.containers.map((c) => {
+        const size = sizeRw.get(c.id);
+        return typeof size === 'number' && size >= 0 ? { ...c, sizeRw: size } : c;
+    });
+    const result = { ...inventory, containers, volumes };
     if (buildKit)
         result.buildCache = (usage.df.BuildCache ?? []).map(buildCacheRecord);
     return result;
@@ -66580,11 +66658,11 @@ function buildCacheRecord(r) {
 function usageTotal(df) {
     if (typeof df.LayersSize !== 'number')
         return undefined;
-    const sum = (xs, f) => (xs ?? []).reduce((total, x) => total + Math.max(0, f(x)), 0);
+    const totalOf = (xs, f) => (xs ?? []).reduce((total, x) => total + Math.max(0, f(x)), 0);
     return (df.LayersSize +
-        sum(df.Containers, (c) => c.SizeRw ?? 0) +
-        sum(df.Volumes, (v) => v.UsageData?.Size ?? 0) +
-        sum(df.BuildCache, (r) => (r.Shared ? 0 : (r.Size ?? 0))));
+        totalOf(df.Containers, (c) => c.SizeRw ?? 0) +
+        totalOf(df.Volumes, (v) => v.UsageData?.Size ?? 0) +
+        totalOf(df.BuildCache, (r) => (r.Shared ? 0 : (r.Size ?? 0))));
 }
 
 
@@ -66596,7 +66674,7 @@ function usageTotal(df) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _cjs_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7628);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4116);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7242);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5646);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1730);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6661);
 // The one entry point: the runner runs dist/index.js for main and (if declared) post.
@@ -66649,8 +66727,10 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 15 modules
 var core = __nccwpck_require__(4116);
-// EXTERNAL MODULE: ./src/constants.ts
-var constants = __nccwpck_require__(7242);
+// EXTERNAL MODULE: ./src/constants.ts + 1 modules
+var constants = __nccwpck_require__(5646);
+// EXTERNAL MODULE: ./src/text.ts
+var src_text = __nccwpck_require__(8992);
 // EXTERNAL MODULE: ./src/duration.ts
 var duration = __nccwpck_require__(7607);
 ;// CONCATENATED MODULE: ./src/size.ts
@@ -66692,13 +66772,17 @@ function parseSize(text) {
     return { bytes };
 }
 
-// EXTERNAL MODULE: ./src/engine/connect.ts + 2 modules
-var connect = __nccwpck_require__(9475);
+// EXTERNAL MODULE: ./src/engine/connect.ts + 1 modules
+var connect = __nccwpck_require__(6641);
+// EXTERNAL MODULE: ./src/engine/endpoint.ts
+var endpoint = __nccwpck_require__(605);
 // EXTERNAL MODULE: ./src/plan/patterns.ts + 9 modules
 var patterns = __nccwpck_require__(1849);
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // The one place where raw inputs become typed settings. Nothing here touches the engine, so a
 // bad input stops the run before anything is removed.
+
+
 
 
 
@@ -66720,7 +66804,7 @@ const EXAMPLE = {
     boolean: 'use true or false',
     count: 'use a whole number such as 0 or 3',
     ageBasis: 'use created, tagged or last-used',
-    dockerHost: 'use unix:///var/run/docker.sock, tcp://host:2376, npipe:////./pipe/docker_engine or ssh://user@host',
+    dockerHost: 'use unix:///var/run/docker.sock, tcp://host:2376 or npipe:////./pipe/docker_engine',
     image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
     container: 'use patterns such as ci-* or build-{api,web}',
     volume: 'use patterns such as myapp-pr-*_db-data or ci-cache-*',
@@ -66738,19 +66822,14 @@ const HAS_UNSAFE = new RegExp(UNSAFE.source);
 function escapeUnsafe(text) {
     return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-/** At most `max` code points, so shortening never splits a surrogate pair, and whether it cut. */
-function shorten(text, max) {
-    const chars = Array.from(text);
-    return chars.length > max ? [chars.slice(0, max).join(''), true] : [text, false];
-}
 /** A value as a one-line, visibly delimited string literal, shortened when long. */
 function quote(value) {
-    const [head, cut] = shorten(value, MAX_QUOTED);
+    const { head, cut } = (0,src_text/* cutToLength */.g)(value, MAX_QUOTED);
     return escapeUnsafe(JSON.stringify(head)) + (cut ? '…' : '');
 }
 /** Text from another module that ends up in a message: keep it on one line and bounded. */
-function clean(reason) {
-    const [head, cut] = shorten(reason, 200);
+function asOneBoundedLine(reason) {
+    const { head, cut } = (0,src_text/* cutToLength */.g)(reason, 200);
     return escapeUnsafe(head) + (cut ? '…' : '');
 }
 function invalid(name, value, advice, what = 'value') {
@@ -66769,7 +66848,7 @@ function inputs_duration(name, value) {
     }
 }
 /** YAML 1.2 core schema booleans, as core.getBooleanInput reads them. */
-function inputs_boolean(name, value, fallback) {
+function parseBoolean(name, value, fallback) {
     if (value === '')
         return fallback;
     if (value === 'true' || value === 'True' || value === 'TRUE')
@@ -66778,7 +66857,7 @@ function inputs_boolean(name, value, fallback) {
         return false;
     throw invalid(name, value, EXAMPLE.boolean);
 }
-function count(name, value, max) {
+function parseWholeNumber(name, value, max) {
     if (value === '')
         return 0;
     if (!/^[0-9]+$/.test(value))
@@ -66801,15 +66880,13 @@ function inputs_patterns(name, value, kind) {
     for (const p of list) {
         const reason = (0,patterns/* validatePattern */.xZ)(kind, p);
         if (reason !== undefined) {
-            throw invalid(name, p, `${clean(reason)}; ${EXAMPLE[kind]}`, 'pattern');
+            throw invalid(name, p, `${asOneBoundedLine(reason)}; ${EXAMPLE[kind]}`, 'pattern');
         }
     }
     return list;
 }
 const HOST = String.raw `(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)`;
 const TCP = new RegExp(String.raw `^tcp://${HOST}:([0-9]{1,5})/?$`);
-// No leading "-" in user or host: such a value must never reach an ssh command line as an option.
-const SSH = new RegExp(String.raw `^ssh://(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?${HOST}(?::([0-9]{1,5}))?/?$`);
 function dockerHostProblem(value) {
     if (/\s/.test(value) || HAS_UNSAFE.test(value))
         return 'it contains spaces or control characters';
@@ -66826,10 +66903,8 @@ function dockerHostProblem(value) {
         }
         case 'npipe':
             return value.length > 'npipe://'.length ? undefined : 'the pipe name is missing';
-        case 'ssh': {
-            const match = SSH.exec(value);
-            return match ? port(match[1]) : 'write it as ssh://user@host or ssh://user@host:port';
-        }
+        case 'ssh':
+            return endpoint/* SSH_UNSUPPORTED */.Rs;
         case undefined:
             return 'it has no scheme such as unix:// or tcp://';
         default:
@@ -66837,7 +66912,7 @@ function dockerHostProblem(value) {
     }
 }
 /** A duration that must be more than zero; empty means `fallback`. */
-function positive(name, value, fallback) {
+function parsePositiveDuration(name, value, fallback) {
     if (value === '')
         return fallback;
     const ms = inputs_duration(name, value);
@@ -66884,7 +66959,7 @@ function dataRoot(name, value) {
 function usageRecording(name, value, ledger) {
     if (value === '' || value.toLowerCase() === 'auto')
         return ledger !== undefined;
-    const on = inputs_boolean(name, value, false);
+    const on = parseBoolean(name, value, false);
     if (on && ledger === undefined) {
         throw invalid(name, value, 'there is no ledger to record usage in (no ledger-dir and no RUNNER_TOOL_CACHE); set ledger-dir, or use auto');
     }
@@ -66923,23 +66998,23 @@ function getSettings(read = (n) => core/* getInput */.V4(n), env = process.env) 
     const exclude = inputs_patterns(constants/* Input */.pd.Exclude, get(constants/* Input */.pd.Exclude), 'exclude');
     const olderThanMs = inputs_duration(constants/* Input */.pd.OlderThan, get(constants/* Input */.pd.OlderThan));
     const basis = ageBasis(constants/* Input */.pd.AgeBasis, get(constants/* Input */.pd.AgeBasis));
-    const keepLatest = count(constants/* Input */.pd.KeepLatest, get(constants/* Input */.pd.KeepLatest), MAX_KEEP_LATEST);
-    const dangling = inputs_boolean(constants/* Input */.pd.Dangling, get(constants/* Input */.pd.Dangling), true);
+    const keepLatest = parseWholeNumber(constants/* Input */.pd.KeepLatest, get(constants/* Input */.pd.KeepLatest), MAX_KEEP_LATEST);
+    const dangling = parseBoolean(constants/* Input */.pd.Dangling, get(constants/* Input */.pd.Dangling), true);
     const containers = inputs_patterns(constants/* Input */.pd.Containers, get(constants/* Input */.pd.Containers), 'container');
     const containersOlderThanMs = inputs_duration(constants/* Input */.pd.ContainersOlderThan, get(constants/* Input */.pd.ContainersOlderThan));
     const untilFree = size(constants/* Input */.pd.UntilFree, get(constants/* Input */.pd.UntilFree));
-    const dryRun = inputs_boolean(constants/* Input */.pd.DryRun, get(constants/* Input */.pd.DryRun), false);
-    const failOnError = inputs_boolean(constants/* Input */.pd.FailOnError, get(constants/* Input */.pd.FailOnError), false);
-    const summary = inputs_boolean(constants/* Input */.pd.Summary, get(constants/* Input */.pd.Summary), true);
+    const dryRun = parseBoolean(constants/* Input */.pd.DryRun, get(constants/* Input */.pd.DryRun), false);
+    const failOnError = parseBoolean(constants/* Input */.pd.FailOnError, get(constants/* Input */.pd.FailOnError), false);
+    const summary = parseBoolean(constants/* Input */.pd.Summary, get(constants/* Input */.pd.Summary), true);
     const host = dockerHost(constants/* Input */.pd.DockerHost, get(constants/* Input */.pd.DockerHost));
-    const engineTimeoutMs = positive(constants/* Input */.pd.EngineTimeout, get(constants/* Input */.pd.EngineTimeout), connect/* DEFAULT_TIMEOUT_MS */.t1);
+    const engineTimeoutMs = parsePositiveDuration(constants/* Input */.pd.EngineTimeout, get(constants/* Input */.pd.EngineTimeout), connect/* DEFAULT_TIMEOUT_MS */.t1);
     const ledger = ledgerDir(constants/* Input */.pd.LedgerDir, get(constants/* Input */.pd.LedgerDir), env);
     const engineDataRoot = dataRoot(constants/* Input */.pd.EngineDataRoot, get(constants/* Input */.pd.EngineDataRoot));
     const buildCache = get(constants/* Input */.pd.BuildCache);
     const buildCacheOlderThanMs = buildCache === '' ? undefined : inputs_duration(constants/* Input */.pd.BuildCache, buildCache);
     const volumes = inputs_patterns(constants/* Input */.pd.Volumes, get(constants/* Input */.pd.Volumes), 'volume');
-    const anonymousVolumes = inputs_boolean(constants/* Input */.pd.AnonymousVolumes, get(constants/* Input */.pd.AnonymousVolumes), false);
-    const jobCleanup = inputs_boolean(constants/* Input */.pd.JobCleanup, get(constants/* Input */.pd.JobCleanup), false);
+    const anonymousVolumes = parseBoolean(constants/* Input */.pd.AnonymousVolumes, get(constants/* Input */.pd.AnonymousVolumes), false);
+    const jobCleanup = parseBoolean(constants/* Input */.pd.JobCleanup, get(constants/* Input */.pd.JobCleanup), false);
     const recordUsage = usageRecording(constants/* Input */.pd.RecordUsage, get(constants/* Input */.pd.RecordUsage), ledger);
     return {
         policy: {
@@ -67161,15 +67236,17 @@ function withArrivalRecords(inventory, events, ledger) {
 /* harmony export */   i: () => (/* binding */ main)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7242);
-/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9475);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5646);
+/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6641);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7739);
 /* harmony import */ var _read_engine_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5378);
-/* harmony import */ var _reclaim_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2493);
-/* harmony import */ var _report_json_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2794);
-/* harmony import */ var _snapshot_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(3911);
+/* harmony import */ var _conclude_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8206);
+/* harmony import */ var _reclaim_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1058);
+/* harmony import */ var _report_json_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2794);
+/* harmony import */ var _snapshot_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(3911);
 // The main step: read inputs → connect → read the engine → plan → remove → report, and what the
 // post step needs from it.
+
 
 
 
@@ -67219,14 +67296,14 @@ async function main() {
     }
     if (settings.jobCleanup) {
         await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os('Snapshot for job cleanup', async () => {
-            const file = (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_7__/* .writeSnapshot */ .oF)((0,_report_json_js__WEBPACK_IMPORTED_MODULE_6__/* .reportDir */ .E)(), (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_7__/* .takeSnapshot */ .W9)(state.inventory, state.engineNow, conn.address));
+            const file = (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_8__/* .writeSnapshot */ .oF)((0,_report_json_js__WEBPACK_IMPORTED_MODULE_7__/* .reportDir */ .E)(), (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_8__/* .takeSnapshot */ .W9)(state.inventory, state.engineNow, conn.address));
             // Only the path: the runner passes state as environment variables, which Linux bounds.
             _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.Snapshot, file);
             _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Snapshot: ${file}`);
         });
     }
     const run = { conn, settings, state, policy, started, stage: 'main' };
-    (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_5__/* .conclude */ .E)(run, await (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_5__/* .reclaim */ .s)(run));
+    (0,_conclude_js__WEBPACK_IMPORTED_MODULE_5__/* .conclude */ .E)(run, await (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_6__/* .reclaim */ .s)(run));
 }
 
 
@@ -67313,13 +67390,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   tO: () => (/* binding */ compileNamePattern),
   hG: () => (/* binding */ familiarName),
   F2: () => (/* binding */ parseReference),
+  l2: () => (/* binding */ patternMatcher),
   yO: () => (/* binding */ referenceMatcher),
-  _M: () => (/* binding */ repositoryOf),
+  H5: () => (/* binding */ referenceParser),
   sb: () => (/* binding */ splitPatterns),
   xZ: () => (/* binding */ validatePattern)
 });
 
-// UNUSED EXPORTS: matchesReference, repositoryForms
+// UNUSED EXPORTS: repositoryForms
 
 ;// CONCATENATED MODULE: ./node_modules/balanced-match/dist/esm/index.js
 const balanced = (a, b, str) => {
@@ -70881,19 +70959,28 @@ const MAX_PATTERN = 512;
 function escapeClass(chars) {
     return chars.replace(/[\]\\^-]/g, '\\$&');
 }
-/** Splits `REPOSITORY[:TAG]` or `REPOSITORY@DIGEST`; a colon before the last slash is a registry port. */
-function splitReference(text) {
+/**
+ * Where the repository of `REPOSITORY[:TAG]` or `REPOSITORY@DIGEST` ends: the index of its `@` or
+ * of the `:` before the tag, or -1 when it has neither. A colon before the last slash is a
+ * registry port.
+ */
+function repositoryEnd(text) {
     const at = text.indexOf('@');
     if (at >= 0)
-        return { repository: text.slice(0, at), digest: text.slice(at + 1) };
+        return at;
     const colon = text.lastIndexOf(':');
-    if (colon > text.lastIndexOf('/')) {
-        return { repository: text.slice(0, colon), tag: text.slice(colon + 1) };
-    }
-    return { repository: text };
+    return colon > text.lastIndexOf('/') ? colon : -1;
 }
-/** The repository of a reference: everything before its tag or digest. */
-const repositoryOf = (ref) => splitReference(ref).repository;
+const AT = '@'.charCodeAt(0);
+/** Splits `REPOSITORY[:TAG]` or `REPOSITORY@DIGEST`. */
+function splitReference(text) {
+    const end = repositoryEnd(text);
+    if (end < 0)
+        return { repository: text };
+    const repository = text.slice(0, end);
+    const rest = text.slice(end + 1);
+    return text.charCodeAt(end) === AT ? { repository, digest: rest } : { repository, tag: rest };
+}
 function imagePatternProblem(p) {
     const { repository, tag, digest } = splitReference(p);
     if (repository === '')
@@ -70994,49 +71081,86 @@ function repositoryForms(repository) {
     }
     return [...forms];
 }
-function matchesReference(pattern, ref) {
-    const { repository, tag, digest } = splitReference(ref);
-    if (!repositoryForms(repository).some((name) => pattern.repository.match(name)))
-        return false;
-    if (digest !== undefined) {
-        // A digest reference matches a pattern without a tag, or one whose digest glob matches.
-        if (pattern.tag)
-            return false;
-        return pattern.digest ? pattern.digest.match(digest) : true;
-    }
-    if (pattern.digest)
-        return false;
-    return pattern.tag ? tag !== undefined && pattern.tag.match(tag) : true;
+/**
+ * Parses references, one Repository object per repository name. A plan parses each reference of
+ * the inventory once: on 100,000 references, splitting and rehashing the same strings in every
+ * phase was a large part of its time.
+ */
+function referenceParser() {
+    const repositories = new Map();
+    return (ref) => {
+        const end = repositoryEnd(ref);
+        const name = end < 0 ? ref : ref.slice(0, end);
+        let repository = repositories.get(name);
+        if (!repository) {
+            repository = { n: repositories.size, name, familiar: familiarName(name) };
+            repositories.set(name, repository);
+        }
+        const isDigest = end >= 0 && ref.charCodeAt(end) === AT;
+        return { ref, repository, isDigest, partAt: end < 0 ? -1 : end + 1 };
+    };
 }
 /**
- * A memoised "which pattern matches this reference": inventories repeat repositories thousands
- * of times, so each repository's names are globbed once per pattern, not once per reference.
+ * "Which pattern matches this reference", memoised: inventories repeat repositories thousands of
+ * times, so each repository's names are globbed once per pattern, not once per reference. Most
+ * answers need nothing more (`**`, `app`, a pattern list that is empty), so only the rarer ones
+ * that took a tag or digest glob are remembered per reference.
  */
-function referenceMatcher(patterns) {
-    const byRepository = new Map();
-    const byReference = new Map();
-    return (ref) => {
-        if (byReference.has(ref))
-            return byReference.get(ref);
-        const { repository, tag, digest } = splitReference(ref);
-        let candidates = byRepository.get(repository);
-        if (!candidates) {
-            const forms = repositoryForms(repository);
-            candidates = patterns.filter((p) => forms.some((name) => p.repository.match(name)));
-            byRepository.set(repository, candidates);
+function patternMatcher(patterns) {
+    if (patterns.length === 0)
+        return () => undefined;
+    // By Repository.n; a repository of another parser with the same n takes the slot over.
+    const byRepository = [];
+    // null: globbed, and no pattern matched.
+    const globbed = new Map();
+    const candidatesOf = (repository) => {
+        let candidates = byRepository[repository.n];
+        if (candidates?.repository !== repository) {
+            const forms = repositoryForms(repository.name);
+            const matching = patterns.filter((p) => forms.some((name) => p.repository.match(name)));
+            candidates = {
+                repository,
+                forTags: matching.filter((p) => !p.digest),
+                forDigests: matching.filter((p) => !p.tag)
+            };
+            byRepository[repository.n] = candidates;
         }
-        const hit = candidates.find((p) => digest !== undefined
-            ? !p.tag && (!p.digest || p.digest.match(digest))
-            : !p.digest && (!p.tag || (tag !== undefined && p.tag.match(tag))));
-        byReference.set(ref, hit?.source);
+        return candidates;
+    };
+    return ({ ref, repository, isDigest, partAt }) => {
+        const { forTags, forDigests } = candidatesOf(repository);
+        const candidates = isDigest ? forDigests : forTags;
+        const first = candidates[0];
+        if (first === undefined)
+            return undefined;
+        // The first candidate has no glob for the tag or digest: it matches every such reference.
+        if (!(isDigest ? first.digest : first.tag))
+            return first.source;
+        const known = globbed.get(ref);
+        if (known !== undefined)
+            return known ?? undefined;
+        const part = partAt < 0 ? undefined : ref.slice(partAt);
+        const hit = candidates.find((p) => {
+            const glob = isDigest ? p.digest : p.tag;
+            return !glob || (part !== undefined && glob.match(part));
+        });
+        globbed.set(ref, hit?.source ?? null);
         return hit?.source;
     };
+}
+/** patternMatcher for references given as strings. */
+function referenceMatcher(patterns) {
+    if (patterns.length === 0)
+        return () => undefined;
+    const parse = referenceParser();
+    const match = patternMatcher(patterns);
+    return (ref) => match(parse(ref));
 }
 
 
 /***/ }),
 
-/***/ 870:
+/***/ 9466:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71066,8 +71190,13 @@ job) {
     const byId = new Map(records.map((r) => [r.id, r]));
     const childrenOf = new Map();
     for (const r of records) {
-        for (const p of r.parents)
-            childrenOf.set(p, [...(childrenOf.get(p) ?? []), r.id]);
+        for (const p of r.parents) {
+            const children = childrenOf.get(p);
+            if (children)
+                children.push(r.id);
+            else
+                childrenOf.set(p, [r.id]);
+        }
     }
     // Not the job's: it stays without a word, as everything that was there before the job does.
     const outOfScope = { kind: 'existed-before-job' };
@@ -71138,16 +71267,21 @@ job) {
 var plan_containers = __nccwpck_require__(5343);
 ;// CONCATENATED MODULE: ./src/plan/images.ts
 function decideImages(index, references, containers) {
-    const deleted = new Map();
+    const deleted = new Array(index.nodes.length).fill(undefined);
     const removeContainers = new Set(containers.removable);
-    const untags = new Map();
+    const untags = new Array(index.nodes.length).fill(undefined);
     const skipped = [];
-    for (const id of index.childrenFirst) {
-        const d = references.of.get(id);
-        const image = index.images.get(id);
-        const children = index.childrenOf.get(id) ?? [];
-        const keptChild = children.find((c) => !deleted.has(c));
-        const used = index.containersOf.get(id) ?? [];
+    for (const node of index.childrenFirst) {
+        const { n, id, children } = node;
+        const d = references.of[n];
+        let keptChild;
+        for (const c of children) {
+            if (deleted[c.n] === undefined) {
+                keptChild = c;
+                break;
+            }
+        }
+        const used = node.containers;
         // An untagged parent is pruned by the engine with its last child, if nothing else holds it.
         const prunable = !d.candidate &&
             d.remaining.length === 0 &&
@@ -71156,31 +71290,33 @@ function decideImages(index, references, containers) {
             used.every((c) => containers.removable.has(c.id));
         if (!d.candidate && !prunable) {
             if (d.untag.length > 0)
-                untags.set(id, d.untag);
+                untags[n] = d.untag;
             continue;
         }
         if (keptChild !== undefined) {
-            skipped.push({ target: id, reason: { kind: 'parent-of-kept-image', child: keptChild } });
+            skipped.push({ target: id, reason: { kind: 'parent-of-kept-image', child: keptChild.id } });
             // Its references can still go, leaving an untagged parent; but a container refuses the
             // removal of the last one, and removing containers is only for images that go.
             if (used.length === 0 && d.untag.length > 0)
-                untags.set(id, d.untag);
+                untags[n] = d.untag;
             continue;
         }
-        const age = index.ageOf(image);
-        deleted.set(id, {
+        const { entry } = node;
+        const age = index.ageOf(entry);
+        deleted[n] = {
             id,
-            references: [...image.tags, ...image.digests],
-            size: image.size,
+            references: entry.image.tags.concat(entry.image.digests),
+            size: entry.image.size,
             basisTime: age.time,
             basis: age.basis,
             ageRecord: age.record,
             prunedParent: prunable,
             freedBytes: 0
-        });
+        };
         if (d.untag.length > 0)
-            untags.set(id, d.untag);
-        used.forEach((c) => removeContainers.add(c.id));
+            untags[n] = d.untag;
+        for (const c of used)
+            removeContainers.add(c.id);
     }
     return { selection: { images: deleted, containers: removeContainers, untags }, skipped };
 }
@@ -71234,100 +71370,181 @@ function ageTime(image, containers, basis, now) {
     return latest;
 }
 
+// EXTERNAL MODULE: ./src/plan/patterns.ts + 9 modules
+var plan_patterns = __nccwpck_require__(1849);
 ;// CONCATENATED MODULE: ./src/plan/index-inventory.ts
 // Lookups that every planner phase needs, built once from the inventory. Read-only after that.
+//
+// The phases walk the images in ID order, which is no order the inventory's objects lie in
+// memory. So the index parses each reference once, and keeps what the phases look up in entries
+// and nodes made in ID order, and in arrays by position rather than maps keyed by ID: on 50,000
+// images, re-reading and re-hashing the inventory's strings in every phase was most of the time.
 
-function push(map, key, value) {
-    const list = map.get(key);
-    if (list)
-        list.push(value);
-    else
-        map.set(key, [value]);
-}
-const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+// Most images have no digest, no container or no child: they share these instead of an empty
+// array each.
+const NO_REFS = [];
+const NO_CONTAINERS = [];
+const NO_CHILDREN = [];
+const inIdOrder = (a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 function indexInventory(snapshot, basis, now) {
-    // The engine lists in no stable order.
-    const inventory = {
-        ...snapshot,
-        images: [...snapshot.images].sort(byId),
-        containers: [...snapshot.containers].sort(byId)
-    };
-    const images = new Map(inventory.images.map((i) => [i.id, i]));
-    const containersOf = new Map();
-    for (const c of inventory.containers)
-        push(containersOf, c.image, c);
-    const childrenOf = new Map();
-    for (const i of inventory.images) {
-        if (i.parent && images.has(i.parent))
-            push(childrenOf, i.parent, i.id);
-    }
-    const ages = new Map();
-    return {
-        inventory,
-        images,
-        containersOf,
-        childrenOf,
-        childrenFirst: topologicalChildrenFirst(inventory.images, childrenOf),
-        ageOf(image) {
-            let age = ages.get(image.id);
-            if (!age) {
-                age = ageTime(image, containersOf.get(image.id) ?? [], basis, now);
-                ages.set(image.id, age);
-            }
-            return age;
+    const nodeById = new Map();
+    // The engine lists each ID once; should it list one again, the later listings wait here.
+    const relisted = new Map();
+    for (const image of snapshot.images) {
+        if (nodeById.has(image.id)) {
+            const later = relisted.get(image.id);
+            if (later)
+                later.push(image);
+            else
+                relisted.set(image.id, [image]);
         }
+        else {
+            nodeById.set(image.id, {
+                n: -1,
+                id: image.id,
+                first: image,
+                entry: undefined, // made in ID order, below
+                containers: NO_CONTAINERS,
+                children: NO_CHILDREN,
+                parent: undefined
+            });
+        }
+    }
+    const containers = [...snapshot.containers].sort(inIdOrder);
+    for (const c of containers) {
+        const node = nodeById.get(c.image);
+        if (!node)
+            continue;
+        if (node.containers === NO_CONTAINERS)
+            node.containers = [c];
+        else
+            node.containers.push(c);
+    }
+    // The engine lists in no stable order. Sorting the IDs alone, without a comparator, compares
+    // them natively: with one, Array#sort calls back into JavaScript 800,000 times for 50,000
+    // images. An ID listed twice keeps its listed order.
+    const ids = [...nodeById.keys()].sort();
+    const parse = (0,plan_patterns/* referenceParser */.H5)();
+    const parseAll = (refs) => (refs.length === 0 ? NO_REFS : refs.map(parse));
+    const images = [];
+    const entries = [];
+    const nodes = [];
+    const list = (image, node) => {
+        node.entry = { image, node, tags: parseAll(image.tags), digests: parseAll(image.digests) };
+        images.push(image);
+        entries.push(node.entry);
+        const parent = image.parent ? nodeById.get(image.parent) : undefined;
+        node.parent = parent;
+        if (!parent)
+            return;
+        if (parent.children === NO_CHILDREN)
+            parent.children = [node];
+        else
+            parent.children.push(node);
+    };
+    for (const id of ids) {
+        const node = nodeById.get(id);
+        node.n = nodes.length;
+        nodes.push(node);
+        list(node.first, node);
+        if (relisted.size > 0)
+            relisted.get(id)?.forEach((image) => list(image, node));
+    }
+    const ages = new Array(nodes.length).fill(undefined);
+    return {
+        inventory: { ...snapshot, images, containers },
+        entries,
+        nodes,
+        byId: nodeById,
+        childrenFirst: topologicalChildrenFirst(nodes),
+        ageOf: ({ image, node }) => (ages[node.n] ??= ageTime(image, node.containers, basis, now))
     };
 }
-/** Image IDs ordered so that every child comes before its parent; ties keep inventory order. */
-function topologicalChildrenFirst(images, childrenOf) {
+/** Image nodes ordered so that every child comes before its parent; ties keep ID order. */
+function topologicalChildrenFirst(nodes) {
     const out = [];
-    const done = new Set();
-    const walk = (id) => {
-        if (done.has(id))
+    const done = new Array(nodes.length).fill(false);
+    const walk = (node) => {
+        if (done[node.n])
             return;
-        done.add(id);
-        for (const c of childrenOf.get(id) ?? [])
+        done[node.n] = true;
+        for (const c of node.children)
             walk(c);
-        out.push(id);
+        out.push(node);
     };
-    images.forEach((i) => walk(i.id));
+    nodes.forEach(walk);
     return out;
 }
 
-// EXTERNAL MODULE: ./src/plan/patterns.ts + 9 modules
-var plan_patterns = __nccwpck_require__(1849);
 ;// CONCATENATED MODULE: ./src/plan/keep-latest.ts
-
+const newerFirst = (a, b) => b.time - a.time || (a.id < b.id ? -1 : 1);
 /** The rank (1 = newest) of each reference that keep-latest keeps. */
 function rankKeepLatest(index, policy, match) {
     const kept = new Map();
     if (policy.keepLatest <= 0)
         return kept;
-    const byRepo = new Map();
-    for (const i of index.inventory.images) {
-        for (const ref of i.tags) {
-            if (match.selectedBy(ref) === undefined || match.excludedBy(ref) !== undefined)
+    const counts = (tag) => match.selectedBy(tag) !== undefined && match.excludedBy(tag) === undefined;
+    // Each group's candidates, one per image ID: a group is the repositories of one familiar name.
+    // By familiar name, and by Repository.n.
+    const groups = new Map();
+    const groupOf = [];
+    for (const entry of index.entries) {
+        const { id } = entry.node;
+        for (const tag of entry.tags) {
+            if (!counts(tag))
                 continue;
-            const repo = (0,plan_patterns/* familiarName */.hG)((0,plan_patterns/* repositoryOf */._M)(ref));
-            let entries = byRepo.get(repo);
-            if (!entries)
-                byRepo.set(repo, (entries = new Map()));
-            const entry = entries.get(i.id);
-            if (entry)
-                entry.refs.push(ref);
-            else
-                entries.set(i.id, { id: i.id, refs: [ref], time: index.ageOf(i).time });
+            let group = groupOf[tag.repository.n];
+            if (!group) {
+                const name = tag.repository.familiar;
+                group = groups.get(name);
+                if (!group)
+                    groups.set(name, (group = []));
+                groupOf[tag.repository.n] = group;
+            }
+            // Images come in ID order, so the image's candidate, if it has one yet, is the last one.
+            const last = group[group.length - 1];
+            if (last?.id !== id)
+                group.push({ id, time: index.ageOf(entry).time, entries: [entry] });
+            else if (!last.entries.includes(entry))
+                last.entries.push(entry);
         }
     }
-    for (const entries of byRepo.values()) {
-        const list = [...entries.values()];
-        list.sort((a, b) => b.time - a.time || (a.id < b.id ? -1 : 1));
-        list.slice(0, policy.keepLatest).forEach((e, n) => {
-            for (const ref of e.refs)
-                kept.set(ref, n + 1);
+    // The tags are collected only for the few candidates kept.
+    for (const group of groups.values()) {
+        newest(group, policy.keepLatest).forEach((c, n) => {
+            for (const entry of c.entries) {
+                for (const tag of entry.tags) {
+                    if (groupOf[tag.repository.n] === group && counts(tag))
+                        kept.set(tag.ref, n + 1);
+                }
+            }
         });
     }
     return kept;
+}
+/**
+ * The `keep` newest candidates, newest first. A runner that tags `app:pr-N` for every PR has
+ * thousands of images in one repository and keeps a few: picking those costs a pass over the
+ * list, where sorting it all costs n log n comparisons.
+ */
+function newest(candidates, keep) {
+    // A NaN time would make the order inconsistent, and the result depend on the sort's algorithm.
+    if (keep * 8 >= candidates.length || candidates.some((c) => Number.isNaN(c.time))) {
+        return candidates.sort(newerFirst).slice(0, keep);
+    }
+    const top = [];
+    for (const c of candidates) {
+        if (top.length === keep && newerFirst(c, top[keep - 1]) > 0)
+            continue;
+        let at = top.length;
+        while (at > 0 && newerFirst(c, top[at - 1]) < 0)
+            at--;
+        top.splice(at, 0, c);
+        if (top.length > keep)
+            top.pop();
+    }
+    return top;
 }
 
 ;// CONCATENATED MODULE: ./src/plan/volumes.ts
@@ -71346,8 +71563,13 @@ function isAnonymous(v) {
 function usersOf(containers) {
     const users = new Map();
     for (const c of containers) {
-        for (const v of c.volumes ?? [])
-            users.set(v, [...(users.get(v) ?? []), c]);
+        for (const v of c.volumes ?? []) {
+            const using = users.get(v);
+            if (using)
+                using.push(c);
+            else
+                users.set(v, [c]);
+        }
     }
     return users;
 }
@@ -71446,8 +71668,8 @@ function compileMatchers(policy) {
     const containerNames = policy.containers.map(plan_patterns/* compileNamePattern */.tO).filter(defined);
     const volumeNames = (policy.volumes ?? []).map(plan_patterns/* compileNamePattern */.tO).filter(defined);
     return {
-        selectedBy: (0,plan_patterns/* referenceMatcher */.yO)(imagePatterns(policy.images)),
-        excludedBy: (0,plan_patterns/* referenceMatcher */.yO)(imagePatterns(policy.exclude)),
+        selectedBy: (0,plan_patterns/* patternMatcher */.l2)(imagePatterns(policy.images)),
+        excludedBy: (0,plan_patterns/* patternMatcher */.l2)(imagePatterns(policy.exclude)),
         excludedName: (names) => excludeNames.find((e) => names.some((n) => e.m.match(n)))?.source,
         containerSelected: (names) => containerNames.some((m) => names.some((n) => m.match(n))),
         volumeSelected: (name) => volumeNames.some((m) => m.match(name)),
@@ -71479,56 +71701,71 @@ function mayFree(policy) {
 
 ;// CONCATENATED MODULE: ./src/plan/references.ts
 
-
-const isDigest = (ref) => ref.includes('@');
+const NOTHING = [];
+/**
+ * `refs.filter(keep)`, or `refs` itself when it keeps them all. On 50,000 images the copies that
+ * `filter` makes were a good part of what the planner allocated, and they are mostly whole.
+ */
+function keepWhere(refs, keep) {
+    return refs.every(keep) ? refs : refs.filter(keep);
+}
+const isRunning = (c) => !(0,plan_containers/* isStopped */.id)(c.state);
+const refsOf = (refs) => refs.map((r) => r.ref);
 /**
  * Dangling as Docker means it (`docker images -f dangling=true`, `docker image prune`): no tag. An
  * image a pull left with only its digest is dangling; an untagged parent of another image is not,
  * it goes with its last child.
  */
-function isDangling(image, index) {
-    return image.tags.length === 0 && (image.digests.length > 0 || !index.childrenOf.has(image.id));
+function isDangling({ tags, digests, node }) {
+    return tags.length === 0 && (digests.length > 0 || node.children.length === 0);
 }
 /** References that take a tag-less repository's digests with them are not separate choices. */
-function independentRefs(i) {
-    if (i.digests.length === 0)
-        return i.tags;
-    const taggedRepos = new Set(i.tags.map(plan_patterns/* repositoryOf */._M));
-    return [...i.tags, ...i.digests.filter((d) => !taggedRepos.has((0,plan_patterns/* repositoryOf */._M)(d)))];
+function independentRefs({ tags, digests }) {
+    const loose = (d) => !tags.some((t) => t.repository === d.repository);
+    return digests.some(loose) ? [...tags, ...digests.filter(loose)] : tags;
 }
 function decideReferences(index, policy, match, containers, keptByRank, now) {
-    const of = new Map();
     const skipped = [];
     const skip = (target, reason) => skipped.push({ target, reason });
-    for (const image of index.inventory.images) {
-        const refs = independentRefs(image);
-        const stays = { untag: [], remaining: refs, candidate: false };
-        of.set(image.id, stays);
-        // Job cleanup: the job's references, narrowed by `images` when it is set.
-        const job = match.job;
-        const byPattern = refs.filter((r) => job
-            ? job.reference(r) && (policy.images.length === 0 || match.selectedBy(r) !== undefined)
-            : match.selectedBy(r) !== undefined);
+    // Job cleanup: the job's references, narrowed by `images` when it is set.
+    const job = match.job;
+    const selects = job
+        ? (r) => job.reference(r.ref) && (policy.images.length === 0 || match.selectedBy(r) !== undefined)
+        : (r) => match.selectedBy(r) !== undefined;
+    // Most runs keep no latest: then no reference is hashed to look it up.
+    const ranked = (r) => (keptByRank.size > 0 ? keptByRank.get(r.ref) : undefined);
+    const decide = (entry) => {
+        const { node } = entry;
+        // Decisions live until the plan is done: where a list would equal one already at hand, they
+        // keep that one rather than a copy.
+        const refs = independentRefs(entry);
+        const stays = { untag: NOTHING, remaining: refs, candidate: false };
+        const byPattern = keepWhere(refs, selects);
         const dangling = job
-            ? job.image(image.id) && isDangling(image, index)
-            : policy.dangling && isDangling(image, index);
+            ? job.image(node.id) && isDangling(entry)
+            : policy.dangling && isDangling(entry);
         if (byPattern.length === 0 && !dangling)
-            continue;
+            return stays;
         // A dangling image loses every reference it has: the digests a pull left behind.
         const selected = dangling ? refs : byPattern;
-        const targets = byPattern.length > 0 ? byPattern : [image.id];
-        const skipAll = (reason) => targets.forEach((t) => skip(t, reason));
-        const used = index.containersOf.get(image.id) ?? [];
-        const running = used.find((c) => !(0,plan_containers/* isStopped */.id)(c.state));
+        const skipAll = (reason) => {
+            if (byPattern.length === 0)
+                skip(node.id, reason);
+            else
+                for (const r of byPattern)
+                    skip(r.ref, reason);
+        };
+        const used = node.containers;
+        const running = used.find(isRunning);
         if (running) {
             skipAll({
                 kind: 'in-use-by-running-container',
                 container: (0,plan_containers/* displayName */.QC)(running),
                 state: running.state
             });
-            continue;
+            return stays;
         }
-        const age = index.ageOf(image);
+        const age = index.ageOf(entry);
         if (now - age.time < policy.olderThanMs) {
             skipAll({
                 kind: 'too-young',
@@ -71537,70 +71774,91 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
                 basis: age.basis,
                 record: age.record
             });
-            continue;
+            return stays;
         }
-        let untag = [];
-        for (const ref of selected) {
-            const pattern = match.excludedBy(ref);
-            const rank = keptByRank.get(ref);
+        for (const r of selected) {
+            const pattern = match.excludedBy(r);
+            const rank = ranked(r);
             if (pattern !== undefined)
-                skip(ref, { kind: 'excluded', pattern });
+                skip(r.ref, { kind: 'excluded', pattern });
             else if (rank !== undefined)
-                skip(ref, { kind: 'kept-by-keep-latest', rank, keep: policy.keepLatest });
-            else
-                untag.push(ref);
+                skip(r.ref, { kind: 'kept-by-keep-latest', rank, keep: policy.keepLatest });
         }
+        let untag = keepWhere(selected, (r) => match.excludedBy(r) === undefined && !ranked(r));
         // An excluded digest is removed by the engine with the last tag of its repository.
-        for (const digest of image.digests) {
+        for (const digest of entry.digests) {
             const pattern = match.excludedBy(digest);
             if (pattern === undefined)
                 continue;
-            const repo = (0,plan_patterns/* repositoryOf */._M)(digest);
-            for (const ref of untag.filter((r) => (0,plan_patterns/* repositoryOf */._M)(r) === repo)) {
-                skip(ref, { kind: 'excluded', pattern });
+            for (const r of untag) {
+                if (r.repository === digest.repository)
+                    skip(r.ref, { kind: 'excluded', pattern });
             }
-            untag = untag.filter((r) => (0,plan_patterns/* repositoryOf */._M)(r) !== repo);
+            untag = untag.filter((r) => r.repository !== digest.repository);
         }
-        const going = new Set(untag);
-        const remaining = refs.filter((r) => !going.has(r));
+        // An image has a handful of references: a scan is cheaper than a set.
+        const remaining = untag.length === refs.length ? NOTHING : refs.filter((r) => !untag.includes(r));
         if (remaining.length > 0) {
             if (untag.length > 0)
-                skip(image.id, { kind: 'still-tagged', references: remaining });
-            of.set(image.id, { untag, remaining, candidate: false });
-            continue;
+                skip(node.id, { kind: 'still-tagged', references: refsOf(remaining) });
+            return { untag, remaining, candidate: false };
         }
         // Every reference goes: the image itself may go, if its containers can.
-        const held = used
-            .map((c) => ({ c, why: containers.protection(c) }))
-            .find((x) => x.why !== undefined);
-        if (held) {
-            skipAll({
-                kind: 'held-by-kept-container',
-                container: (0,plan_containers/* displayName */.QC)(held.c),
-                because: held.why
-            });
-            continue;
+        for (const c of used) {
+            const why = containers.protection(c);
+            if (why === undefined)
+                continue;
+            skipAll({ kind: 'held-by-kept-container', container: (0,plan_containers/* displayName */.QC)(c), because: why });
+            return stays;
         }
         const unselected = used.find((c) => !containers.removable.has(c.id));
         if (byPattern.length === 0 && unselected) {
             // Dangling images are only taken when no container uses them, unless `containers` takes those.
-            skip(image.id, { kind: 'used-by-unselected-container', container: (0,plan_containers/* displayName */.QC)(unselected) });
-            continue;
+            skip(node.id, { kind: 'used-by-unselected-container', container: (0,plan_containers/* displayName */.QC)(unselected) });
+            return stays;
         }
-        of.set(image.id, { untag, remaining, candidate: true });
-    }
+        return { untag, remaining, candidate: true };
+    };
+    const of = new Array(index.nodes.length);
+    // Should the engine list an ID twice, the image listed last decides.
+    for (const entry of index.entries)
+        of[entry.node.n] = decide(entry);
     return { of, skipped };
 }
+const untagsBefore = (a, b) => Number(b.isDigest) - Number(a.isDigest) || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
 /** Digests before tags, then by name: the last reference removed is the one that deletes the image. */
 function untagOrder(refs) {
-    return [...refs].sort((a, b) => Number(isDigest(b)) - Number(isDigest(a)) || (a < b ? -1 : a > b ? 1 : 0));
+    if (refs.length > 8)
+        return [...refs].sort(untagsBefore);
+    // An image has a handful of references: an insertion sort, where Array#sort would allocate its
+    // work space on every one of 50,000 calls.
+    const out = [...refs];
+    for (let i = 1; i < out.length; i++) {
+        const r = out[i];
+        let at = i;
+        for (; at > 0 && untagsBefore(r, out[at - 1]) < 0; at--)
+            out[at] = out[at - 1];
+        out[at] = r;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/plan/selection.ts
+/** The images that go, children before parents: the order the plan lists and deletes them in. */
+function deletedImages(index, selection) {
+    const out = [];
+    for (const node of index.childrenFirst) {
+        const image = selection.images[node.n];
+        if (image)
+            out.push(image);
+    }
+    return out;
 }
 
 // EXTERNAL MODULE: ./src/plan/space.ts
 var plan_space = __nccwpck_require__(7037);
 ;// CONCATENATED MODULE: ./src/plan/steps.ts
 // Phase 6, steps: the selection as a dependency graph the executor can run without a refusal.
-
 
 
 /** The one way to make a StepId: one constructor per step kind. */
@@ -71612,10 +71870,17 @@ const stepId = {
     /** The n-th batch of build cache records. */
     buildCache: (n) => `build-cache:${n}`
 };
+const steps_NOTHING = [];
+/** The step IDs, each once, where it first comes; the same list when it repeats none. */
+function unique(ids) {
+    // Most lists have one to three IDs: a scan tells without making a set.
+    if (ids.length <= 16 && ids.every((x, n) => ids.indexOf(x) === n))
+        return ids;
+    return [...new Set(ids)];
+}
 /** Records per POST /build/prune: one anchored regexp of their IDs, well inside a URL's bounds. */
 const BUILD_CACHE_BATCH = 200;
 function buildSteps(index, selection) {
-    const { images, containersOf, childrenOf } = index;
     const deleted = selection.images;
     const steps = [];
     const removeContainers = [];
@@ -71634,57 +71899,44 @@ function buildSteps(index, selection) {
         });
         removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
     }
-    const containerSteps = (id) => (containersOf.get(id) ?? []).map((c) => stepId.container(c.id));
-    const prunedAncestors = (id) => {
-        const parent = images.get(id)?.parent;
-        return parent && deleted.get(parent)?.prunedParent ? [parent, ...prunedAncestors(parent)] : [];
-    };
-    const untagOnly = [];
-    for (const id of index.childrenFirst) {
-        const untags = selection.untags.get(id) ?? [];
-        if (untags.length === 0 && !deleted.has(id))
+    const containerSteps = (node) => node.containers.map((c) => stepId.container(c.id));
+    for (const node of index.childrenFirst) {
+        const { id } = node;
+        const untags = selection.untags[node.n] ?? steps_NOTHING;
+        const goes = deleted[node.n] !== undefined;
+        if (untags.length === 0 && !goes)
             continue;
-        const carriers = digestCarriers(images.get(id), untags);
-        const untagStep = (ref, dependsOn) => {
-            const carried = carriers.get(ref);
-            return {
-                id: stepId.untag(ref),
-                kind: 'untag',
-                reference: ref,
-                image: id,
-                digests: carried?.digests ?? [],
-                requires: { kind: 'names-image', image: id },
-                dependsOn: [...new Set([...(carried?.after ?? []).map(stepId.untag), ...dependsOn])]
-            };
-        };
-        if (!deleted.has(id)) {
+        const carriers = digestCarriers(node.entry, untags);
+        if (!goes) {
             // Untagging one of several references, or the last one of a parent kept by its children,
             // leaves the image in place and is refused by nothing.
-            for (const ref of untags) {
-                steps.push(untagStep(ref, []));
-                untagOnly.push(ref, ...(carriers.get(ref)?.digests ?? []));
+            for (const { ref } of untags) {
+                steps.push(untagStep(id, ref, stepId.untag(ref), carriers, []));
             }
             continue;
         }
-        const holders = [
-            ...containerSteps(id),
-            ...(childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).map(stepId.image),
-            // The engine prunes untagged parents with their child, so their containers must be gone first.
-            ...prunedAncestors(id).flatMap(containerSteps)
-        ];
+        const holders = containerSteps(node);
+        for (const c of node.children)
+            if (deleted[c.n])
+                holders.push(stepId.image(c.id));
+        // The engine prunes untagged parents with their child, so their containers must be gone first.
+        for (let p = node.parent; p && deleted[p.n]?.prunedParent; p = p.parent) {
+            for (const c of p.containers)
+                holders.push(stepId.container(c.id));
+        }
         const refs = untagOrder(untags);
-        const earlier = refs.slice(0, -1).map(stepId.untag);
-        refs.forEach((ref, n) => {
+        const ids = refs.map((r) => stepId.untag(r.ref));
+        for (let n = 0; n < refs.length; n++) {
             const last = n === refs.length - 1;
-            steps.push(untagStep(ref, last ? [...earlier, ...holders] : []));
-        });
-        const lastUntag = refs.length > 0 ? [stepId.untag(refs[refs.length - 1])] : holders;
+            const dependsOn = last ? ids.slice(0, -1).concat(holders) : [];
+            steps.push(untagStep(id, refs[n].ref, ids[n], carriers, dependsOn));
+        }
         steps.push({
             id: stepId.image(id),
             kind: 'delete-image',
             image: id,
             requires: { kind: 'unreferenced' },
-            dependsOn: lastUntag
+            dependsOn: ids.length > 0 ? [ids[ids.length - 1]] : holders
         });
     }
     for (const v of selection.volumes.values()) {
@@ -71709,145 +71961,52 @@ function buildSteps(index, selection) {
             dependsOn: n === 0 ? [] : [stepId.buildCache(n - 1)]
         });
     }
-    return { steps, removeContainers, untagOnly };
+    return { steps, removeContainers };
+}
+const carriedBy = (carriers, ref) => carriers?.find((c) => c.tag === ref);
+function untagStep(image, ref, id, carriers, dependsOn) {
+    const carried = carriedBy(carriers, ref);
+    return {
+        id,
+        kind: 'untag',
+        reference: ref,
+        image,
+        digests: carried?.digests ?? [],
+        requires: { kind: 'names-image', image },
+        dependsOn: unique(carried ? carried.after.map(stepId.untag).concat(dependsOn) : dependsOn)
+    };
 }
 /**
  * The engine removes a repository's digests with the last tag of that repository on the image.
  * The tag that sorts last of those untagged carries them, after the others, so that the digests
  * that go are known from the plan alone: a dry run lists them, and a failed untag keeps them.
  */
-function digestCarriers(image, untags) {
-    const carriers = new Map();
-    if (image.digests.length === 0)
-        return carriers;
-    const going = new Set(untags);
-    const byRepo = new Map();
-    for (const tag of image.tags) {
-        const repo = (0,plan_patterns/* repositoryOf */._M)(tag);
-        byRepo.set(repo, [...(byRepo.get(repo) ?? []), tag]);
-    }
-    for (const [repo, tags] of byRepo) {
-        if (!tags.every((t) => going.has(t)))
-            continue;
-        const digests = image.digests.filter((d) => (0,plan_patterns/* repositoryOf */._M)(d) === repo);
-        if (digests.length === 0)
-            continue;
-        const ordered = untagOrder(tags);
-        carriers.set(ordered[ordered.length - 1], { digests, after: ordered.slice(0, -1) });
-    }
+function digestCarriers({ tags, digests }, untags) {
+    // An image has a handful of references: scans are cheaper than sets and maps here.
+    let carriers;
+    digests.forEach(({ repository }, n) => {
+        // Each repository once, at its first digest.
+        if (digests.findIndex((d) => d.repository === repository) !== n)
+            return;
+        const same = tags.filter((t) => t.repository === repository);
+        if (same.length === 0 || !same.every((t) => untags.includes(t)))
+            return;
+        const ordered = untagOrder(same).map((t) => t.ref);
+        (carriers ??= []).push({
+            tag: ordered[ordered.length - 1],
+            digests: digests.filter((d) => d.repository === repository).map((d) => d.ref),
+            after: ordered.slice(0, -1)
+        });
+    });
     return carriers;
 }
 
-;// CONCATENATED MODULE: ./src/plan/until-free.ts
-// Phase 7, until-free: of everything the earlier phases chose, only the least recently used
-// removals that the free-space target needs.
-
-
-function narrowUntilFree(index, policy, selection) {
-    if (policy.untilFreeBytes === undefined)
-        return { selection, skipped: [] };
-    const { inventory, childrenOf, containersOf } = index;
-    const deleted = selection.images;
-    const freeBytes = inventory.disk?.freeBytes ?? 0;
-    const need = policy.untilFreeBytes - freeBytes;
-    // An image goes with its containers and the deleted images below it; pruned parents go with
-    // their last child.
-    const units = [];
-    const prunedParents = new Map();
-    const below = (id) => (childrenOf.get(id) ?? []).filter((c) => deleted.has(c)).flatMap((c) => [c, ...below(c)]);
-    for (const [id, img] of deleted) {
-        if (img.prunedParent) {
-            prunedParents.set(id, childrenOf.get(id) ?? []);
-            continue;
-        }
-        const group = [id, ...below(id)];
-        const containers = group.flatMap((g) => (containersOf.get(g) ?? []).map((c) => c.id));
-        units.push({ images: group, containers, time: img.basisTime });
-    }
-    for (const c of inventory.containers) {
-        if (selection.containers.has(c.id) && !deleted.has(c.image)) {
-            units.push({ images: [], containers: [c.id], time: (0,plan_containers/* stoppedAt */.P0)(c) });
-        }
-    }
-    // A volume goes after the containers that use it, so they come with it.
-    for (const v of selection.volumes.values()) {
-        units.push({ images: [], containers: v.containers, volumes: [v], time: v.created });
-    }
-    // A record goes with the records built on it, which BuildKit removes first.
-    const cacheChildren = new Map();
-    for (const r of inventory.buildCache ?? []) {
-        for (const p of r.parents)
-            cacheChildren.set(p, [...(cacheChildren.get(p) ?? []), r.id]);
-    }
-    const withDescendants = (id) => [
-        id,
-        ...(cacheChildren.get(id) ?? [])
-            .filter((c) => selection.buildCache.has(c))
-            .flatMap(withDescendants)
-    ];
-    for (const r of selection.buildCache.values()) {
-        const group = withDescendants(r.id).map((id) => selection.buildCache.get(id));
-        units.push({ images: [], containers: [], buildCache: group, time: r.lastUsed });
-    }
-    const chosen = need > 0
-        ? (0,plan_space/* chooseUntilFree */.uf)(inventory, units, need, prunedParents)
-        : {
-            images: new Set(),
-            containers: new Set(),
-            volumes: new Set(),
-            buildCache: new Set(),
-            upperBound: false
-        };
-    const reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
-    const skipped = [];
-    const images = new Map([...deleted].filter(([id]) => chosen.images.has(id)));
-    for (const [id, img] of deleted) {
-        if (!images.has(id) && !img.prunedParent)
-            skipped.push({ target: id, reason });
-    }
-    const containers = new Set();
-    for (const c of inventory.containers) {
-        if (!selection.containers.has(c.id))
-            continue;
-        if (chosen.containers.has(c.id))
-            containers.add(c.id);
-        else if (!images.has(c.image))
-            skipped.push({ target: (0,plan_containers/* displayName */.QC)(c), reason });
-    }
-    const volumes = new Map([...selection.volumes].filter(([name]) => chosen.volumes.has(name)));
-    for (const name of selection.volumes.keys()) {
-        if (!volumes.has(name))
-            skipped.push({ target: name, reason });
-    }
-    const buildCache = new Map([...selection.buildCache].filter(([id]) => chosen.buildCache.has(id)));
-    for (const id of selection.buildCache.keys()) {
-        if (!buildCache.has(id))
-            skipped.push({ target: id, reason });
-    }
-    // Removing a reference from an image that stays frees nothing.
-    const untags = new Map([...selection.untags].filter(([id]) => images.has(id)));
-    for (const i of inventory.images) {
-        if (!deleted.has(i.id)) {
-            for (const ref of selection.untags.get(i.id) ?? [])
-                skipped.push({ target: ref, reason });
-        }
-    }
-    return {
-        selection: { images, containers, untags, volumes, buildCache },
-        target: {
-            targetBytes: policy.untilFreeBytes,
-            freeBytes,
-            predictedFreeBytes: freeBytes,
-            alreadyMet: need <= 0,
-            ...(chosen.upperBound ? { upperBound: true } : {})
-        },
-        skipped
-    };
-}
-
+// EXTERNAL MODULE: ./src/plan/until-free.ts
+var until_free = __nccwpck_require__(3810);
 ;// CONCATENATED MODULE: ./src/plan/planner.ts
 // The planner: inventory + policy + now → plan. Pure: it makes no engine calls and reads no clock.
 // Each phase takes the earlier phases' results as read-only values and returns its own.
+
 
 
 
@@ -71871,26 +72030,22 @@ function plan(snapshot, policy, now) {
     const images = decideImages(index, references, containers);
     const volumes = decideVolumes(index, policy, match, images.selection.containers);
     const buildCache = decideBuildCache(index.inventory.buildCache, policy.job ? 0 : policy.buildCacheOlderThanMs, now, match.job && { only: match.job.buildCache });
-    const untilFree = narrowUntilFree(index, policy, {
+    const untilFree = (0,until_free/* narrowUntilFree */.iW)(index, policy, {
         ...images.selection,
         volumes: volumes.remove,
         buildCache: buildCache.remove
     });
     const selection = untilFree.selection;
-    const space = (0,plan_space/* estimateSpace */.TI)(index.inventory, new Set(selection.images.keys()), selection.containers, selection.volumes.values(), selection.buildCache.values());
-    const { steps, removeContainers, untagOnly } = buildSteps(index, selection);
-    const target = untilFree.target && {
-        ...untilFree.target,
-        predictedFreeBytes: untilFree.target.freeBytes + space.bytes
-    };
+    const space = (0,plan_space/* estimateFreed */.Hm)(index.inventory, index.entries.map(({ node }) => selection.images[node.n] !== undefined), selection.containers, selection.volumes.values(), selection.buildCache.values());
+    const { steps, removeContainers } = buildSteps(index, selection);
     return {
         now,
         steps,
-        deleteImages: [...selection.images.values()].map((img) => ({
-            ...img,
-            freedBytes: space.perImage.get(img.id) ?? 0
-        })),
-        untagOnly,
+        // decideImages leaves freedBytes at 0: only an image that frees a layer of its own needs a copy.
+        deleteImages: deletedImages(index, selection).map((img) => {
+            const freedBytes = space.perImage.get(img.id) ?? 0;
+            return freedBytes === img.freedBytes ? img : { ...img, freedBytes };
+        }),
         removeContainers,
         removeVolumes: [...selection.volumes.values()],
         pruneBuildCache: [...selection.buildCache.values()],
@@ -71911,7 +72066,7 @@ function plan(snapshot, policy, now) {
             sharedBytes: space.sharedBytes,
             layers: space.layers
         },
-        ...(target ? { target } : {}),
+        ...(untilFree.target ? { target: untilFree.target } : {}),
         leftovers: measureLeftovers(index, policy, selection, now)
     };
 }
@@ -71923,30 +72078,52 @@ function plan(snapshot, policy, now) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   TI: () => (/* binding */ estimateSpace),
+/* harmony export */   Hm: () => (/* binding */ estimateFreed),
 /* harmony export */   lD: () => (/* binding */ measuredFromResponses),
 /* harmony export */   uf: () => (/* binding */ chooseUntilFree)
 /* harmony export */ });
+/* unused harmony export estimateSpace */
 function estimateSpace(inventory, deleted, removedContainers, volumes = [], buildCache = []) {
+    const estimate = estimateFreed(inventory, inventory.images.map((i) => deleted.has(i.id)), removedContainers, volumes, buildCache);
+    const perImage = new Map([...deleted].map((id) => [id, 0]));
+    for (const [id, bytes] of estimate.perImage)
+        perImage.set(id, bytes);
+    return { ...estimate, perImage };
+}
+/**
+ * estimateSpace with the deleted images given by their position in `inventory.images`, and
+ * `perImage` only for the deleted images that free a layer of their own (the others free 0).
+ */
+function estimateFreed(inventory, deletedAt, removedContainers, volumes = [], buildCache = []) {
+    const { images } = inventory;
     const held = new Set();
-    for (const image of inventory.images) {
-        if (!deleted.has(image.id))
+    const freeing = [];
+    // An image with no known layers (containerd store, or no RootFS) frees an unknown amount.
+    let exact = true;
+    images.forEach((image, k) => {
+        if (!deletedAt[k])
             image.layers?.forEach((l) => held.add(l));
-    }
+        else if (image.layers === undefined)
+            exact = false;
+        else
+            freeing.push(image);
+    });
     const freedBy = new Map();
-    for (const image of inventory.images) {
-        if (!deleted.has(image.id))
-            continue;
-        for (const l of image.layers ?? []) {
-            if (!held.has(l))
-                freedBy.set(l, [...(freedBy.get(l) ?? []), image.id]);
+    for (const image of freeing) {
+        for (const l of image.layers) {
+            if (held.has(l))
+                continue;
+            const by = freedBy.get(l);
+            if (by)
+                by.push(image.id);
+            else
+                freedBy.set(l, [image.id]);
         }
     }
     const sizes = inventory.layerSizes ?? {};
-    const perImage = new Map([...deleted].map((id) => [id, 0]));
+    const perImage = new Map();
     let layerBytes = 0;
     let sharedBytes = 0;
-    let exact = true;
     const layers = [];
     for (const [id, images] of freedBy) {
         const size = sizes[id];
@@ -71957,13 +72134,10 @@ function estimateSpace(inventory, deleted, removedContainers, volumes = [], buil
         }
         layerBytes += size;
         if (images.length === 1)
-            perImage.set(images[0], perImage.get(images[0]) + size);
+            perImage.set(images[0], (perImage.get(images[0]) ?? 0) + size);
         else
             sharedBytes += size;
     }
-    // An image with no known layers (containerd store, or no RootFS) frees an unknown amount.
-    if (inventory.images.some((i) => deleted.has(i.id) && i.layers === undefined))
-        exact = false;
     let containerBytes = 0;
     for (const c of inventory.containers) {
         if (removedContainers.has(c.id))
@@ -72038,10 +72212,44 @@ prunedParents) {
     const buildCache = new Set();
     let bytes = 0;
     let upperBound = false;
+    // A pruned parent goes right after the unit that takes the last of its children: each waits on
+    // those not taken yet, rather than every unit looking at every pruned parent.
+    const position = new Map();
+    const waitingOn = new Map();
+    const waitedOnBy = new Map();
+    const ready = [];
+    for (const [parent, children] of prunedParents) {
+        position.set(parent, position.size);
+        const pending = new Set(children);
+        waitingOn.set(parent, pending);
+        if (pending.size === 0)
+            ready.push(parent);
+        for (const c of pending) {
+            const parents = waitedOnBy.get(c);
+            if (parents)
+                parents.push(parent);
+            else
+                waitedOnBy.set(c, [parent]);
+        }
+    }
+    const containersOf = new Map();
+    for (const c of inventory.containers) {
+        const of = containersOf.get(c.image);
+        if (of)
+            of.push(c);
+        else
+            containersOf.set(c.image, [c]);
+    }
     const takeImage = (id) => {
         if (images.has(id))
             return;
         images.add(id);
+        for (const parent of waitedOnBy.get(id) ?? []) {
+            const pending = waitingOn.get(parent);
+            pending.delete(id);
+            if (pending.size === 0)
+                ready.push(parent);
+        }
         const image = byId.get(id);
         if (!image)
             return;
@@ -72083,12 +72291,16 @@ prunedParents) {
                 bytes += r.size;
             buildCache.add(r.id);
         }
-        for (const [parent, children] of prunedParents) {
-            if (images.has(parent) || !children.every((c) => images.has(c)))
+        // In the order of prunedParents, children first: taking one parent readies only its own
+        // pruned parents, which come later.
+        while (ready.length > 0) {
+            ready.sort((a, b) => position.get(a) - position.get(b));
+            const parent = ready.shift();
+            if (images.has(parent))
                 continue;
             // The engine prunes it only once its containers are gone too.
-            for (const c of inventory.containers) {
-                if (c.image === parent && !containers.has(c.id)) {
+            for (const c of containersOf.get(parent) ?? []) {
+                if (!containers.has(c.id)) {
                     containers.add(c.id);
                     bytes += c.sizeRw ?? 0;
                 }
@@ -72102,6 +72314,156 @@ prunedParents) {
 
 /***/ }),
 
+/***/ 3810:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   GK: () => (/* binding */ predictedFreeBytes),
+/* harmony export */   iW: () => (/* binding */ narrowUntilFree),
+/* harmony export */   qv: () => (/* binding */ isTargetAlreadyMet)
+/* harmony export */ });
+/* harmony import */ var _containers_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5343);
+/* harmony import */ var _space_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7037);
+// Phase 7, until-free: of everything the earlier phases chose, only the least recently used
+// removals that the free-space target needs.
+
+
+/** The disk already had the target free, so nothing was planned for it. */
+function isTargetAlreadyMet(target) {
+    return target.freeBytes >= target.targetBytes;
+}
+/** Free bytes once the plan has run, as predicted from the bytes it frees. */
+function predictedFreeBytes(target, predictedBytes) {
+    return target.freeBytes + predictedBytes;
+}
+function narrowUntilFree(index, policy, selection) {
+    if (policy.untilFreeBytes === undefined)
+        return { selection, skipped: [] };
+    const { inventory, childrenFirst } = index;
+    const deleted = selection.images;
+    const isDeleted = (id) => {
+        const node = index.byId.get(id);
+        return node !== undefined && deleted[node.n] !== undefined;
+    };
+    const freeBytes = inventory.disk?.freeBytes ?? 0;
+    const need = policy.untilFreeBytes - freeBytes;
+    // An image goes with its containers and the deleted images below it; pruned parents go with
+    // their last child.
+    const units = [];
+    const prunedParents = new Map();
+    const below = (node, into) => {
+        for (const c of node.children) {
+            if (deleted[c.n] === undefined)
+                continue;
+            into.push(c);
+            below(c, into);
+        }
+        return into;
+    };
+    for (const node of childrenFirst) {
+        const img = deleted[node.n];
+        if (!img)
+            continue;
+        if (img.prunedParent) {
+            prunedParents.set(node.id, node.children.map((c) => c.id));
+            continue;
+        }
+        const group = below(node, [node]);
+        const containers = group.flatMap((g) => g.containers.map((c) => c.id));
+        units.push({ images: group.map((g) => g.id), containers, time: img.basisTime });
+    }
+    for (const c of inventory.containers) {
+        if (selection.containers.has(c.id) && !isDeleted(c.image)) {
+            units.push({ images: [], containers: [c.id], time: (0,_containers_js__WEBPACK_IMPORTED_MODULE_0__/* .stoppedAt */ .P0)(c) });
+        }
+    }
+    // A volume goes after the containers that use it, so they come with it.
+    for (const v of selection.volumes.values()) {
+        units.push({ images: [], containers: v.containers, volumes: [v], time: v.created });
+    }
+    // A record goes with the records built on it, which BuildKit removes first.
+    const cacheChildren = new Map();
+    for (const r of inventory.buildCache ?? []) {
+        for (const p of r.parents) {
+            const children = cacheChildren.get(p);
+            if (children)
+                children.push(r.id);
+            else
+                cacheChildren.set(p, [r.id]);
+        }
+    }
+    const withDescendants = (id) => [
+        id,
+        ...(cacheChildren.get(id) ?? [])
+            .filter((c) => selection.buildCache.has(c))
+            .flatMap(withDescendants)
+    ];
+    for (const r of selection.buildCache.values()) {
+        const group = withDescendants(r.id).map((id) => selection.buildCache.get(id));
+        units.push({ images: [], containers: [], buildCache: group, time: r.lastUsed });
+    }
+    const chosen = need > 0
+        ? (0,_space_js__WEBPACK_IMPORTED_MODULE_1__/* .chooseUntilFree */ .uf)(inventory, units, need, prunedParents)
+        : {
+            images: new Set(),
+            containers: new Set(),
+            volumes: new Set(),
+            buildCache: new Set(),
+            upperBound: false
+        };
+    const reason = { kind: 'free-space-target-met', targetBytes: policy.untilFreeBytes };
+    const skipped = [];
+    const images = deleted.map((img) => (img && chosen.images.has(img.id) ? img : undefined));
+    for (const node of childrenFirst) {
+        const img = deleted[node.n];
+        if (img && !images[node.n] && !img.prunedParent)
+            skipped.push({ target: node.id, reason });
+    }
+    const kept = (id) => {
+        const node = index.byId.get(id);
+        return node === undefined || images[node.n] === undefined;
+    };
+    const containers = new Set();
+    for (const c of inventory.containers) {
+        if (!selection.containers.has(c.id))
+            continue;
+        if (chosen.containers.has(c.id))
+            containers.add(c.id);
+        else if (kept(c.image))
+            skipped.push({ target: (0,_containers_js__WEBPACK_IMPORTED_MODULE_0__/* .displayName */ .QC)(c), reason });
+    }
+    const volumes = new Map([...selection.volumes].filter(([name]) => chosen.volumes.has(name)));
+    for (const name of selection.volumes.keys()) {
+        if (!volumes.has(name))
+            skipped.push({ target: name, reason });
+    }
+    const buildCache = new Map([...selection.buildCache].filter(([id]) => chosen.buildCache.has(id)));
+    for (const id of selection.buildCache.keys()) {
+        if (!buildCache.has(id))
+            skipped.push({ target: id, reason });
+    }
+    // Removing a reference from an image that stays frees nothing.
+    const untags = selection.untags.map((refs, n) => (images[n] ? refs : undefined));
+    for (const { node } of index.entries) {
+        if (deleted[node.n])
+            continue;
+        for (const r of selection.untags[node.n] ?? [])
+            skipped.push({ target: r.ref, reason });
+    }
+    return {
+        selection: { images, containers, untags, volumes, buildCache },
+        target: {
+            targetBytes: policy.untilFreeBytes,
+            freeBytes,
+            ...(chosen.upperBound ? { upperBound: true } : {})
+        },
+        skipped
+    };
+}
+
+
+/***/ }),
+
 /***/ 6661:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -72109,20 +72471,22 @@ prunedParents) {
 /* harmony export */   b: () => (/* binding */ post)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7242);
-/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9475);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5646);
+/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6641);
 /* harmony import */ var _engine_events_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9605);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7739);
 /* harmony import */ var _ledger_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8730);
 /* harmony import */ var _plan_containers_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5343);
 /* harmony import */ var _read_engine_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5378);
-/* harmony import */ var _reclaim_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(2493);
-/* harmony import */ var _report_reason_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(8880);
-/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(7826);
-/* harmony import */ var _snapshot_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(3911);
+/* harmony import */ var _conclude_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8206);
+/* harmony import */ var _reclaim_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(1058);
+/* harmony import */ var _report_reason_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(8880);
+/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(7826);
+/* harmony import */ var _snapshot_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(3911);
 // The post step, which the runner runs at the end of the job, even when the job failed: it records
 // which images the job's containers used (record-usage), and with job-cleanup it removes what the
 // job added since the main step's snapshot. It never fails the job, but for fail-on-error.
+
 
 
 
@@ -72185,11 +72549,11 @@ async function afterTheJob(settings, started) {
     if (!settings.jobCleanup)
         return;
     const file = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.Snapshot);
-    const read = file ? (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_11__/* .readSnapshot */ .RA)(file) : { problem: 'the main step recorded none' };
+    const read = file ? (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_12__/* .readSnapshot */ .RA)(file) : { problem: 'the main step recorded none' };
     if ('problem' in read) {
         return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Job cleanup skipped: no snapshot to compare with: ${read.problem}.`);
     }
-    const scope = (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_11__/* .jobScope */ .YP)(read.snapshot, state.inventory);
+    const scope = (0,_snapshot_js__WEBPACK_IMPORTED_MODULE_12__/* .jobScope */ .YP)(read.snapshot, state.inventory);
     const policy = {
         ...settings.policy,
         // What the job added goes whatever its age; keep-latest, until-free and the other selections
@@ -72218,7 +72582,7 @@ async function afterTheJob(settings, started) {
             preface: preface(scope, state)
         }
     };
-    (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_8__/* .conclude */ .E)(run, await (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_8__/* .reclaim */ .s)(run));
+    (0,_conclude_js__WEBPACK_IMPORTED_MODULE_8__/* .conclude */ .E)(run, await (0,_reclaim_js__WEBPACK_IMPORTED_MODULE_9__/* .reclaim */ .s)(run));
 }
 /**
  * Which images the job's containers used, from the engine's events since the main step, kept in
@@ -72244,7 +72608,6 @@ async function recordUsage(conn, state, since) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not record usage in ${state.ledger.file} (${(0,_engine_connect_js__WEBPACK_IMPORTED_MODULE_2__/* .describeError */ .Uc)(e)}).`);
     }
 }
-const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 function describeScope(scope, state) {
     const added = new Set(scope.images);
     const jobRefs = new Set(scope.references);
@@ -72252,22 +72615,22 @@ function describeScope(scope, state) {
         .filter((i) => !added.has(i.id))
         .flatMap((i) => [...i.tags, ...i.digests].filter((r) => jobRefs.has(r))).length;
     return [
-        count(added.size, 'image'),
-        `${count(onOlder, 'reference')} on older images`,
-        count(scope.containers.length, 'container'),
-        count(scope.volumes.length, 'volume'),
-        count(scope.buildCache.length, 'build cache record')
+        (0,_report_summary_js__WEBPACK_IMPORTED_MODULE_11__/* .plural */ .LS)(added.size, 'image'),
+        `${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_11__/* .plural */ .LS)(onOlder, 'reference')} on older images`,
+        (0,_report_summary_js__WEBPACK_IMPORTED_MODULE_11__/* .plural */ .LS)(scope.containers.length, 'container'),
+        (0,_report_summary_js__WEBPACK_IMPORTED_MODULE_11__/* .plural */ .LS)(scope.volumes.length, 'volume'),
+        (0,_report_summary_js__WEBPACK_IMPORTED_MODULE_11__/* .plural */ .LS)(scope.buildCache.length, 'build cache record')
     ].join(', ');
 }
 /** What the job added, and the containers it left running with the images they hold. */
 function preface(scope, state) {
-    const lines = [`The job added ${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .escapeCell */ .kq)(describeScope(scope, state))}.`];
+    const lines = [`The job added ${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_11__/* .escapeCell */ .kq)(describeScope(scope, state))}.`];
     const mine = new Set(scope.containers);
     const running = state.inventory.containers.filter((c) => mine.has(c.id) && !(0,_plan_containers_js__WEBPACK_IMPORTED_MODULE_6__/* .isStopped */ .id)(c.state));
     const images = new Map(state.inventory.images.map((i) => [i.id, i]));
     for (const c of running) {
-        const name = images.get(c.image)?.tags[0] ?? (0,_report_reason_js__WEBPACK_IMPORTED_MODULE_9__/* .shortId */ .m_)(c.image);
-        lines.push((0,_report_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .escapeCell */ .kq)(`Left running: container ${(0,_plan_containers_js__WEBPACK_IMPORTED_MODULE_6__/* .displayName */ .QC)(c)} (${c.state}), which holds image ${name}.`));
+        const name = images.get(c.image)?.tags[0] ?? (0,_report_reason_js__WEBPACK_IMPORTED_MODULE_10__/* .shortId */ .m_)(c.image);
+        lines.push((0,_report_summary_js__WEBPACK_IMPORTED_MODULE_11__/* .escapeCell */ .kq)(`Left running: container ${(0,_plan_containers_js__WEBPACK_IMPORTED_MODULE_6__/* .displayName */ .QC)(c)} (${c.state}), which holds image ${name}.`));
     }
     return lines.join('\n\n');
 }
@@ -72283,14 +72646,14 @@ function preface(scope, state) {
 /* harmony export */ });
 /* unused harmony exports recentEvents, openLedger */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
-/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9475);
+/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6641);
 /* harmony import */ var _engine_disk_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8085);
 /* harmony import */ var _engine_events_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9605);
 /* harmony import */ var _engine_inventory_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6825);
 /* harmony import */ var _engine_usage_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6537);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7607);
 /* harmony import */ var _ledger_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8730);
-/* harmony import */ var _plan_planner_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(870);
+/* harmony import */ var _plan_planner_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9466);
 /* harmony import */ var _report_bytes_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(2661);
 // Reading the engine once per step: its inventory, disk usage, recent events, data disk and the
 // ledger's records, as the planner needs them.
@@ -72304,6 +72667,17 @@ function preface(scope, state) {
 
 
 
+/**
+ * Whether any rule reads an age: only then are containers inspected for their start and finish
+ * times (the list gives their creation). The summary's ages are then those of the basis alone.
+ */
+function needsAges(settings) {
+    const p = settings.policy;
+    return (p.olderThanMs > 0 ||
+        p.keepLatest > 0 ||
+        p.containersOlderThanMs > 0 ||
+        settings.untilFree !== undefined);
+}
 /** Everything a step needs to know about the engine, in the 'Read inventory' group. */
 function readEngine(conn, settings) {
     const { docker } = conn;
@@ -72312,7 +72686,7 @@ function readEngine(conn, settings) {
         const parsed = Date.parse(info.SystemTime ?? '');
         const engineNow = Number.isFinite(parsed) ? parsed : Date.now();
         const [images, usage, events] = await Promise.all([
-            (0,_engine_inventory_js__WEBPACK_IMPORTED_MODULE_4__/* .readInventory */ .zw)(docker, (0,_plan_planner_js__WEBPACK_IMPORTED_MODULE_8__/* .mayFree */ .AJ)(settings.policy)),
+            (0,_engine_inventory_js__WEBPACK_IMPORTED_MODULE_4__/* .readInventory */ .zw)(docker, (0,_plan_planner_js__WEBPACK_IMPORTED_MODULE_8__/* .mayFree */ .AJ)(settings.policy), { containerTimes: needsAges(settings) }),
             (0,_engine_usage_js__WEBPACK_IMPORTED_MODULE_5__/* .readUsage */ .k9)(docker),
             recentEvents(docker, engineNow, settings.engineTimeoutMs)
         ]);
@@ -72384,27 +72758,29 @@ function openLedger(dir, engine) {
 
 /***/ }),
 
-/***/ 2493:
+/***/ 1058:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  E: () => (/* binding */ conclude),
   s: () => (/* binding */ reclaim)
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 15 modules
 var core = __nccwpck_require__(4116);
-// EXTERNAL MODULE: ./src/constants.ts
-var constants = __nccwpck_require__(7242);
-// EXTERNAL MODULE: ./src/engine/connect.ts + 2 modules
-var connect = __nccwpck_require__(9475);
+// EXTERNAL MODULE: ./src/constants.ts + 1 modules
+var constants = __nccwpck_require__(5646);
+// EXTERNAL MODULE: ./src/engine/connect.ts + 1 modules
+var connect = __nccwpck_require__(6641);
 // EXTERNAL MODULE: ./src/engine/disk.ts
 var engine_disk = __nccwpck_require__(8085);
 // EXTERNAL MODULE: ./src/engine/errors.ts
 var errors = __nccwpck_require__(7679);
+// EXTERNAL MODULE: ./src/engine/inventory.ts + 2 modules
+var inventory = __nccwpck_require__(6825);
 ;// CONCATENATED MODULE: ./src/engine/remove.ts
+
 
 
 
@@ -72418,10 +72794,6 @@ function buildCacheFilter(ids) {
 // state improper") and an image deleted by ID that has several tags ("… by ID with more than one
 // tag (…): please force removal").
 const PODMAN_CONFLICT = /container state improper|please force removal/;
-/** Podman reports deleted images by their bare hex ID; Docker, and the plan, write `sha256:…`. */
-function fullId(id) {
-    return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
-}
 /** An engine call's failure as an EngineError; anything that is neither is rethrown as it is. */
 function wrap(e) {
     if (e instanceof errors/* EngineError */.NJ)
@@ -72449,7 +72821,7 @@ function dockerRemover(docker) {
         async inspectContainer(id) {
             try {
                 const info = await docker.getContainer(id).inspect();
-                return { state: info.State?.Status ?? '', image: fullId(info.Image ?? '') };
+                return { state: info.State?.Status ?? '', image: (0,inventory/* imageId */.L)(info.Image ?? '') };
             }
             catch (e) {
                 const err = wrap(e);
@@ -72462,7 +72834,7 @@ function dockerRemover(docker) {
             try {
                 const info = await docker.getImage(nameOrId).inspect();
                 const references = [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
-                return { id: fullId(info.Id), references };
+                return { id: (0,inventory/* imageId */.L)(info.Id), references };
             }
             catch (e) {
                 const err = wrap(e);
@@ -72506,7 +72878,7 @@ function dockerRemover(docker) {
                     .remove({ force: false, noprune: false }));
                 return {
                     untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])),
-                    deleted: items.flatMap((i) => (i.Deleted ? [fullId(i.Deleted)] : []))
+                    deleted: items.flatMap((i) => (i.Deleted ? [(0,inventory/* imageId */.L)(i.Deleted)] : []))
                 };
             }
             catch (e) {
@@ -72518,15 +72890,79 @@ function dockerRemover(docker) {
 
 // EXTERNAL MODULE: ./src/engine/usage.ts
 var usage = __nccwpck_require__(6537);
+;// CONCATENATED MODULE: ./src/concurrency.ts
+// How many removals to keep in flight. The classic image store serialises untags behind one lock,
+// yet the layer and container deletions around them run in parallel, so the best number depends
+// on the engine, its disk and the network in between. It is found by climbing: the limit grows
+// while each window of completions comes faster than the best one so far, steps back when a window
+// comes slower, and halves at once when the engine answers 5xx or stops answering.
+/** Removals per second are compared over windows of at least this many completions. */
+const WINDOW = 16;
+/** A window must beat the best by this much for the limit to keep growing. */
+const GAIN = 1.1;
+/** A window this much slower than the best means the engine is past its best concurrency. */
+const LOSS = 0.75;
+class Concurrency {
+    #limit;
+    #best = 0;
+    #count = 0;
+    #windowStart;
+    #min;
+    #max;
+    constructor({ initial, min, max }) {
+        this.#min = Math.max(1, min);
+        this.#max = Math.max(this.#min, max);
+        this.#limit = Math.min(this.#max, Math.max(this.#min, initial));
+    }
+    get limit() {
+        return this.#limit;
+    }
+    /** When the first call of a window was sent, ms. */
+    started(now) {
+        this.#windowStart ??= now;
+    }
+    /** A call came back at `now`; `overloaded` when the engine answered 5xx or not at all. */
+    finished(now, overloaded) {
+        if (overloaded) {
+            this.#limit = Math.max(this.#min, Math.floor(this.#limit / 2));
+            this.#reset();
+            return;
+        }
+        this.#count++;
+        const start = this.#windowStart ?? now;
+        if (this.#count < Math.max(WINDOW, this.#limit) || now <= start)
+            return;
+        const rate = this.#count / (now - start);
+        if (rate > this.#best * GAIN) {
+            this.#best = rate;
+            this.#limit = Math.min(this.#max, this.#limit * 2);
+        }
+        else if (rate < this.#best * LOSS) {
+            this.#limit = Math.max(this.#min, Math.ceil(this.#limit / 2));
+        }
+        this.#reset();
+    }
+    #reset() {
+        this.#count = 0;
+        this.#windowStart = undefined;
+    }
+}
+
 // EXTERNAL MODULE: ./src/plan/containers.ts
 var containers = __nccwpck_require__(5343);
 // EXTERNAL MODULE: ./src/report/reason.ts
 var reason = __nccwpck_require__(8880);
 ;// CONCATENATED MODULE: ./src/execute.ts
+// The executor: runs a plan's steps through a Remover, each as soon as the steps it depends on
+// have succeeded, a bounded number at a time. The only code that removes anything. Right before
+// each call it checks that the step's precondition still holds: between the plan and the call, a
+// tag may have moved to a new build or a container may have started.
 
 
 
-const DEFAULT_CONCURRENCY = 8;
+
+/** Where the climb starts and how far it may go: see concurrency.ts and docs/benchmarks.md. */
+const DEFAULT_CONCURRENCY = { initial: 8, min: 2, max: 64 };
 async function execute(plan, remover, options) {
     const clock = options.clock ?? Date.now;
     const started = clock();
@@ -72611,7 +73047,7 @@ async function runGraph(steps, remover, results, options, clock) {
                 default: {
                     const r = await remover.removeImage(step.kind === 'untag' ? step.reference : step.image);
                     r.deleted.forEach((d) => deletedIds.add(d));
-                    return { status: 'done', deleted: r.deleted };
+                    return { status: 'done', deleted: r.deleted, untagged: r.untagged };
                 }
             }
         }
@@ -72637,14 +73073,20 @@ async function runGraph(steps, remover, results, options, clock) {
             return { status: 'failed', httpStatus: e.status, message: e.message };
         }
     };
-    const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
+    const bounds = options.concurrency ?? DEFAULT_CONCURRENCY;
+    const concurrency = new Concurrency(typeof bounds === 'number' ? { initial: bounds, min: bounds, max: bounds } : bounds);
     const inFlight = new Set();
     let next = 0;
     while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
-        while (next < ready.length && inFlight.size < limit && engineLost === undefined) {
+        while (next < ready.length && inFlight.size < concurrency.limit && engineLost === undefined) {
             const step = byId.get(ready[next++]);
+            concurrency.started(clock());
             const p = runStep(step).then((r) => {
                 inFlight.delete(p);
+                const overloaded = r.status === 'failed' &&
+                    !r.internal &&
+                    (r.httpStatus === undefined || r.httpStatus >= 500);
+                concurrency.finished(clock(), overloaded);
                 record(step.id, r);
             });
             inFlight.add(p);
@@ -72852,11 +73294,9 @@ function summarise(plan, results, dryRun, ms) {
 // EXTERNAL MODULE: ./src/ledger.ts
 var src_ledger = __nccwpck_require__(8730);
 // EXTERNAL MODULE: ./src/plan/planner.ts + 11 modules
-var planner = __nccwpck_require__(870);
+var planner = __nccwpck_require__(9466);
 // EXTERNAL MODULE: ./src/plan/space.ts
 var plan_space = __nccwpck_require__(7037);
-// EXTERNAL MODULE: ./src/report/bytes.ts
-var report_bytes = __nccwpck_require__(2661);
 // EXTERNAL MODULE: ./src/report/json.ts
 var json = __nccwpck_require__(2794);
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
@@ -72895,7 +73335,6 @@ var summary = __nccwpck_require__(7826);
 ;// CONCATENATED MODULE: ./src/reclaim.ts
 // What main and post both do once they know the engine and the policy: plan, remove, keep the
 // ledger, measure, and report, each in a group of its own.
-
 
 
 
@@ -72966,32 +73405,6 @@ async function reclaim(run) {
         return path;
     });
     return { plan, outcome, space, ...(reportPath ? { reportPath } : {}) };
-}
-/**
- * Says how the run went, and fails the step where it must: a lost engine fails the main step; a
- * removal that did not happen fails it with fail-on-error. The post step never fails the job but
- * for fail-on-error.
- */
-function conclude(run, { outcome, space, reportPath }) {
-    const { conn, settings } = run;
-    if (outcome.engineLost !== undefined) {
-        const done = outcome.results.filter((r) => r.status === 'done' || r.status === 'gone').length;
-        const message = `Lost the Docker engine at ${conn.address} during the run (${outcome.engineLost}). ${done} of ${outcome.results.length} steps were done${reportPath ? `; the report lists each one: ${reportPath}` : ''}. Run the step again once the engine answers to finish the rest.`;
-        return run.stage === 'main' ? core/* setFailed */.C1(message) : core/* warning */.$e(message);
-    }
-    const verb = settings.dryRun ? 'Would delete' : 'Deleted';
-    const bytes = space.measuredBytes ?? space.predictedBytes;
-    core/* info */.pq(`${verb} ${outcome.deletedImages.length} images, untagged ${outcome.untagged.length} references, removed ${outcome.removedContainers.length} containers and ${outcome.removedVolumes.length} volumes, pruned ${outcome.prunedBuildCache.length} build cache records: ${(0,report_bytes/* formatBytes */.z)(bytes)}${settings.dryRun ? ' predicted' : ''}; kept ${outcome.skipped.length}.`);
-    const failed = outcome.skipped.filter((s) => (0,reason/* isFailure */.N6)(s.reason));
-    if (failed.length > 0) {
-        const lines = failed.map((s) => `${s.target}: ${(0,reason/* describeReason */.Gk)(s.reason)}`);
-        if (settings.failOnError) {
-            core/* setFailed */.C1(`${failed.length} planned removals did not happen:\n${lines.join('\n')}`);
-        }
-        else {
-            lines.forEach((l) => core/* warning */.$e(l));
-        }
-    }
 }
 /** Records what this run saw; a ledger that cannot be written costs ages, never removals. */
 async function recordLedger(ledger, inventory, seenAt, outcome) {
@@ -73169,6 +73582,7 @@ function writeReport(dir, data) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Gk: () => (/* binding */ describeReason),
 /* harmony export */   N6: () => (/* binding */ isFailure),
+/* harmony export */   dJ: () => (/* binding */ failuresOf),
 /* harmony export */   m_: () => (/* binding */ shortId)
 /* harmony export */ });
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7607);
@@ -73229,6 +73643,10 @@ function isFailure(r) {
         default:
             return false;
     }
+}
+/** The kept items that are failures, as the outcome lists them. */
+function failuresOf(skipped) {
+    return skipped.filter((s) => isFailure(s.reason));
 }
 function describeReason(r) {
     switch (r.kind) {
@@ -73304,6 +73722,7 @@ function describeReason(r) {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   kq: () => (/* binding */ escapeCell),
+  LS: () => (/* binding */ plural),
   Br: () => (/* binding */ renderSummary)
 });
 
@@ -73311,6 +73730,10 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/duration.ts
 var duration = __nccwpck_require__(7607);
+// EXTERNAL MODULE: ./src/plan/until-free.ts
+var until_free = __nccwpck_require__(3810);
+// EXTERNAL MODULE: ./src/text.ts
+var src_text = __nccwpck_require__(8992);
 ;// CONCATENATED MODULE: ./src/report/age.ts
 // Ages as a person reads them in a table: `3h 12m`, `3d 4h`, `45d`, `4mo 12d`, `3y 2mo`.
 
@@ -73318,7 +73741,7 @@ const DAY = 24 * 60 * 60_000;
 /** Calendar-free units, good enough to read an age by: a year of 365 days, a twelfth of it. */
 const YEAR = 365 * DAY;
 const MONTH = YEAR / 12;
-function two(first, firstUnit, second, secondUnit) {
+function firstTwoUnits(first, firstUnit, second, secondUnit) {
     return second > 0 ? `${first}${firstUnit} ${second}${secondUnit}` : `${first}${firstUnit}`;
 }
 /**
@@ -73337,10 +73760,10 @@ function formatAge(ms) {
         return `${Math.floor(ms / DAY)}d`;
     if (ms < YEAR) {
         const months = Math.floor(ms / MONTH);
-        return two(months, 'mo', Math.floor((ms - months * MONTH) / DAY), 'd');
+        return firstTwoUnits(months, 'mo', Math.floor((ms - months * MONTH) / DAY), 'd');
     }
     const years = Math.floor(ms / YEAR);
-    return two(years, 'y', Math.floor((ms - years * YEAR) / MONTH), 'mo');
+    return firstTwoUnits(years, 'y', Math.floor((ms - years * YEAR) / MONTH), 'mo');
 }
 
 // EXTERNAL MODULE: ./src/report/bytes.ts
@@ -73355,7 +73778,7 @@ var patterns = __nccwpck_require__(1849);
 const CHART_REPOSITORIES = 8;
 const LABEL_MAX = 40;
 /** The familiar repository of an image's first reference, or `<none>` for an untagged image. */
-function repositoryOf(references) {
+function chartRepository(references) {
     const first = references[0];
     return first === undefined ? '<none>' : (0,patterns/* familiarName */.hG)((0,patterns/* parseReference */.F2)(first).repository);
 }
@@ -73371,7 +73794,7 @@ function spaceSlices(outcome, predictedBytes) {
     for (const image of outcome.deletedImages) {
         if (!(image.freedBytes > 0))
             continue;
-        const repository = repositoryOf(image.references);
+        const repository = chartRepository(image.references);
         byRepository.set(repository, (byRepository.get(repository) ?? 0) + image.freedBytes);
         attributed += image.freedBytes;
     }
@@ -73441,6 +73864,8 @@ var reason = __nccwpck_require__(8880);
 
 
 
+
+
 /** GitHub refuses a step summary over 1 MiB; stay well under it. */
 const SUMMARY_BUDGET = 900 * 1024;
 /** One enormous engine message or tag list must not crowd out every other row. */
@@ -73452,28 +73877,21 @@ const ENTITIES = {
     '|': '&#124;',
     '`': '&#96;'
 };
-function clip(text) {
-    if (text.length <= CELL_MAX)
-        return text;
-    // Do not leave half a surrogate pair behind.
-    const cut = /[\uD800-\uDBFF]/.test(text[CELL_MAX - 1] ?? '') ? CELL_MAX - 1 : CELL_MAX;
-    return `${text.slice(0, cut)}…`;
-}
 /**
  * Text that renders literally inside a table cell or a paragraph: no HTML, no table separator,
  * no code span, no link or emphasis, no line break. Pipes become an entity rather than `\|` so
  * that no backslash in the input can un-escape them.
  */
 function escapeCell(text) {
-    return clip(text)
+    return (0,src_text/* truncate */.x)(text, CELL_MAX)
         .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
         .replace(/[&<>|`]/g, (c) => ENTITIES[c] ?? c)
         .replace(/[\\*_[\]~]/g, '\\$&')
         .replace(/^ +| +$/g, (spaces) => '&#32;'.repeat(spaces.length));
 }
 const row = (cells) => `| ${cells.map(escapeCell).join(' | ')} |\n`;
-const count = (n) => n.toLocaleString('en-US');
-const plural = (n, noun) => `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
+const formatCount = (n) => n.toLocaleString('en-US');
+const plural = (n, noun) => `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 const isImageId = (s) => /^sha256:[0-9a-f]{64}$/.test(s);
 /**
  * `repo@sha256:4a7882cd7cc4…`: a digest shortened the way `docker images` shortens IDs, so that
@@ -73484,7 +73902,7 @@ const showReference = (r) => r.replace(/(@sha256:[0-9a-f]{12})[0-9a-f]{52}$/, '$
 /** Keeps `1.4 GB` and `3mo 7d` on one line when a long reference squeezes the table. */
 const nowrap = (s) => s.replace(/ /g, '\u00a0');
 /** `4.2 s` under a minute, then `3m 5s`. */
-function took(ms) {
+function formatElapsed(ms) {
     return ms < 60_000 ? `${(Math.round(ms / 100) / 10).toFixed(1)} s` : (0,duration/* formatDuration */.a3)(ms);
 }
 function renderSection(s, cap) {
@@ -73497,7 +73915,7 @@ function renderSection(s, cap) {
         shown.join('') +
         (more > 0
             ? row([
-                `… and ${count(more)} more (full list in the report)`,
+                `… and ${formatCount(more)} more (full list in the report)`,
                 ...s.head.slice(1).map(() => '')
             ])
             : '');
@@ -73540,7 +73958,7 @@ function headline(outcome, space, dry) {
             ? `free disk ${before} → ${(0,bytes/* formatBytes */.z)(space.disk.freeAfter)}`
             : `free disk ${before} → ${approx(space)}${(0,bytes/* formatBytes */.z)(space.disk.freeBefore + space.predictedBytes)} predicted`);
     }
-    const time = took(space.elapsedMs);
+    const time = formatElapsed(space.elapsedMs);
     return `${parts.join(' · ')}${dry ? ` (planned in ${time})` : ` in ${time}`}\n\n`;
 }
 /** Footnotes to the headline's figures, one paragraph each. */
@@ -73572,19 +73990,20 @@ function untilFree(outcome, space, dry) {
     if (!t)
         return '';
     let text = `**until-free: ${(0,bytes/* formatBytes */.z)(t.targetBytes)} free.** `;
-    if (t.alreadyMet) {
+    const predictedFree = (0,until_free/* predictedFreeBytes */.GK)(t, space.predictedBytes);
+    if ((0,until_free/* isTargetAlreadyMet */.qv)(t)) {
         text += `The disk already had ${(0,bytes/* formatBytes */.z)(t.freeBytes)} free: nothing ${dry ? 'to remove' : 'removed'}.`;
     }
-    else if (t.predictedFreeBytes < t.targetBytes) {
+    else if (predictedFree < t.targetBytes) {
         text +=
-            `Every candidate together frees only ${(0,bytes/* formatBytes */.z)(t.predictedFreeBytes - t.freeBytes)}; ` +
-                `the target is short by ${(0,bytes/* formatBytes */.z)(t.targetBytes - t.predictedFreeBytes)}.`;
+            `Every candidate together frees only ${(0,bytes/* formatBytes */.z)(space.predictedBytes)}; ` +
+                `the target is short by ${(0,bytes/* formatBytes */.z)(t.targetBytes - predictedFree)}.`;
     }
     else {
         const n = outcome.deletedImages.length;
         text +=
-            `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${count(n)} least recently used images`} ` +
-                `needed to reach it (predicted free afterwards: ${(0,bytes/* formatBytes */.z)(t.predictedFreeBytes)}).`;
+            `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${formatCount(n)} least recently used images`} ` +
+                `needed to reach it (predicted free afterwards: ${(0,bytes/* formatBytes */.z)(predictedFree)}).`;
     }
     if (t.upperBound) {
         text +=
@@ -73630,7 +74049,7 @@ function renderSummary(outcome, ctx) {
     const images = [...outcome.deletedImages].sort((a, b) => b.freedBytes - a.freedBytes || b.size - a.size || a.id.localeCompare(b.id));
     const deletedRefs = new Set(images.flatMap((i) => i.references));
     const untagOnly = outcome.untagged.filter((r) => !deletedRefs.has(r));
-    const failed = outcome.skipped.filter((s) => (0,reason/* isFailure */.N6)(s.reason));
+    const failed = (0,reason/* failuresOf */.dJ)(outcome.skipped);
     const kept = outcome.skipped.filter((s) => !(0,reason/* isFailure */.N6)(s.reason));
     let head = `## ${ctx.heading ?? 'docker-reclaim'}${dry ? ' (dry run)' : ''}\n\n`;
     if (ctx.preface)
@@ -73733,7 +74152,7 @@ function renderSummary(outcome, ctx) {
     }
     if (ctx.leftovers && !ctx.leftovers.buildCache)
         foot += '; it has no BuildKit build cache';
-    foot += dry ? '.\n' : `; the removals took ${took(outcome.ms)}.\n`;
+    foot += dry ? '.\n' : `; the removals took ${formatElapsed(outcome.ms)}.\n`;
     const render = (cap) => head + sections.map((s) => renderSection(s, cap)).join('') + foot;
     const full = render(Infinity);
     if (Buffer.byteLength(full) <= SUMMARY_BUDGET)
@@ -73842,6 +74261,32 @@ function jobScope(snapshot, now) {
         volumes: (now.volumes ?? []).filter((v) => !volumes.has(v.name)).map((v) => v.name),
         buildCache: (now.buildCache ?? []).filter((r) => !records.has(r.id)).map((r) => r.id)
     };
+}
+
+
+/***/ }),
+
+/***/ 8992:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   g: () => (/* binding */ cutToLength),
+/* harmony export */   x: () => (/* binding */ truncate)
+/* harmony export */ });
+// Text that ends up in messages and tables: cut to a bound without splitting a character.
+/** At most `max` code points, so that cutting never splits a surrogate pair, and whether it cut. */
+function cutToLength(text, max) {
+    if (text.length <= max)
+        return { head: text, cut: false };
+    const chars = Array.from(text);
+    return chars.length > max
+        ? { head: chars.slice(0, max).join(''), cut: true }
+        : { head: text, cut: false };
+}
+/** At most `max` code points, with an ellipsis where it cut. */
+function truncate(text, max) {
+    const { head, cut } = cutToLength(text, max);
+    return cut ? `${head}…` : head;
 }
 
 

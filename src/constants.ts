@@ -1,7 +1,9 @@
 // Every input, output and state name is spelled here once.
 
-/** Recorded in the report; a unit test keeps it equal to package.json's version. */
-export const VERSION = '0.1.0';
+import packageJson from '../package.json' with { type: 'json' };
+
+/** Recorded in the report: package.json's, which the bundle takes in at build time. */
+export const VERSION: string = packageJson.version;
 
 export const Input = {
   Images: 'images',

@@ -4,6 +4,7 @@
 // milliseconds exact, and avoids `1,5d` meaning one thing in Berlin and another in Boston.
 // Years and months are refused because their length depends on the calendar.
 // Reasons never echo the input except for ASCII letters and digits, so callers may print them as is.
+import { truncate } from './text.js';
 
 export class DurationError extends Error {
   override name = 'DurationError';
@@ -56,7 +57,7 @@ function unknownDesignator(unit: string): string {
 
 /** A fragment of the input that matched [A-Za-z]+: safe to print once shortened. */
 function show(letters: string): string {
-  return `"${letters.length > 12 ? `${letters.slice(0, 12)}…` : letters}"`;
+  return `"${truncate(letters, 12)}"`;
 }
 
 /** Names a character without printing it unless it is visible ASCII. */
@@ -67,7 +68,12 @@ function describe(code: number): string {
 }
 
 /** Sums `<digits><unit>` components written largest unit first, each unit at most once. */
-function sum(body: string, ms: readonly number[], lookup: Lookup, spaced: boolean): number {
+function sumOfComponents(
+  body: string,
+  ms: readonly number[],
+  lookup: Lookup,
+  spaced: boolean
+): number {
   const component = spaced ? /\s*([0-9]+)([A-Za-z]*)/y : /([0-9]+)([A-Za-z]*)/y;
   let total = 0;
   let lastRank = -1;
@@ -108,7 +114,8 @@ function parseIso(body: string): number {
     throw new DurationError('P must be followed by a length, such as P7D or PT36H');
   }
   const total =
-    sum(date, ISO_DATE_MS, isoDateUnit, false) + sum(time ?? '', ISO_TIME_MS, isoTimeUnit, false);
+    sumOfComponents(date, ISO_DATE_MS, isoDateUnit, false) +
+    sumOfComponents(time ?? '', ISO_TIME_MS, isoTimeUnit, false);
   if (!Number.isSafeInteger(total)) throw new DurationError(TOO_LARGE);
   return total;
 }
@@ -128,7 +135,7 @@ export function parseDuration(text: string): number {
   if (/[0-9]\s+[A-Za-z]/.test(s)) {
     throw new DurationError('write each unit right after its number, such as 7d');
   }
-  return sum(s, SHORT_MS, shortUnit, true);
+  return sumOfComponents(s, SHORT_MS, shortUnit, true);
 }
 
 const FORMAT_UNITS = [

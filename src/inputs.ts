@@ -4,9 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { Input } from './constants.js';
+import { cutToLength } from './text.js';
 import { DurationError, parseDuration } from './duration.js';
 import { parseSize, SizeError, type SizeTarget } from './size.js';
 import { DEFAULT_TIMEOUT_MS } from './engine/connect.js';
+import { SSH_UNSUPPORTED } from './engine/endpoint.js';
 import { splitPatterns, validatePattern, type PatternKind } from './plan/patterns.js';
 import type { AgeBasis, Policy } from './plan/types.js';
 
@@ -47,8 +49,7 @@ const EXAMPLE = {
   boolean: 'use true or false',
   count: 'use a whole number such as 0 or 3',
   ageBasis: 'use created, tagged or last-used',
-  dockerHost:
-    'use unix:///var/run/docker.sock, tcp://host:2376, npipe:////./pipe/docker_engine or ssh://user@host',
+  dockerHost: 'use unix:///var/run/docker.sock, tcp://host:2376 or npipe:////./pipe/docker_engine',
   image: 'use patterns such as acme/app:pr-*, ghcr.io/acme/** or acme/app@sha256:*',
   container: 'use patterns such as ci-* or build-{api,web}',
   volume: 'use patterns such as myapp-pr-*_db-data or ci-cache-*',
@@ -71,21 +72,15 @@ function escapeUnsafe(text: string): string {
   return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** At most `max` code points, so shortening never splits a surrogate pair, and whether it cut. */
-function shorten(text: string, max: number): [string, boolean] {
-  const chars = Array.from(text);
-  return chars.length > max ? [chars.slice(0, max).join(''), true] : [text, false];
-}
-
 /** A value as a one-line, visibly delimited string literal, shortened when long. */
 export function quote(value: string): string {
-  const [head, cut] = shorten(value, MAX_QUOTED);
+  const { head, cut } = cutToLength(value, MAX_QUOTED);
   return escapeUnsafe(JSON.stringify(head)) + (cut ? '…' : '');
 }
 
 /** Text from another module that ends up in a message: keep it on one line and bounded. */
-function clean(reason: string): string {
-  const [head, cut] = shorten(reason, 200);
+function asOneBoundedLine(reason: string): string {
+  const { head, cut } = cutToLength(reason, 200);
   return escapeUnsafe(head) + (cut ? '…' : '');
 }
 
@@ -104,14 +99,14 @@ function duration(name: InputName, value: string): number {
 }
 
 /** YAML 1.2 core schema booleans, as core.getBooleanInput reads them. */
-function boolean(name: InputName, value: string, fallback: boolean): boolean {
+function parseBoolean(name: InputName, value: string, fallback: boolean): boolean {
   if (value === '') return fallback;
   if (value === 'true' || value === 'True' || value === 'TRUE') return true;
   if (value === 'false' || value === 'False' || value === 'FALSE') return false;
   throw invalid(name, value, EXAMPLE.boolean);
 }
 
-function count(name: InputName, value: string, max: number): number {
+function parseWholeNumber(name: InputName, value: string, max: number): number {
   if (value === '') return 0;
   if (!/^[0-9]+$/.test(value)) throw invalid(name, value, EXAMPLE.count);
   const n = Number(value);
@@ -131,7 +126,7 @@ function patterns(name: InputName, value: string, kind: PatternKind): string[] {
   for (const p of list) {
     const reason = validatePattern(kind, p);
     if (reason !== undefined) {
-      throw invalid(name, p, `${clean(reason)}; ${EXAMPLE[kind]}`, 'pattern');
+      throw invalid(name, p, `${asOneBoundedLine(reason)}; ${EXAMPLE[kind]}`, 'pattern');
     }
   }
   return list;
@@ -139,10 +134,6 @@ function patterns(name: InputName, value: string, kind: PatternKind): string[] {
 
 const HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)`;
 const TCP = new RegExp(String.raw`^tcp://${HOST}:([0-9]{1,5})/?$`);
-// No leading "-" in user or host: such a value must never reach an ssh command line as an option.
-const SSH = new RegExp(
-  String.raw`^ssh://(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?${HOST}(?::([0-9]{1,5}))?/?$`
-);
 
 function dockerHostProblem(value: string): string | undefined {
   if (/\s/.test(value) || HAS_UNSAFE.test(value)) return 'it contains spaces or control characters';
@@ -160,10 +151,8 @@ function dockerHostProblem(value: string): string | undefined {
     }
     case 'npipe':
       return value.length > 'npipe://'.length ? undefined : 'the pipe name is missing';
-    case 'ssh': {
-      const match = SSH.exec(value);
-      return match ? port(match[1]) : 'write it as ssh://user@host or ssh://user@host:port';
-    }
+    case 'ssh':
+      return SSH_UNSUPPORTED;
     case undefined:
       return 'it has no scheme such as unix:// or tcp://';
     default:
@@ -172,7 +161,7 @@ function dockerHostProblem(value: string): string | undefined {
 }
 
 /** A duration that must be more than zero; empty means `fallback`. */
-function positive(name: InputName, value: string, fallback: number): number {
+function parsePositiveDuration(name: InputName, value: string, fallback: number): number {
   if (value === '') return fallback;
   const ms = duration(name, value);
   if (ms === 0)
@@ -215,7 +204,7 @@ function dataRoot(name: InputName, value: string): string | undefined {
 /** `auto` (the default) records usage where there is a ledger to record it in. */
 function usageRecording(name: InputName, value: string, ledger: string | undefined): boolean {
   if (value === '' || value.toLowerCase() === 'auto') return ledger !== undefined;
-  const on = boolean(name, value, false);
+  const on = parseBoolean(name, value, false);
   if (on && ledger === undefined) {
     throw invalid(
       name,
@@ -262,16 +251,16 @@ export function getSettings(
   const exclude = patterns(Input.Exclude, get(Input.Exclude), 'exclude');
   const olderThanMs = duration(Input.OlderThan, get(Input.OlderThan));
   const basis = ageBasis(Input.AgeBasis, get(Input.AgeBasis));
-  const keepLatest = count(Input.KeepLatest, get(Input.KeepLatest), MAX_KEEP_LATEST);
-  const dangling = boolean(Input.Dangling, get(Input.Dangling), true);
+  const keepLatest = parseWholeNumber(Input.KeepLatest, get(Input.KeepLatest), MAX_KEEP_LATEST);
+  const dangling = parseBoolean(Input.Dangling, get(Input.Dangling), true);
   const containers = patterns(Input.Containers, get(Input.Containers), 'container');
   const containersOlderThanMs = duration(Input.ContainersOlderThan, get(Input.ContainersOlderThan));
   const untilFree = size(Input.UntilFree, get(Input.UntilFree));
-  const dryRun = boolean(Input.DryRun, get(Input.DryRun), false);
-  const failOnError = boolean(Input.FailOnError, get(Input.FailOnError), false);
-  const summary = boolean(Input.Summary, get(Input.Summary), true);
+  const dryRun = parseBoolean(Input.DryRun, get(Input.DryRun), false);
+  const failOnError = parseBoolean(Input.FailOnError, get(Input.FailOnError), false);
+  const summary = parseBoolean(Input.Summary, get(Input.Summary), true);
   const host = dockerHost(Input.DockerHost, get(Input.DockerHost));
-  const engineTimeoutMs = positive(
+  const engineTimeoutMs = parsePositiveDuration(
     Input.EngineTimeout,
     get(Input.EngineTimeout),
     DEFAULT_TIMEOUT_MS
@@ -282,8 +271,8 @@ export function getSettings(
   const buildCacheOlderThanMs =
     buildCache === '' ? undefined : duration(Input.BuildCache, buildCache);
   const volumes = patterns(Input.Volumes, get(Input.Volumes), 'volume');
-  const anonymousVolumes = boolean(Input.AnonymousVolumes, get(Input.AnonymousVolumes), false);
-  const jobCleanup = boolean(Input.JobCleanup, get(Input.JobCleanup), false);
+  const anonymousVolumes = parseBoolean(Input.AnonymousVolumes, get(Input.AnonymousVolumes), false);
+  const jobCleanup = parseBoolean(Input.JobCleanup, get(Input.JobCleanup), false);
   const recordUsage = usageRecording(Input.RecordUsage, get(Input.RecordUsage), ledger);
   return {
     policy: {

@@ -5,7 +5,8 @@ import { Input, State, VERSION } from './constants.js';
 import { connect, ping, EngineUnreachable } from './engine/connect.js';
 import { getSettings, InputError, type Settings } from './inputs.js';
 import { readEngine } from './read-engine.js';
-import { conclude, reclaim } from './reclaim.js';
+import { conclude } from './conclude.js';
+import { reclaim } from './reclaim.js';
 import { reportDir } from './report/json.js';
 import { takeSnapshot, writeSnapshot } from './snapshot.js';
 

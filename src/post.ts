@@ -16,9 +16,10 @@ import { mergeLedger, updateLedger } from './ledger.js';
 import { displayName, isStopped } from './plan/containers.js';
 import type { JobScope, Policy } from './plan/types.js';
 import { readEngine, type EngineState } from './read-engine.js';
-import { conclude, reclaim } from './reclaim.js';
+import { conclude } from './conclude.js';
+import { reclaim } from './reclaim.js';
 import { shortId } from './report/reason.js';
-import { escapeCell } from './report/summary.js';
+import { escapeCell, plural } from './report/summary.js';
 import { jobScope, readSnapshot } from './snapshot.js';
 
 export async function post(): Promise<void> {
@@ -135,8 +136,6 @@ async function recordUsage(conn: Connection, state: EngineState, since: number):
   }
 }
 
-const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-
 function describeScope(scope: JobScope, state: EngineState): string {
   const added = new Set<string>(scope.images);
   const jobRefs = new Set<string>(scope.references);
@@ -144,11 +143,11 @@ function describeScope(scope: JobScope, state: EngineState): string {
     .filter((i) => !added.has(i.id))
     .flatMap((i) => [...i.tags, ...i.digests].filter((r) => jobRefs.has(r))).length;
   return [
-    count(added.size, 'image'),
-    `${count(onOlder, 'reference')} on older images`,
-    count(scope.containers.length, 'container'),
-    count(scope.volumes.length, 'volume'),
-    count(scope.buildCache.length, 'build cache record')
+    plural(added.size, 'image'),
+    `${plural(onOlder, 'reference')} on older images`,
+    plural(scope.containers.length, 'container'),
+    plural(scope.volumes.length, 'volume'),
+    plural(scope.buildCache.length, 'build cache record')
   ].join(', ');
 }
 

@@ -2,7 +2,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type Docker from 'dockerode';
 import { describeTlsError, ping, type Connection } from '../../src/engine/connect.js';
-import { dockerRemover, EngineError, fullId, wrap } from '../../src/engine/remove.js';
+import { dockerRemover, EngineError, wrap } from '../../src/engine/remove.js';
+import { imageId } from '../../src/engine/inventory.js';
 import { isTransportFailure } from '../../src/engine/errors.js';
 
 const HEX = 'f4789be2d0bd7611e1dea3ab9a34f4caadab36f0458296386cd32bb99a5bcb53';
@@ -44,7 +45,7 @@ describe('remove: engine answers', () => {
       untagged: ['two/app:1'],
       deleted: [`sha256:${HEX}`, 'sha256:0123']
     });
-    expect(fullId('abc')).toBe('abc');
+    expect(imageId('abc')).toBe('abc');
   });
 
   const CASES: [what: string, status: number, error: ReturnType<typeof httpError>][] = [

@@ -1,7 +1,8 @@
 // What SECURITY.md promises, checked on the source tree and the bundle: no removal is ever forced,
-// the only removals are of containers (without their volumes) and images, and the action starts
-// no processes. The source checks walk the TypeScript syntax tree, so comments and strings that
-// merely mention "force" cannot trip them, and a new way of writing `force: true` cannot hide.
+// the only removals are of containers (each volume planned on its own), images, volumes and named
+// build cache records, and the action starts no processes. The source checks walk the TypeScript
+// syntax tree, so comments and strings that merely mention "force" cannot trip them, and a new way
+// of writing `force: true` cannot hide.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -4,7 +4,7 @@ import https from 'node:https';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { formatDuration } from '../duration.js';
-import { chooseEndpoint, DEFAULT_HOST, type TlsFiles } from './endpoint.js';
+import { chooseEndpoint, DEFAULT_HOST, SSH_UNSUPPORTED, type TlsFiles } from './endpoint.js';
 import { EngineUnreachable } from './errors.js';
 
 export { EngineUnreachable } from './errors.js';
@@ -52,15 +52,19 @@ export function connect(
       timeoutMs
     };
   }
-  const port = url.port || (url.protocol === 'ssh:' ? '22' : '2375');
-  const tls = url.protocol === 'ssh:' ? undefined : endpoint.tls;
+  if (url.protocol === 'ssh:') {
+    throw new EngineUnreachable(
+      `Cannot reach the engine at ${address} (from ${from}): ${SSH_UNSUPPORTED}.`
+    );
+  }
+  const port = url.port || '2375';
+  const tls = endpoint.tls;
   const opts: Docker.DockerOptions = {
     host: url.hostname,
     port,
-    protocol: url.protocol === 'ssh:' ? 'ssh' : tls ? 'https' : 'http',
+    protocol: tls ? 'https' : 'http',
     timeout: timeoutMs
   };
-  if (url.protocol === 'ssh:') opts.username = url.username || undefined;
   if (!tls) return { docker: new Docker(opts), address, from, local: false, timeoutMs };
   const files = readCertificates(address, tls);
   if (tls.verify) Object.assign(opts, files);

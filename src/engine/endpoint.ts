@@ -10,6 +10,10 @@ import { EngineUnreachable } from './errors.js';
 
 export const DEFAULT_HOST = 'unix:///var/run/docker.sock';
 
+/** The docker CLI reaches an ssh:// engine through the system's ssh; this action has no such path. */
+export const SSH_UNSUPPORTED =
+  "ssh:// is not supported: forward the engine's socket first (ssh -nNT -L /tmp/docker.sock:/var/run/docker.sock user@host) and use unix:///tmp/docker.sock";
+
 export interface TlsFiles {
   /** The folder the files are in, for messages. */
   dir: string;

@@ -2,6 +2,7 @@
 import type Docker from 'dockerode';
 import { describeError } from './connect.js';
 import { EngineError, isTransportFailure } from './errors.js';
+import { imageId } from './inventory.js';
 
 export { EngineError } from './errors.js';
 
@@ -56,11 +57,6 @@ export function buildCacheFilter(ids: readonly string[]): string {
 // tag (…): please force removal").
 const PODMAN_CONFLICT = /container state improper|please force removal/;
 
-/** Podman reports deleted images by their bare hex ID; Docker, and the plan, write `sha256:…`. */
-export function fullId(id: string): string {
-  return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
-}
-
 /** An engine call's failure as an EngineError; anything that is neither is rethrown as it is. */
 export function wrap(e: unknown): EngineError {
   if (e instanceof EngineError) return e;
@@ -85,7 +81,7 @@ export function dockerRemover(docker: Docker): Remover {
     async inspectContainer(id) {
       try {
         const info = await docker.getContainer(id).inspect();
-        return { state: info.State?.Status ?? '', image: fullId(info.Image ?? '') };
+        return { state: info.State?.Status ?? '', image: imageId(info.Image ?? '') };
       } catch (e) {
         const err = wrap(e);
         if (err.status === 404) return undefined;
@@ -98,7 +94,7 @@ export function dockerRemover(docker: Docker): Remover {
         const references = [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])].filter(
           (r) => !r.startsWith('<none>')
         );
-        return { id: fullId(info.Id), references };
+        return { id: imageId(info.Id), references };
       } catch (e) {
         const err = wrap(e);
         if (err.status === 404) return undefined;
@@ -149,7 +145,7 @@ export function dockerRemover(docker: Docker): Remover {
         }[];
         return {
           untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])),
-          deleted: items.flatMap((i) => (i.Deleted ? [fullId(i.Deleted)] : []))
+          deleted: items.flatMap((i) => (i.Deleted ? [imageId(i.Deleted)] : []))
         };
       } catch (e) {
         throw wrap(e);

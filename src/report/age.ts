@@ -6,7 +6,12 @@ const DAY = 24 * 60 * 60_000;
 const YEAR = 365 * DAY;
 const MONTH = YEAR / 12;
 
-function two(first: number, firstUnit: string, second: number, secondUnit: string): string {
+function firstTwoUnits(
+  first: number,
+  firstUnit: string,
+  second: number,
+  secondUnit: string
+): string {
   return second > 0 ? `${first}${firstUnit} ${second}${secondUnit}` : `${first}${firstUnit}`;
 }
 
@@ -22,8 +27,8 @@ export function formatAge(ms: number): string {
   if (ms < 2 * MONTH) return `${Math.floor(ms / DAY)}d`;
   if (ms < YEAR) {
     const months = Math.floor(ms / MONTH);
-    return two(months, 'mo', Math.floor((ms - months * MONTH) / DAY), 'd');
+    return firstTwoUnits(months, 'mo', Math.floor((ms - months * MONTH) / DAY), 'd');
   }
   const years = Math.floor(ms / YEAR);
-  return two(years, 'y', Math.floor((ms - years * YEAR) / MONTH), 'mo');
+  return firstTwoUnits(years, 'y', Math.floor((ms - years * YEAR) / MONTH), 'mo');
 }

@@ -13,7 +13,7 @@ export interface Slice {
 }
 
 /** The familiar repository of an image's first reference, or `<none>` for an untagged image. */
-export function repositoryOf(references: readonly string[]): string {
+export function chartRepository(references: readonly string[]): string {
   const first = references[0];
   return first === undefined ? '<none>' : familiarName(parseReference(first).repository);
 }
@@ -32,7 +32,7 @@ export function spaceSlices(
   let attributed = 0;
   for (const image of outcome.deletedImages) {
     if (!(image.freedBytes > 0)) continue;
-    const repository = repositoryOf(image.references);
+    const repository = chartRepository(image.references);
     byRepository.set(repository, (byRepository.get(repository) ?? 0) + image.freedBytes);
     attributed += image.freedBytes;
   }

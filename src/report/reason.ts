@@ -1,7 +1,7 @@
 // One short sentence per Reason, shared by the summary and the `skipped` output.
 import { formatDuration } from '../duration.js';
 import { formatBytes } from './bytes.js';
-import type { AgeBasis, AgeRecord, ArrivalAction, Reason } from '../plan/types.js';
+import type { AgeBasis, AgeRecord, ArrivalAction, Reason, Skip } from '../plan/types.js';
 
 /** `1a2b3c4d5e6f` for `sha256:1a2b…`: what `docker images` shows. */
 export function shortId(id: string): string {
@@ -61,6 +61,11 @@ export function isFailure(r: Reason): boolean {
     default:
       return false;
   }
+}
+
+/** The kept items that are failures, as the outcome lists them. */
+export function failuresOf(skipped: readonly Skip[]): Skip[] {
+  return skipped.filter((s) => isFailure(s.reason));
 }
 
 export function describeReason(r: Reason): string {

@@ -1,10 +1,12 @@
 // The job summary: GitHub-flavoured Markdown, every piece of engine or user text escaped.
 import { formatDuration } from '../duration.js';
 import type { Leftovers, Outcome, Skip, SpaceReport } from '../plan/types.js';
+import { isTargetAlreadyMet, predictedFreeBytes } from '../plan/until-free.js';
+import { truncate } from '../text.js';
 import { formatAge } from './age.js';
 import { formatBytes } from './bytes.js';
 import { renderPie, spaceSlices } from './chart.js';
-import { describeReason, isFailure, shortId } from './reason.js';
+import { describeReason, failuresOf, isFailure, shortId } from './reason.js';
 
 /** GitHub refuses a step summary over 1 MiB; stay well under it. */
 export const SUMMARY_BUDGET = 900 * 1024;
@@ -19,20 +21,13 @@ const ENTITIES: Record<string, string> = {
   '`': '&#96;'
 };
 
-function clip(text: string): string {
-  if (text.length <= CELL_MAX) return text;
-  // Do not leave half a surrogate pair behind.
-  const cut = /[\uD800-\uDBFF]/.test(text[CELL_MAX - 1] ?? '') ? CELL_MAX - 1 : CELL_MAX;
-  return `${text.slice(0, cut)}…`;
-}
-
 /**
  * Text that renders literally inside a table cell or a paragraph: no HTML, no table separator,
  * no code span, no link or emphasis, no line break. Pipes become an entity rather than `\|` so
  * that no backslash in the input can un-escape them.
  */
 export function escapeCell(text: string): string {
-  return clip(text)
+  return truncate(text, CELL_MAX)
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
     .replace(/[&<>|`]/g, (c) => ENTITIES[c] ?? c)
     .replace(/[\\*_[\]~]/g, '\\$&')
@@ -40,8 +35,8 @@ export function escapeCell(text: string): string {
 }
 
 const row = (cells: string[]) => `| ${cells.map(escapeCell).join(' | ')} |\n`;
-const count = (n: number) => n.toLocaleString('en-US');
-const plural = (n: number, noun: string) => `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
+const formatCount = (n: number) => n.toLocaleString('en-US');
+export const plural = (n: number, noun: string) => `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 const isImageId = (s: string) => /^sha256:[0-9a-f]{64}$/.test(s);
 /**
  * `repo@sha256:4a7882cd7cc4…`: a digest shortened the way `docker images` shortens IDs, so that
@@ -53,7 +48,7 @@ const showReference = (r: string) => r.replace(/(@sha256:[0-9a-f]{12})[0-9a-f]{5
 const nowrap = (s: string) => s.replace(/ /g, '\u00a0');
 
 /** `4.2 s` under a minute, then `3m 5s`. */
-function took(ms: number): string {
+function formatElapsed(ms: number): string {
   return ms < 60_000 ? `${(Math.round(ms / 100) / 10).toFixed(1)} s` : formatDuration(ms);
 }
 
@@ -93,7 +88,7 @@ function renderSection(s: Section, cap: number): string {
     shown.join('') +
     (more > 0
       ? row([
-          `… and ${count(more)} more (full list in the report)`,
+          `… and ${formatCount(more)} more (full list in the report)`,
           ...s.head.slice(1).map(() => '')
         ])
       : '');
@@ -140,7 +135,7 @@ function headline(outcome: Outcome, space: SpaceReport, dry: boolean): string {
         : `free disk ${before} → ${approx(space)}${formatBytes(space.disk.freeBefore + space.predictedBytes)} predicted`
     );
   }
-  const time = took(space.elapsedMs);
+  const time = formatElapsed(space.elapsedMs);
   return `${parts.join(' · ')}${dry ? ` (planned in ${time})` : ` in ${time}`}\n\n`;
 }
 
@@ -177,17 +172,18 @@ function untilFree(outcome: Outcome, space: SpaceReport, dry: boolean): string {
   const t = space.target;
   if (!t) return '';
   let text = `**until-free: ${formatBytes(t.targetBytes)} free.** `;
-  if (t.alreadyMet) {
+  const predictedFree = predictedFreeBytes(t, space.predictedBytes);
+  if (isTargetAlreadyMet(t)) {
     text += `The disk already had ${formatBytes(t.freeBytes)} free: nothing ${dry ? 'to remove' : 'removed'}.`;
-  } else if (t.predictedFreeBytes < t.targetBytes) {
+  } else if (predictedFree < t.targetBytes) {
     text +=
-      `Every candidate together frees only ${formatBytes(t.predictedFreeBytes - t.freeBytes)}; ` +
-      `the target is short by ${formatBytes(t.targetBytes - t.predictedFreeBytes)}.`;
+      `Every candidate together frees only ${formatBytes(space.predictedBytes)}; ` +
+      `the target is short by ${formatBytes(t.targetBytes - predictedFree)}.`;
   } else {
     const n = outcome.deletedImages.length;
     text +=
-      `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${count(n)} least recently used images`} ` +
-      `needed to reach it (predicted free afterwards: ${formatBytes(t.predictedFreeBytes)}).`;
+      `${dry ? 'Would take' : 'Took'} the ${n === 1 ? 'least recently used image' : `${formatCount(n)} least recently used images`} ` +
+      `needed to reach it (predicted free afterwards: ${formatBytes(predictedFree)}).`;
   }
   if (t.upperBound) {
     text +=
@@ -242,7 +238,7 @@ export function renderSummary(outcome: Outcome, ctx: SummaryContext): string {
   );
   const deletedRefs = new Set<string>(images.flatMap((i) => i.references));
   const untagOnly = outcome.untagged.filter((r) => !deletedRefs.has(r));
-  const failed = outcome.skipped.filter((s) => isFailure(s.reason));
+  const failed = failuresOf(outcome.skipped);
   const kept = outcome.skipped.filter((s) => !isFailure(s.reason));
 
   let head = `## ${ctx.heading ?? 'docker-reclaim'}${dry ? ' (dry run)' : ''}\n\n`;
@@ -353,7 +349,7 @@ export function renderSummary(outcome: Outcome, ctx: SummaryContext): string {
     foot += `, data on ${escapeCell(space.disk.path)} (${formatBytes(space.disk.totalBytes)} disk)`;
   }
   if (ctx.leftovers && !ctx.leftovers.buildCache) foot += '; it has no BuildKit build cache';
-  foot += dry ? '.\n' : `; the removals took ${took(outcome.ms)}.\n`;
+  foot += dry ? '.\n' : `; the removals took ${formatElapsed(outcome.ms)}.\n`;
   const render = (cap: number) => head + sections.map((s) => renderSection(s, cap)).join('') + foot;
 
   const full = render(Infinity);
