@@ -66,10 +66,10 @@ async function unlessGone<T>(
 }
 
 /**
- * `mayFree` says which images the plan could delete, from their references alone: only those need
- * their layer sizes (one history call each). Every image needs its layers, to know what it holds.
- * Containers are inspected only for their start and finish times, which only an age needs
- * (`containerTimes`); their writable layers' sizes come from /system/df (usage.ts).
+ * `mayFree` says which images the plan could delete, from their references alone: only their
+ * layers need sizes. Every image needs its layers, to know what it holds. Containers are inspected
+ * only for their start and finish times, which only an age needs (`containerTimes`); their
+ * writable layers' sizes come from /system/df (usage.ts).
  */
 export async function readInventory(
   docker: Docker,
@@ -82,15 +82,12 @@ export async function readInventory(
   ]);
 
   const layerSizes: Record<string, number> = {};
+  // Each with the ID as the engine listed it: Podman leaves the algorithm off some.
+  const needSizes: { image: InventoryImage; listedId: string }[] = [];
   const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
     const handle = docker.getImage(listed.Id);
     const refs = [...realRefs(listed.RepoTags), ...realRefs(listed.RepoDigests)];
-    const [info, history] = await Promise.all([
-      unlessGone(handle.inspect(), () => handle.inspect()),
-      mayFree(refs)
-        ? unlessGone(handle.history() as Promise<HistoryEntry[]>, () => handle.inspect())
-        : undefined
-    ]);
+    const info = await unlessGone(handle.inspect(), () => handle.inspect());
     if (!info) return undefined;
     const lastTag = (info as { Metadata?: { LastTagTime?: string } }).Metadata?.LastTagTime;
     // Docker 29's containerd store lists digest names (repo@sha256:…) among RepoTags too.
@@ -111,11 +108,15 @@ export async function readInventory(
     const diffIds = info.RootFS?.Layers;
     if (diffIds && diffIds.length > 0) {
       image.layers = chainIds(diffIds);
-      const sizes = layerSizesFromHistory(history ?? [], diffIds.length, listed.Size);
-      sizes?.forEach((size, n) => (layerSizes[image.layers![n]!] = size));
+      if (mayFree(refs)) {
+        // A single layer is the whole image.
+        if (image.layers.length === 1) layerSizes[image.layers[0]!] ??= image.size;
+        else needSizes.push({ image, listedId: listed.Id });
+      }
     }
     return image;
   });
+  await sizeLayersFromHistory(docker, needSizes, layerSizes);
 
   const containers = await mapPool(listedContainers, INSPECT_CONCURRENCY, async (listed) => {
     const container: InventoryContainer = {
@@ -144,4 +145,41 @@ export async function readInventory(
   const found = images.filter(present);
   deriveMissingSizes(found, layerSizes);
   return { images: found, containers: containers.filter(present), layerSizes };
+}
+
+/**
+ * Fills `sizes` for the layers of `images` from their histories. A layer has one size in every
+ * image that holds it, so each round asks only images that hold a layer no answer has sized yet,
+ * those with the most layers first: images that share their layers (rebuilds, tags pulled again,
+ * one base under many) then cost one history call between them. An image that is gone, or whose
+ * history cannot be read as layers, leaves its layers to the next round and another image.
+ */
+async function sizeLayersFromHistory(
+  docker: Docker,
+  images: readonly { image: InventoryImage; listedId: string }[],
+  sizes: Record<string, number>
+): Promise<void> {
+  const unsized = (layer: string) => sizes[layer] === undefined;
+  const asked = new Set<InventoryImage>();
+  const byLayerCount = [...images].sort((a, b) => b.image.layers!.length - a.image.layers!.length);
+  for (;;) {
+    const claimed = new Set<string>();
+    const round = byLayerCount.filter(({ image }) => {
+      if (asked.has(image) || !image.layers!.some((l) => unsized(l) && !claimed.has(l))) {
+        return false;
+      }
+      image.layers!.forEach((l) => claimed.add(l));
+      return true;
+    });
+    if (round.length === 0) return;
+    await mapPool(round, INSPECT_CONCURRENCY, async ({ image, listedId }) => {
+      asked.add(image);
+      const handle = docker.getImage(listedId);
+      const history = await unlessGone(handle.history() as Promise<HistoryEntry[]>, () =>
+        handle.inspect()
+      );
+      const found = layerSizesFromHistory(history ?? [], image.layers!.length, image.size);
+      found?.forEach((size, n) => (sizes[image.layers![n]!] ??= size));
+    });
+  }
 }
