@@ -66509,10 +66509,10 @@ async function unlessGone(call, stillThere) {
     }
 }
 /**
- * `mayFree` says which images the plan could delete, from their references alone: only those need
- * their layer sizes (one history call each). Every image needs its layers, to know what it holds.
- * Containers are inspected only for their start and finish times, which only an age needs
- * (`containerTimes`); their writable layers' sizes come from /system/df (usage.ts).
+ * `mayFree` says which images the plan could delete, from their references alone: only their
+ * layers need sizes. Every image needs its layers, to know what it holds. Containers are inspected
+ * only for their start and finish times, which only an age needs (`containerTimes`); their
+ * writable layers' sizes come from /system/df (usage.ts).
  */
 async function readInventory(docker, mayFree = () => true, { containerTimes = true } = {}) {
     const [listedImages, listedContainers] = await Promise.all([
@@ -66520,15 +66520,12 @@ async function readInventory(docker, mayFree = () => true, { containerTimes = tr
         docker.listContainers({ all: true })
     ]);
     const layerSizes = {};
+    // Each with the ID as the engine listed it: Podman leaves the algorithm off some.
+    const needSizes = [];
     const images = await mapPool(listedImages, INSPECT_CONCURRENCY, async (listed) => {
         const handle = docker.getImage(listed.Id);
         const refs = [...realRefs(listed.RepoTags), ...realRefs(listed.RepoDigests)];
-        const [info, history] = await Promise.all([
-            unlessGone(handle.inspect(), () => handle.inspect()),
-            mayFree(refs)
-                ? unlessGone(handle.history(), () => handle.inspect())
-                : undefined
-        ]);
+        const info = await unlessGone(handle.inspect(), () => handle.inspect());
         if (!info)
             return undefined;
         const lastTag = info.Metadata?.LastTagTime;
@@ -66552,11 +66549,17 @@ async function readInventory(docker, mayFree = () => true, { containerTimes = tr
         const diffIds = info.RootFS?.Layers;
         if (diffIds && diffIds.length > 0) {
             image.layers = chainIds(diffIds);
-            const sizes = layerSizesFromHistory(history ?? [], diffIds.length, listed.Size);
-            sizes?.forEach((size, n) => (layerSizes[image.layers[n]] = size));
+            if (mayFree(refs)) {
+                // A single layer is the whole image.
+                if (image.layers.length === 1)
+                    layerSizes[image.layers[0]] ??= image.size;
+                else
+                    needSizes.push({ image, listedId: listed.Id });
+            }
         }
         return image;
     });
+    await sizeLayersFromHistory(docker, needSizes, layerSizes);
     const containers = await mapPool(listedContainers, INSPECT_CONCURRENCY, async (listed) => {
         const container = {
             id: listed.Id,
@@ -66587,6 +66590,37 @@ async function readInventory(docker, mayFree = () => true, { containerTimes = tr
     const found = images.filter(present);
     deriveMissingSizes(found, layerSizes);
     return { images: found, containers: containers.filter(present), layerSizes };
+}
+/**
+ * Fills `sizes` for the layers of `images` from their histories. A layer has one size in every
+ * image that holds it, so each round asks only images that hold a layer no answer has sized yet,
+ * those with the most layers first: images that share their layers (rebuilds, tags pulled again,
+ * one base under many) then cost one history call between them. An image that is gone, or whose
+ * history cannot be read as layers, leaves its layers to the next round and another image.
+ */
+async function sizeLayersFromHistory(docker, images, sizes) {
+    const unsized = (layer) => sizes[layer] === undefined;
+    const asked = new Set();
+    const byLayerCount = [...images].sort((a, b) => b.image.layers.length - a.image.layers.length);
+    for (;;) {
+        const claimed = new Set();
+        const round = byLayerCount.filter(({ image }) => {
+            if (asked.has(image) || !image.layers.some((l) => unsized(l) && !claimed.has(l))) {
+                return false;
+            }
+            image.layers.forEach((l) => claimed.add(l));
+            return true;
+        });
+        if (round.length === 0)
+            return;
+        await mapPool(round, INSPECT_CONCURRENCY, async ({ image, listedId }) => {
+            asked.add(image);
+            const handle = docker.getImage(listedId);
+            const history = await unlessGone(handle.history(), () => handle.inspect());
+            const found = layerSizesFromHistory(history ?? [], image.layers.length, image.size);
+            found?.forEach((size, n) => (sizes[image.layers[n]] ??= size));
+        });
+    }
 }
 
 
@@ -72956,7 +72990,8 @@ var reason = __nccwpck_require__(8880);
 // The executor: runs a plan's steps through a Remover, each as soon as the steps it depends on
 // have succeeded, a bounded number at a time. The only code that removes anything. Right before
 // each call it checks that the step's precondition still holds: between the plan and the call, a
-// tag may have moved to a new build or a container may have started.
+// tag may have moved to a new build. The one the engine checks itself, as part of the call, is
+// left to it: a container started since the plan is refused, and only then looked at.
 
 
 
@@ -73061,9 +73096,16 @@ async function runGraph(steps, remover, results, options, clock) {
             if (e.status === 404)
                 return { status: 'gone', httpStatus: 404, message: e.message };
             // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
-            if (e.transport)
+            if (e.transport) {
                 engineLost ??= e.message;
-            else if (await goneAfterAll(step, e, remover)) {
+                return { status: 'failed', httpStatus: e.status, message: e.message };
+            }
+            if (e.status === 409 && step.kind === 'remove-container') {
+                const started = await startedSincePlan(step, remover);
+                if (started)
+                    return started;
+            }
+            if (await goneAfterAll(step, e, remover)) {
                 return {
                     status: 'gone',
                     httpStatus: e.status,
@@ -73117,21 +73159,9 @@ async function runGraph(steps, remover, results, options, clock) {
 /** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
 async function precondition(step, remover) {
     switch (step.requires.kind) {
-        case 'stopped': {
-            if (step.kind !== 'remove-container')
-                return undefined;
-            const now = await remover.inspectContainer(step.container);
-            if (!now)
-                return { status: 'gone', httpStatus: 404, message: 'the container no longer exists' };
-            // Another run removing it is no start: the call then finds it gone, or in progress.
-            if (!(0,containers/* isStopped */.id)(now.state) && now.state !== 'removing') {
-                return {
-                    status: 'changed',
-                    message: `${step.name} is ${now.state} now, not stopped: it stays, and so does its image`
-                };
-            }
+        case 'stopped':
+            // The engine refuses to remove a container that is not stopped: startedSincePlan.
             return undefined;
-        }
         case 'names-image': {
             if (step.kind !== 'untag')
                 return undefined;
@@ -73176,6 +73206,17 @@ async function precondition(step, remover) {
             return undefined;
         }
     }
+}
+/** After the engine refused to remove a container: whether it was started since the plan. */
+async function startedSincePlan(step, remover) {
+    const now = await remover.inspectContainer(step.container).catch(() => undefined);
+    // Another run removing it is no start: goneAfterAll waits for that.
+    if (!now || (0,containers/* isStopped */.id)(now.state) || now.state === 'removing')
+        return undefined;
+    return {
+        status: 'changed',
+        message: `${step.name} is ${now.state} now, not stopped: it stays, and so does its image`
+    };
 }
 /**
  * A run beside ours (another job on a shared engine) may remove the same thing at the same moment,

@@ -1,7 +1,8 @@
 // The executor: runs a plan's steps through a Remover, each as soon as the steps it depends on
 // have succeeded, a bounded number at a time. The only code that removes anything. Right before
 // each call it checks that the step's precondition still holds: between the plan and the call, a
-// tag may have moved to a new build or a container may have started.
+// tag may have moved to a new build. The one the engine checks itself, as part of the call, is
+// left to it: a container started since the plan is refused, and only then looked at.
 import { Concurrency, type ConcurrencyOptions } from './concurrency.js';
 import type { Remover } from './engine/remove.js';
 import { EngineError } from './engine/remove.js';
@@ -139,8 +140,15 @@ async function runGraph(
       // 404: somebody (or an earlier step) already did it.
       if (e.status === 404) return { status: 'gone', httpStatus: 404, message: e.message };
       // No answer at all: the engine is gone or hung. Stop rather than try every step in turn.
-      if (e.transport) engineLost ??= e.message;
-      else if (await goneAfterAll(step, e, remover)) {
+      if (e.transport) {
+        engineLost ??= e.message;
+        return { status: 'failed', httpStatus: e.status, message: e.message };
+      }
+      if (e.status === 409 && step.kind === 'remove-container') {
+        const started = await startedSincePlan(step, remover);
+        if (started) return started;
+      }
+      if (await goneAfterAll(step, e, remover)) {
         return {
           status: 'gone',
           httpStatus: e.status,
@@ -200,20 +208,9 @@ async function runGraph(
 /** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
 async function precondition(step: Step, remover: Remover): Promise<Finding | undefined> {
   switch (step.requires.kind) {
-    case 'stopped': {
-      if (step.kind !== 'remove-container') return undefined;
-      const now = await remover.inspectContainer(step.container);
-      if (!now)
-        return { status: 'gone', httpStatus: 404, message: 'the container no longer exists' };
-      // Another run removing it is no start: the call then finds it gone, or in progress.
-      if (!isStopped(now.state) && now.state !== 'removing') {
-        return {
-          status: 'changed',
-          message: `${step.name} is ${now.state} now, not stopped: it stays, and so does its image`
-        };
-      }
+    case 'stopped':
+      // The engine refuses to remove a container that is not stopped: startedSincePlan.
       return undefined;
-    }
     case 'names-image': {
       if (step.kind !== 'untag') return undefined;
       const now = await remover.inspectImage(step.reference);
@@ -254,6 +251,20 @@ async function precondition(step: Step, remover: Remover): Promise<Finding | und
       return undefined;
     }
   }
+}
+
+/** After the engine refused to remove a container: whether it was started since the plan. */
+async function startedSincePlan(
+  step: Extract<Step, { kind: 'remove-container' }>,
+  remover: Remover
+): Promise<Finding | undefined> {
+  const now = await remover.inspectContainer(step.container).catch(() => undefined);
+  // Another run removing it is no start: goneAfterAll waits for that.
+  if (!now || isStopped(now.state) || now.state === 'removing') return undefined;
+  return {
+    status: 'changed',
+    message: `${step.name} is ${now.state} now, not stopped: it stays, and so does its image`
+  };
 }
 
 /**

@@ -252,7 +252,9 @@ describe('preconditions, checked right before each call', () => {
         engine.containers.get(c.id)!.state = 'running';
       }
     });
-    expect(engine.calls.filter((x) => !x.startsWith('inspect'))).toEqual([]);
+    // The engine refused the one call that was made; nothing else was tried.
+    expect(engine.calls.filter((x) => !x.startsWith('inspect'))).toEqual([`rm ${c.id}`]);
+    expect(engine.containers.get(c.id)?.state).toBe('running');
     expect(engine.images.get(a.id)!.tags).toEqual(['app:1']);
     expect(o.skipped).toContainEqual({
       target: 'job',

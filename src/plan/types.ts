@@ -223,7 +223,11 @@ export type StepId = string & { readonly __brand: 'StepId' };
 
 /** What must still hold right before a step's call; if it no longer does, the step is skipped. */
 export type Precondition =
-  /** The container still exists and is still stopped (created, exited or dead). */
+  /**
+   * The container still exists and is still stopped (created, exited or dead). The engine itself
+   * refuses to remove one that is not, at the moment of the call: the executor asks only then, to
+   * say why.
+   */
   | { kind: 'stopped' }
   /** The reference still names the planned image. */
   | { kind: 'names-image'; image: ImageId }
