@@ -72927,26 +72927,38 @@ var usage = __nccwpck_require__(6537);
 ;// CONCATENATED MODULE: ./src/concurrency.ts
 // How many removals to keep in flight. The classic image store serialises untags behind one lock,
 // yet the layer and container deletions around them run in parallel, so the best number depends
-// on the engine, its disk and the network in between. It is found by climbing: the limit grows
-// while each window of completions comes faster than the best one so far, steps back when a window
-// comes slower, and halves at once when the engine answers 5xx or stops answering.
+// on the engine, its disk and the network in between. It is found by probing: hold a limit and
+// note its rate; now and then try twice as many for one window and keep them only if removals come
+// clearly faster; when the rate falls at a limit above the initial one, try half as many and keep
+// them if that is no slower. A fall alone never takes the limit below the initial one: it is as
+// likely noise or slower work as an engine in trouble, which says so with 5xx or no answer. The rate of the held limit is measured afresh each window, because the work
+// changes under it (containers first, then untags, then layer deletes): a rate remembered from
+// other work would pin the limit low. 5xx or no answer halves the limit at once.
 /** Removals per second are compared over windows of at least this many completions. */
-const WINDOW = 16;
-/** A window must beat the best by this much for the limit to keep growing. */
+const WINDOW = 32;
+/** A probe upward must beat the held rate by this much to be kept. */
 const GAIN = 1.1;
-/** A window this much slower than the best means the engine is past its best concurrency. */
+/** A window this much slower than the one before at the same limit makes a probe downward. */
 const LOSS = 0.75;
+/** Windows held between probes upward. */
+const HOLD = 4;
 class Concurrency {
     #limit;
-    #best = 0;
+    /** The limit held, and its rate in the last window measured there. */
+    #held;
+    #probe;
+    #heldWindows = 0;
     #count = 0;
     #windowStart;
     #min;
     #max;
+    /** Where probes downward stop. */
+    #initial;
     constructor({ initial, min, max }) {
         this.#min = Math.max(1, min);
         this.#max = Math.max(this.#min, max);
         this.#limit = Math.min(this.#max, Math.max(this.#min, initial));
+        this.#initial = this.#limit;
     }
     get limit() {
         return this.#limit;
@@ -72959,22 +72971,59 @@ class Concurrency {
     finished(now, overloaded) {
         if (overloaded) {
             this.#limit = Math.max(this.#min, Math.floor(this.#limit / 2));
+            this.#held = undefined;
+            this.#probe = undefined;
             this.#reset();
             return;
         }
         this.#count++;
         const start = this.#windowStart ?? now;
-        if (this.#count < Math.max(WINDOW, this.#limit) || now <= start)
+        if (this.#count < Math.max(WINDOW, 2 * this.#limit) || now <= start)
             return;
-        const rate = this.#count / (now - start);
-        if (rate > this.#best * GAIN) {
-            this.#best = rate;
-            this.#limit = Math.min(this.#max, this.#limit * 2);
-        }
-        else if (rate < this.#best * LOSS) {
-            this.#limit = Math.max(this.#min, Math.ceil(this.#limit / 2));
-        }
+        this.#window(this.#count / (now - start));
         this.#reset();
+    }
+    #window(rate) {
+        const held = this.#held;
+        if (held === undefined || this.#probe === 'up') {
+            const better = held === undefined || rate > held.rate * GAIN;
+            if (better)
+                this.#hold(this.#limit, rate);
+            else
+                this.#limit = held.limit;
+            this.#probe = undefined;
+            if (better)
+                this.#tryUp();
+            return;
+        }
+        if (this.#probe === 'down') {
+            this.#probe = undefined;
+            if (rate >= held.rate)
+                this.#hold(this.#limit, rate);
+            else
+                this.#limit = held.limit;
+            return;
+        }
+        const fell = rate < held.rate * LOSS;
+        held.rate = rate;
+        if (fell && this.#limit > this.#initial) {
+            this.#probe = 'down';
+            this.#limit = Math.max(this.#initial, Math.ceil(this.#limit / 2));
+        }
+        else if (++this.#heldWindows >= HOLD) {
+            this.#tryUp();
+        }
+    }
+    #hold(limit, rate) {
+        this.#held = { limit, rate };
+        this.#heldWindows = 0;
+    }
+    #tryUp() {
+        if (this.#limit >= this.#max)
+            return;
+        this.#probe = 'up';
+        this.#heldWindows = 0;
+        this.#limit = Math.min(this.#max, this.#limit * 2);
     }
     #reset() {
         this.#count = 0;
@@ -72996,7 +73045,7 @@ var reason = __nccwpck_require__(8880);
 
 
 
-/** Where the climb starts and how far it may go: see concurrency.ts and docs/benchmarks.md. */
+/** Where probing starts and how far it may go: see concurrency.ts and docs/benchmarks.md. */
 const DEFAULT_CONCURRENCY = { initial: 8, min: 2, max: 64 };
 async function execute(plan, remover, options) {
     const clock = options.clock ?? Date.now;
@@ -73033,6 +73082,8 @@ async function runGraph(steps, remover, results, options, clock) {
     const every = options.progressEvery ?? 100;
     const everyMs = options.progressMs ?? 5000;
     let lastReport = { count: 0, at: clock() };
+    const bounds = options.concurrency ?? DEFAULT_CONCURRENCY;
+    const concurrency = new Concurrency(typeof bounds === 'number' ? { initial: bounds, min: bounds, max: bounds } : bounds);
     /** Records a result and releases (or, when it did not succeed, blocks) what waits on it. */
     const record = (id, result) => {
         results.set(id, result);
@@ -73052,7 +73103,7 @@ async function runGraph(steps, remover, results, options, clock) {
         const now = clock();
         if (results.size - lastReport.count >= every || now - lastReport.at >= everyMs) {
             lastReport = { count: results.size, at: now };
-            options.onProgress?.(results.size, total);
+            options.onProgress?.(results.size, total, concurrency.limit);
         }
     };
     const runStep = async (step) => {
@@ -73115,8 +73166,6 @@ async function runGraph(steps, remover, results, options, clock) {
             return { status: 'failed', httpStatus: e.status, message: e.message };
         }
     };
-    const bounds = options.concurrency ?? DEFAULT_CONCURRENCY;
-    const concurrency = new Concurrency(typeof bounds === 'number' ? { initial: bounds, min: bounds, max: bounds } : bounds);
     const inFlight = new Set();
     let next = 0;
     while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
@@ -73153,7 +73202,7 @@ async function runGraph(steps, remover, results, options, clock) {
                 : { step: s.id, status: 'not-attempted' });
         }
     }
-    options.onProgress?.(results.size, total);
+    options.onProgress?.(results.size, total, concurrency.limit);
     return engineLost;
 }
 /** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
@@ -73401,7 +73450,7 @@ async function reclaim(run) {
     });
     const outcome = await core/* group */.Os(settings.dryRun ? 'Dry run: nothing is removed' : 'Remove', () => execute(plan, dockerRemover(docker), {
         dryRun: settings.dryRun,
-        onProgress: (done, total) => core/* info */.pq(`${done}/${total} steps done`)
+        onProgress: (done, total, inFlight) => core/* info */.pq(`${done}/${total} steps done, up to ${inFlight} at a time`)
     }));
     if (ledger) {
         await core/* group */.Os('Ledger', () => recordLedger(ledger, inventory, plan.now, outcome));

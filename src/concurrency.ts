@@ -1,8 +1,12 @@
 // How many removals to keep in flight. The classic image store serialises untags behind one lock,
 // yet the layer and container deletions around them run in parallel, so the best number depends
-// on the engine, its disk and the network in between. It is found by climbing: the limit grows
-// while each window of completions comes faster than the best one so far, steps back when a window
-// comes slower, and halves at once when the engine answers 5xx or stops answering.
+// on the engine, its disk and the network in between. It is found by probing: hold a limit and
+// note its rate; now and then try twice as many for one window and keep them only if removals come
+// clearly faster; when the rate falls at a limit above the initial one, try half as many and keep
+// them if that is no slower. A fall alone never takes the limit below the initial one: it is as
+// likely noise or slower work as an engine in trouble, which says so with 5xx or no answer. The rate of the held limit is measured afresh each window, because the work
+// changes under it (containers first, then untags, then layer deletes): a rate remembered from
+// other work would pin the limit low. 5xx or no answer halves the limit at once.
 
 export interface ConcurrencyOptions {
   initial: number;
@@ -11,24 +15,32 @@ export interface ConcurrencyOptions {
 }
 
 /** Removals per second are compared over windows of at least this many completions. */
-const WINDOW = 16;
-/** A window must beat the best by this much for the limit to keep growing. */
+const WINDOW = 32;
+/** A probe upward must beat the held rate by this much to be kept. */
 const GAIN = 1.1;
-/** A window this much slower than the best means the engine is past its best concurrency. */
+/** A window this much slower than the one before at the same limit makes a probe downward. */
 const LOSS = 0.75;
+/** Windows held between probes upward. */
+const HOLD = 4;
 
 export class Concurrency {
   #limit: number;
-  #best = 0;
+  /** The limit held, and its rate in the last window measured there. */
+  #held: { limit: number; rate: number } | undefined;
+  #probe: 'up' | 'down' | undefined;
+  #heldWindows = 0;
   #count = 0;
   #windowStart: number | undefined;
   readonly #min: number;
   readonly #max: number;
+  /** Where probes downward stop. */
+  readonly #initial: number;
 
   constructor({ initial, min, max }: ConcurrencyOptions) {
     this.#min = Math.max(1, min);
     this.#max = Math.max(this.#min, max);
     this.#limit = Math.min(this.#max, Math.max(this.#min, initial));
+    this.#initial = this.#limit;
   }
 
   get limit(): number {
@@ -44,20 +56,54 @@ export class Concurrency {
   finished(now: number, overloaded: boolean): void {
     if (overloaded) {
       this.#limit = Math.max(this.#min, Math.floor(this.#limit / 2));
+      this.#held = undefined;
+      this.#probe = undefined;
       this.#reset();
       return;
     }
     this.#count++;
     const start = this.#windowStart ?? now;
-    if (this.#count < Math.max(WINDOW, this.#limit) || now <= start) return;
-    const rate = this.#count / (now - start);
-    if (rate > this.#best * GAIN) {
-      this.#best = rate;
-      this.#limit = Math.min(this.#max, this.#limit * 2);
-    } else if (rate < this.#best * LOSS) {
-      this.#limit = Math.max(this.#min, Math.ceil(this.#limit / 2));
-    }
+    if (this.#count < Math.max(WINDOW, 2 * this.#limit) || now <= start) return;
+    this.#window(this.#count / (now - start));
     this.#reset();
+  }
+
+  #window(rate: number): void {
+    const held = this.#held;
+    if (held === undefined || this.#probe === 'up') {
+      const better = held === undefined || rate > held.rate * GAIN;
+      if (better) this.#hold(this.#limit, rate);
+      else this.#limit = held.limit;
+      this.#probe = undefined;
+      if (better) this.#tryUp();
+      return;
+    }
+    if (this.#probe === 'down') {
+      this.#probe = undefined;
+      if (rate >= held.rate) this.#hold(this.#limit, rate);
+      else this.#limit = held.limit;
+      return;
+    }
+    const fell = rate < held.rate * LOSS;
+    held.rate = rate;
+    if (fell && this.#limit > this.#initial) {
+      this.#probe = 'down';
+      this.#limit = Math.max(this.#initial, Math.ceil(this.#limit / 2));
+    } else if (++this.#heldWindows >= HOLD) {
+      this.#tryUp();
+    }
+  }
+
+  #hold(limit: number, rate: number): void {
+    this.#held = { limit, rate };
+    this.#heldWindows = 0;
+  }
+
+  #tryUp(): void {
+    if (this.#limit >= this.#max) return;
+    this.#probe = 'up';
+    this.#heldWindows = 0;
+    this.#limit = Math.min(this.#max, this.#limit * 2);
   }
 
   #reset(): void {

@@ -12,10 +12,10 @@ import { shortId } from './report/reason.js';
 
 export interface ExecuteOptions {
   dryRun: boolean;
-  /** A fixed number of removals in flight, or bounds to climb within (the default). */
+  /** A fixed number of removals in flight, or bounds to probe within (the default). */
   concurrency?: number | ConcurrencyOptions;
   /** Called at most every `progressEvery` completions or `progressMs`, and at the end. */
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (done: number, total: number, inFlight: number) => void;
   progressEvery?: number;
   progressMs?: number;
   /** Test seam: runs after planning and before the first removal. */
@@ -23,7 +23,7 @@ export interface ExecuteOptions {
   clock?: () => number;
 }
 
-/** Where the climb starts and how far it may go: see concurrency.ts and docs/benchmarks.md. */
+/** Where probing starts and how far it may go: see concurrency.ts and docs/benchmarks.md. */
 export const DEFAULT_CONCURRENCY: ConcurrencyOptions = { initial: 8, min: 2, max: 64 };
 
 /** A result before the executor stamps it with its step and duration. */
@@ -79,6 +79,10 @@ async function runGraph(
   const every = options.progressEvery ?? 100;
   const everyMs = options.progressMs ?? 5000;
   let lastReport = { count: 0, at: clock() };
+  const bounds = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const concurrency = new Concurrency(
+    typeof bounds === 'number' ? { initial: bounds, min: bounds, max: bounds } : bounds
+  );
 
   /** Records a result and releases (or, when it did not succeed, blocks) what waits on it. */
   const record = (id: StepId, result: StepResult) => {
@@ -97,7 +101,7 @@ async function runGraph(
     const now = clock();
     if (results.size - lastReport.count >= every || now - lastReport.at >= everyMs) {
       lastReport = { count: results.size, at: now };
-      options.onProgress?.(results.size, total);
+      options.onProgress?.(results.size, total, concurrency.limit);
     }
   };
 
@@ -159,10 +163,6 @@ async function runGraph(
     }
   };
 
-  const bounds = options.concurrency ?? DEFAULT_CONCURRENCY;
-  const concurrency = new Concurrency(
-    typeof bounds === 'number' ? { initial: bounds, min: bounds, max: bounds } : bounds
-  );
   const inFlight = new Set<Promise<void>>();
   let next = 0;
   while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
@@ -201,7 +201,7 @@ async function runGraph(
       );
     }
   }
-  options.onProgress?.(results.size, total);
+  options.onProgress?.(results.size, total, concurrency.limit);
   return engineLost;
 }
 

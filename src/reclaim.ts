@@ -52,7 +52,8 @@ export async function reclaim(run: ReclaimRun): Promise<Reclaimed> {
   const outcome = await core.group(settings.dryRun ? 'Dry run: nothing is removed' : 'Remove', () =>
     execute(plan, dockerRemover(docker), {
       dryRun: settings.dryRun,
-      onProgress: (done, total) => core.info(`${done}/${total} steps done`)
+      onProgress: (done, total, inFlight) =>
+        core.info(`${done}/${total} steps done, up to ${inFlight} at a time`)
     })
   );
 
