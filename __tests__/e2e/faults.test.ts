@@ -491,7 +491,11 @@ describe('when the engine dies mid-run', () => {
       onLine: (line) => {
         if (line === '::group::Remove') inRemove = true;
         else if (line === '::endgroup::') inRemove = false;
-        else if (inRemove && /^\d+\/\d+ steps done, up to \d+ at a time$/.test(line) && ++progress === 2) {
+        else if (
+          inRemove &&
+          /^\d+\/\d+ steps done, up to \d+ at a time$/.test(line) &&
+          ++progress === 2
+        ) {
           engine.kill();
           killed = true;
         }
