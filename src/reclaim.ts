@@ -6,7 +6,7 @@ import { VERSION } from './constants.js';
 import { describeError, type Connection } from './engine/connect.js';
 import { statDisk } from './engine/disk.js';
 import { dockerRemover } from './engine/remove.js';
-import { usageTotal, type SystemDf } from './engine/usage.js';
+import { diskUsage, usageTotal } from './engine/usage.js';
 import { execute } from './execute.js';
 import type { Settings } from './inputs.js';
 import { mergeLedger, updateLedger } from './ledger.js';
@@ -49,13 +49,17 @@ export async function reclaim(run: ReclaimRun): Promise<Reclaimed> {
     return p;
   });
 
-  const outcome = await core.group(settings.dryRun ? 'Dry run: nothing is removed' : 'Remove', () =>
-    execute(plan, dockerRemover(docker), {
-      dryRun: settings.dryRun,
-      onProgress: (done, total, inFlight) =>
-        core.info(`${done}/${total} steps done, up to ${inFlight} at a time`)
-    })
-  );
+  const watch = state.watch;
+  const outcome = await core
+    .group(settings.dryRun ? 'Dry run: nothing is removed' : 'Remove', () =>
+      execute(plan, dockerRemover(docker), {
+        dryRun: settings.dryRun,
+        ...(watch ? { referencesUnchanged: () => watch.unchanged() } : {}),
+        onProgress: (done, total, inFlight) =>
+          core.info(`${done}/${total} steps done, up to ${inFlight} at a time`)
+      })
+    )
+    .finally(() => watch?.close());
 
   if (ledger) {
     await core.group('Ledger', () => recordLedger(ledger, inventory, plan.now, outcome));
@@ -171,9 +175,7 @@ async function measure(
       buildCacheBytes: cacheReclaimed
     });
     const [totalsAfter, diskAfter] = await Promise.all([
-      totalsBefore === undefined
-        ? undefined
-        : (docker.df() as Promise<SystemDf>).then(usageTotal, () => undefined),
+      totalsBefore === undefined ? undefined : diskUsage(docker).then(usageTotal, () => undefined),
       disk ? statDisk(disk.path).catch(() => undefined) : undefined
     ]);
     if (totalsBefore !== undefined && totalsAfter !== undefined) {

@@ -35,9 +35,31 @@ export interface Usage {
   volumes: { Name: string; Labels?: Record<string, string> | null; CreatedAt?: string }[];
 }
 
+/** How long to wait for another client's /system/df to finish before giving up. */
+const DF_BUSY_WAIT_MS = 60_000;
+const DF_BUSY_RETRY_MS = 250;
+
+/**
+ * GET /system/df. Docker 20.10 runs one at a time and refuses a second with 500 "a disk usage
+ * operation is already running" (later versions share the running one): a run beside ours on a
+ * shared engine, or `docker system df`, must not fail this one, so it waits its turn.
+ */
+export async function diskUsage(docker: Docker): Promise<SystemDf> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return (await docker.df()) as SystemDf;
+    } catch (e) {
+      const busy = /disk usage operation is already running/i.test(String((e as Error).message));
+      if (!busy || Date.now() - started > DF_BUSY_WAIT_MS) throw e;
+      await new Promise((resolve) => setTimeout(resolve, DF_BUSY_RETRY_MS));
+    }
+  }
+}
+
 export async function readUsage(docker: Docker): Promise<Usage> {
   const [df, listed] = await Promise.all([
-    docker.df() as Promise<SystemDf>,
+    diskUsage(docker),
     docker.listVolumes() as Promise<{ Volumes?: Usage['volumes'] | null }>
   ]);
   return { df, volumes: listed.Volumes ?? [] };
