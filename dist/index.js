@@ -66632,13 +66632,36 @@ async function sizeLayersFromHistory(docker, images, sizes) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Mq: () => (/* binding */ usageTotal),
 /* harmony export */   Se: () => (/* binding */ withUsage),
+/* harmony export */   hh: () => (/* binding */ diskUsage),
 /* harmony export */   k9: () => (/* binding */ readUsage)
 /* harmony export */ });
 /* harmony import */ var _inventory_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6825);
 
+/** How long to wait for another client's /system/df to finish before giving up. */
+const DF_BUSY_WAIT_MS = 60_000;
+const DF_BUSY_RETRY_MS = 250;
+/**
+ * GET /system/df. Docker 20.10 runs one at a time and refuses a second with 500 "a disk usage
+ * operation is already running" (later versions share the running one): a run beside ours on a
+ * shared engine, or `docker system df`, must not fail this one, so it waits its turn.
+ */
+async function diskUsage(docker) {
+    const started = Date.now();
+    for (;;) {
+        try {
+            return (await docker.df());
+        }
+        catch (e) {
+            const busy = /disk usage operation is already running/i.test(String(e.message));
+            if (!busy || Date.now() - started > DF_BUSY_WAIT_MS)
+                throw e;
+            await new Promise((resolve) => setTimeout(resolve, DF_BUSY_RETRY_MS));
+        }
+    }
+}
 async function readUsage(docker) {
     const [df, listed] = await Promise.all([
-        docker.df(),
+        diskUsage(docker),
         docker.listVolumes()
     ]);
     return { df, volumes: listed.Volumes ?? [] };
@@ -67273,7 +67296,7 @@ function withArrivalRecords(inventory, events, ledger) {
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5646);
 /* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6641);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7739);
-/* harmony import */ var _read_engine_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5378);
+/* harmony import */ var _read_engine_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2540);
 /* harmony import */ var _conclude_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8206);
 /* harmony import */ var _reclaim_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1058);
 /* harmony import */ var _report_json_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2794);
@@ -72511,7 +72534,7 @@ function narrowUntilFree(index, policy, selection) {
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7739);
 /* harmony import */ var _ledger_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8730);
 /* harmony import */ var _plan_containers_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5343);
-/* harmony import */ var _read_engine_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5378);
+/* harmony import */ var _read_engine_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2540);
 /* harmony import */ var _conclude_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8206);
 /* harmony import */ var _reclaim_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(1058);
 /* harmony import */ var _report_reason_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(8880);
@@ -72672,25 +72695,104 @@ function preface(scope, state) {
 
 /***/ }),
 
-/***/ 5378:
+/***/ 2540:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Rz: () => (/* binding */ readEngine)
-/* harmony export */ });
-/* unused harmony exports recentEvents, openLedger */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
-/* harmony import */ var _engine_connect_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6641);
-/* harmony import */ var _engine_disk_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8085);
-/* harmony import */ var _engine_events_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9605);
-/* harmony import */ var _engine_inventory_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6825);
-/* harmony import */ var _engine_usage_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6537);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7607);
-/* harmony import */ var _ledger_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8730);
-/* harmony import */ var _plan_planner_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9466);
-/* harmony import */ var _report_bytes_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(2661);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Rz: () => (/* binding */ readEngine)
+});
+
+// UNUSED EXPORTS: openLedger, recentEvents
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 15 modules
+var core = __nccwpck_require__(4116);
+// EXTERNAL MODULE: ./src/engine/connect.ts + 1 modules
+var connect = __nccwpck_require__(6641);
+// EXTERNAL MODULE: ./src/engine/disk.ts
+var engine_disk = __nccwpck_require__(8085);
+// EXTERNAL MODULE: ./src/engine/events.ts
+var engine_events = __nccwpck_require__(9605);
+// EXTERNAL MODULE: ./src/engine/inventory.ts + 2 modules
+var engine_inventory = __nccwpck_require__(6825);
+;// CONCATENATED MODULE: ./src/engine/watch.ts
+
+// Image events that only take names away, which this run's own removals make too; every other
+// image event (tag, pull, load, import, build, create, and any this list does not know) counts as
+// a change. Podman says remove where Docker says delete.
+const TAKES_AWAY = new Set(['untag', 'delete', 'remove', 'prune', 'push', 'save']);
+/** Whether an event can have given an image a reference. */
+function namesAnImage(e) {
+    if (e.Type === 'image')
+        return !TAKES_AWAY.has(e.Action ?? '');
+    // `docker commit` makes an image, and may tag it.
+    return e.Type === 'container' && e.Action === 'commit';
+}
+/**
+ * Starts the feed at `sinceMs` on the engine's clock, read before the inventory: events before it
+ * are in what the inventory reads, and the engine replays those after it. Without the engine's
+ * clock every event counts, since a clock of ours could be ahead of the engine's. Resolves once the
+ * engine has answered; rejects if it cannot stream events.
+ */
+async function watchReferences(docker, engineNowMs) {
+    const sinceMs = engineNowMs ?? 0;
+    const stream = (await docker.getEvents({
+        since: Math.max(1, Math.floor((engineNowMs ?? Date.now() - 60_000) / 1000)),
+        filters: { type: ['image', 'container'] }
+    }));
+    // The feed must never be what keeps the step's process alive.
+    stream.socket?.unref?.();
+    let open = true;
+    let changed = false;
+    let rest = '';
+    stream.on('data', (chunk) => {
+        const lines = (rest + chunk.toString()).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) {
+            if (line.trim() === '')
+                continue;
+            try {
+                const e = JSON.parse(line);
+                if ((0,engine_events/* eventTime */.gE)(e) >= sinceMs && namesAnImage(e))
+                    changed = true;
+            }
+            catch {
+                // An event that cannot be read might have been anything.
+                changed = true;
+            }
+        }
+    });
+    const closed = () => (open = false);
+    stream.on('end', closed);
+    stream.on('close', closed);
+    stream.on('error', closed);
+    return {
+        async unchanged() {
+            await new Promise((resolve) => setImmediate(resolve));
+            return open && !changed;
+        },
+        close() {
+            open = false;
+            stream.destroy();
+        }
+    };
+}
+
+// EXTERNAL MODULE: ./src/engine/usage.ts
+var engine_usage = __nccwpck_require__(6537);
+// EXTERNAL MODULE: ./src/duration.ts
+var duration = __nccwpck_require__(7607);
+// EXTERNAL MODULE: ./src/ledger.ts
+var src_ledger = __nccwpck_require__(8730);
+// EXTERNAL MODULE: ./src/plan/planner.ts + 11 modules
+var planner = __nccwpck_require__(9466);
+// EXTERNAL MODULE: ./src/report/bytes.ts
+var bytes = __nccwpck_require__(2661);
+;// CONCATENATED MODULE: ./src/read-engine.ts
 // Reading the engine once per step: its inventory, disk usage, recent events, data disk and the
 // ledger's records, as the planner needs them.
+
 
 
 
@@ -72715,42 +72817,75 @@ function needsAges(settings) {
 /** Everything a step needs to know about the engine, in the 'Read inventory' group. */
 function readEngine(conn, settings) {
     const { docker } = conn;
-    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os('Read inventory', async () => {
+    return core/* group */.Os('Read inventory', async () => {
         const info = (await docker.info());
         const parsed = Date.parse(info.SystemTime ?? '');
         const engineNow = Number.isFinite(parsed) ? parsed : Date.now();
+        const watching = openWatch(docker, Number.isFinite(parsed) ? parsed : undefined);
         const [images, usage, events] = await Promise.all([
-            (0,_engine_inventory_js__WEBPACK_IMPORTED_MODULE_4__/* .readInventory */ .zw)(docker, (0,_plan_planner_js__WEBPACK_IMPORTED_MODULE_8__/* .mayFree */ .AJ)(settings.policy), { containerTimes: needsAges(settings) }),
-            (0,_engine_usage_js__WEBPACK_IMPORTED_MODULE_5__/* .readUsage */ .k9)(docker),
+            (0,engine_inventory/* readInventory */.zw)(docker, (0,planner/* mayFree */.AJ)(settings.policy), { containerTimes: needsAges(settings) }),
+            (0,engine_usage/* readUsage */.k9)(docker),
             recentEvents(docker, engineNow, settings.engineTimeoutMs)
         ]);
         // Podman (the one engine that names its Buildah) has no BuildKit build cache, and makes up a
         // new ID at every start.
         const podman = info.BuildahVersion !== undefined;
-        const listed = (0,_engine_usage_js__WEBPACK_IMPORTED_MODULE_5__/* .withUsage */ .Se)(images, usage, !podman);
+        const listed = (0,engine_usage/* withUsage */.Se)(images, usage, !podman);
         // A few of the engine's own objects are enough to show that a path holds its data.
         const objects = {
             imageIds: listed.images.slice(0, 50).map((i) => i.id),
             containerIds: listed.containers.slice(0, 50).map((c) => c.id)
         };
-        const disk = (await (0,_engine_disk_js__WEBPACK_IMPORTED_MODULE_2__/* .engineDisk */ .qr)(conn, info, objects, settings.engineDataRoot)).found;
+        const disk = (await (0,engine_disk/* engineDisk */.qr)(conn, info, objects, settings.engineDataRoot)).found;
         if ('disk' in disk)
             listed.disk = disk.disk;
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`${listed.images.length} images, ${listed.containers.length} containers, ${listed.volumes?.length ?? 0} volumes, ` +
+        core/* info */.pq(`${listed.images.length} images, ${listed.containers.length} containers, ${listed.volumes?.length ?? 0} volumes, ` +
             (listed.buildCache
                 ? `${listed.buildCache.length} build cache records`
                 : 'no BuildKit build cache on this engine'));
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('disk' in disk
-            ? `${(0,_report_bytes_js__WEBPACK_IMPORTED_MODULE_9__/* .formatBytes */ .z)(disk.disk.freeBytes)} free on ${disk.disk.path}, the engine's data disk: ${disk.how}`
+        core/* info */.pq('disk' in disk
+            ? `${(0,bytes/* formatBytes */.z)(disk.disk.freeBytes)} free on ${disk.disk.path}, the engine's data disk: ${disk.how}`
             : `The engine's data disk is not measured: ${disk.refusal}`);
         const ledger = openLedger(settings.ledgerDir, {
             id: podman ? '' : (info.ID ?? ''),
             root: info.DockerRootDir ?? '',
             address: conn.address
         });
-        const inventory = (0,_ledger_js__WEBPACK_IMPORTED_MODULE_7__/* .withArrivalRecords */ .eE)(listed, (0,_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .latestArrivals */ .IX)(events, listed.images), ledger?.entries ?? new Map());
-        return { inventory, disk, totalsBefore: (0,_engine_usage_js__WEBPACK_IMPORTED_MODULE_5__/* .usageTotal */ .Mq)(usage.df), ledger, events, engineNow };
+        const inventory = (0,src_ledger/* withArrivalRecords */.eE)(listed, (0,engine_events/* latestArrivals */.IX)(events, listed.images), ledger?.entries ?? new Map());
+        const watch = await watching;
+        const state = {
+            inventory,
+            disk,
+            totalsBefore: (0,engine_usage/* usageTotal */.Mq)(usage.df),
+            ledger,
+            events,
+            engineNow
+        };
+        return watch ? { ...state, watch } : state;
     });
+}
+/** How long the engine may take to start its event feed before the run does without it. */
+const WATCH_WAIT_MS = 5_000;
+/** The event feed, or undefined: without it every reference is checked by an inspect. */
+async function openWatch(docker, engineNowMs) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(undefined), WATCH_WAIT_MS);
+    });
+    const opening = watchReferences(docker, engineNowMs);
+    try {
+        const watch = await Promise.race([opening, late]);
+        if (!watch)
+            opening.then((w) => w.close()).catch(() => { });
+        return watch;
+    }
+    catch (e) {
+        core/* debug */.Yz(`No event feed (${(0,connect/* describeError */.Uc)(e)}): each reference is inspected before its call.`);
+        return undefined;
+    }
+    finally {
+        clearTimeout(timer);
+    }
 }
 /** Reading a few hundred events takes milliseconds; a slow answer must not hold the run. */
 const EVENTS_WAIT_MS = 30_000;
@@ -72761,31 +72896,31 @@ const EVENTS_WAIT_MS = 30_000;
 async function recentEvents(docker, untilMs, timeoutMs) {
     const waitMs = Math.min(timeoutMs, EVENTS_WAIT_MS);
     try {
-        const { events, complete } = await (0,_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .readEvents */ .wj)(docker, untilMs, waitMs);
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`${events.length} recent engine events` +
-            (events.length >= _engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .EVENT_BUFFER */ .qf
-                ? ` (the engine keeps only its last ${_engine_events_js__WEBPACK_IMPORTED_MODULE_3__/* .EVENT_BUFFER */ .qf}: arrivals before the oldest are known only to the ledger)`
+        const { events, complete } = await (0,engine_events/* readEvents */.wj)(docker, untilMs, waitMs);
+        core/* info */.pq(`${events.length} recent engine events` +
+            (events.length >= engine_events/* EVENT_BUFFER */.qf
+                ? ` (the engine keeps only its last ${engine_events/* EVENT_BUFFER */.qf}: arrivals before the oldest are known only to the ledger)`
                 : ''));
         if (!complete) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`The engine's recent events did not arrive within ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_6__/* .formatDuration */ .a3)(waitMs)}; ages use the ${events.length} that did, the tag time and the ledger.`);
+            core/* warning */.$e(`The engine's recent events did not arrive within ${(0,duration/* formatDuration */.a3)(waitMs)}; ages use the ${events.length} that did, the tag time and the ledger.`);
         }
         return events;
     }
     catch (e) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not read the engine's recent events (${(0,_engine_connect_js__WEBPACK_IMPORTED_MODULE_1__/* .describeError */ .Uc)(e)}); image ages rely on the tag time and the ledger only.`);
+        core/* warning */.$e(`Could not read the engine's recent events (${(0,connect/* describeError */.Uc)(e)}); image ages rely on the tag time and the ledger only.`);
         return [];
     }
 }
 function openLedger(dir, engine) {
     if (dir === undefined) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('No ledger (no ledger-dir and no RUNNER_TOOL_CACHE): images without a tag time or a recent event count from now.');
+        core/* info */.pq('No ledger (no ledger-dir and no RUNNER_TOOL_CACHE): images without a tag time or a recent event count from now.');
         return undefined;
     }
-    const file = (0,_ledger_js__WEBPACK_IMPORTED_MODULE_7__/* .ledgerFile */ .SB)(dir, engine);
-    const { entries, problem } = (0,_ledger_js__WEBPACK_IMPORTED_MODULE_7__/* .readLedger */ .SC)(file);
+    const file = (0,src_ledger/* ledgerFile */.SB)(dir, engine);
+    const { entries, problem } = (0,src_ledger/* readLedger */.SC)(file);
     if (problem)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Ledger: ${problem}; starting it again.`);
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Ledger ${file}: ${entries.size} images known`);
+        core/* warning */.$e(`Ledger: ${problem}; starting it again.`);
+    core/* info */.pq(`Ledger ${file}: ${entries.size} images known`);
     return { file, engine, entries };
 }
 
@@ -73116,7 +73251,7 @@ async function runGraph(steps, remover, results, options, clock) {
             return { status: 'done', deleted: [], message: 'deleted with its last reference or child' };
         }
         try {
-            const changed = await precondition(step, remover);
+            const changed = await precondition(step, remover, options.referencesUnchanged);
             if (changed)
                 return changed;
             switch (step.kind) {
@@ -73206,8 +73341,12 @@ async function runGraph(steps, remover, results, options, clock) {
     return engineLost;
 }
 /** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
-async function precondition(step, remover) {
-    switch (step.requires.kind) {
+async function precondition(step, remover, referencesUnchanged) {
+    const kind = step.requires.kind;
+    if ((kind === 'names-image' || kind === 'unreferenced') && (await referencesUnchanged?.())) {
+        return undefined;
+    }
+    switch (kind) {
         case 'stopped':
             // The engine refuses to remove a container that is not stopped: startedSincePlan.
             return undefined;
@@ -73448,10 +73587,13 @@ async function reclaim(run) {
         logPlan(p);
         return p;
     });
+    const watch = state.watch;
     const outcome = await core/* group */.Os(settings.dryRun ? 'Dry run: nothing is removed' : 'Remove', () => execute(plan, dockerRemover(docker), {
         dryRun: settings.dryRun,
+        ...(watch ? { referencesUnchanged: () => watch.unchanged() } : {}),
         onProgress: (done, total, inFlight) => core/* info */.pq(`${done}/${total} steps done, up to ${inFlight} at a time`)
-    }));
+    }))
+        .finally(() => watch?.close());
     if (ledger) {
         await core/* group */.Os('Ledger', () => recordLedger(ledger, inventory, plan.now, outcome));
     }
@@ -73536,9 +73678,7 @@ async function measure(docker, inventory, plan, outcome, totalsBefore, started) 
             buildCacheBytes: cacheReclaimed
         });
         const [totalsAfter, diskAfter] = await Promise.all([
-            totalsBefore === undefined
-                ? undefined
-                : docker.df().then(usage/* usageTotal */.Mq, () => undefined),
+            totalsBefore === undefined ? undefined : (0,usage/* diskUsage */.hh)(docker).then(usage/* usageTotal */.Mq, () => undefined),
             disk ? (0,engine_disk/* statDisk */.q7)(disk.path).catch(() => undefined) : undefined
         ]);
         if (totalsBefore !== undefined && totalsAfter !== undefined) {

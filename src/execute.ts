@@ -18,6 +18,11 @@ export interface ExecuteOptions {
   onProgress?: (done: number, total: number, inFlight: number) => void;
   progressEvery?: number;
   progressMs?: number;
+  /**
+   * True when the engine's event feed shows that nothing has named an image since the inventory
+   * was read (engine/watch.ts): the reference checks are then answered without an inspect each.
+   */
+  referencesUnchanged?: () => Promise<boolean>;
   /** Test seam: runs after planning and before the first removal. */
   beforeExecute?: () => Promise<void>;
   clock?: () => number;
@@ -116,7 +121,7 @@ async function runGraph(
       return { status: 'done', deleted: [], message: 'deleted with its last reference or child' };
     }
     try {
-      const changed = await precondition(step, remover);
+      const changed = await precondition(step, remover, options.referencesUnchanged);
       if (changed) return changed;
       switch (step.kind) {
         case 'remove-container':
@@ -206,8 +211,16 @@ async function runGraph(
 }
 
 /** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
-async function precondition(step: Step, remover: Remover): Promise<Finding | undefined> {
-  switch (step.requires.kind) {
+async function precondition(
+  step: Step,
+  remover: Remover,
+  referencesUnchanged: (() => Promise<boolean>) | undefined
+): Promise<Finding | undefined> {
+  const kind = step.requires.kind;
+  if ((kind === 'names-image' || kind === 'unreferenced') && (await referencesUnchanged?.())) {
+    return undefined;
+  }
+  switch (kind) {
     case 'stopped':
       // The engine refuses to remove a container that is not stopped: startedSincePlan.
       return undefined;

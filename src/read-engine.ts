@@ -6,6 +6,7 @@ import { describeError, type Connection } from './engine/connect.js';
 import { engineDisk, type DiskFinding, type StorageInfo } from './engine/disk.js';
 import { EVENT_BUFFER, latestArrivals, readEvents, type EngineEvent } from './engine/events.js';
 import { readInventory } from './engine/inventory.js';
+import { watchReferences, type ReferenceWatch } from './engine/watch.js';
 import { readUsage, usageTotal, withUsage } from './engine/usage.js';
 import { formatDuration } from './duration.js';
 import type { Settings } from './inputs.js';
@@ -44,6 +45,8 @@ export interface EngineState {
   events: EngineEvent[];
   /** The engine's clock when it was read, ms since epoch. */
   engineNow: number;
+  /** The engine's image events since then; undefined when it cannot stream them. */
+  watch?: ReferenceWatch;
 }
 
 /**
@@ -67,6 +70,7 @@ export function readEngine(conn: Connection, settings: Settings): Promise<Engine
     const info = (await docker.info()) as EngineInfo;
     const parsed = Date.parse(info.SystemTime ?? '');
     const engineNow = Number.isFinite(parsed) ? parsed : Date.now();
+    const watching = openWatch(docker, Number.isFinite(parsed) ? parsed : undefined);
     const [images, usage, events] = await Promise.all([
       readInventory(docker, mayFree(settings.policy), { containerTimes: needsAges(settings) }),
       readUsage(docker),
@@ -104,8 +108,42 @@ export function readEngine(conn: Connection, settings: Settings): Promise<Engine
       latestArrivals(events, listed.images),
       ledger?.entries ?? new Map()
     );
-    return { inventory, disk, totalsBefore: usageTotal(usage.df), ledger, events, engineNow };
+    const watch = await watching;
+    const state = {
+      inventory,
+      disk,
+      totalsBefore: usageTotal(usage.df),
+      ledger,
+      events,
+      engineNow
+    };
+    return watch ? { ...state, watch } : state;
   });
+}
+
+/** How long the engine may take to start its event feed before the run does without it. */
+const WATCH_WAIT_MS = 5_000;
+
+/** The event feed, or undefined: without it every reference is checked by an inspect. */
+async function openWatch(
+  docker: Docker,
+  engineNowMs: number | undefined
+): Promise<ReferenceWatch | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), WATCH_WAIT_MS);
+  });
+  const opening = watchReferences(docker, engineNowMs);
+  try {
+    const watch = await Promise.race([opening, late]);
+    if (!watch) opening.then((w) => w.close()).catch(() => {});
+    return watch;
+  } catch (e) {
+    core.debug(`No event feed (${describeError(e)}): each reference is inspected before its call.`);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Reading a few hundred events takes milliseconds; a slow answer must not hold the run. */

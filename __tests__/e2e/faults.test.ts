@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { connect } from '../../src/engine/connect.js';
 import { readInventory } from '../../src/engine/inventory.js';
 import { dockerRemover } from '../../src/engine/remove.js';
+import { watchReferences } from '../../src/engine/watch.js';
 import { execute } from '../../src/execute.js';
 import { plan as makePlan } from '../../src/plan/planner.js';
 import type { Outcome, Plan, Policy, StepResult } from '../../src/plan/types.js';
@@ -102,13 +103,20 @@ describe('when the engine changes between the plan and its execution', () => {
   beforeEach(async () => resetEngine(engine), 60_000);
 
   /** Plans from the engine as it is, lets `meanwhile` change it, then executes the plan. */
+  /**
+   * Plans, lets `meanwhile` change the engine, then executes, as the action does: with the engine's
+   * event feed open from before the inventory, so that the changes must show through it.
+   */
   async function planChangeExecute(policy: Policy, meanwhile: () => Promise<void>) {
     const { docker } = connect(engine.host);
+    const info = (await docker.info()) as { SystemTime?: string };
+    const watch = await watchReferences(docker, Date.parse(info.SystemTime ?? ''));
     const planned = makePlan(await readInventory(docker), policy, Date.now());
     const outcome = await execute(planned, dockerRemover(docker), {
       dryRun: false,
+      referencesUnchanged: () => watch.unchanged(),
       beforeExecute: meanwhile
-    });
+    }).finally(() => watch.close());
     const after = await inventory(engine);
     expectOutcomeMatchesEngine(planned, outcome, after);
     expectEveryFailureExplained(outcome);

@@ -281,6 +281,54 @@ describe('preconditions, checked right before each call', () => {
   });
 });
 
+describe("preconditions answered by the engine's event feed", () => {
+  const inv = (): Inventory => {
+    const a = image(['app:1', 'app:2']);
+    const d = image([]);
+    return { images: [a, d], containers: [] };
+  };
+
+  it('sends no inspect while the feed says nothing has named an image', async () => {
+    const state = inv();
+    const engine = new FakeEngine(state);
+    const o = await execute(plan(state, policy({ images: ['app'], dangling: true }), NOW), engine, {
+      dryRun: false,
+      referencesUnchanged: async () => true
+    });
+    expect(failures(o)).toBe(0);
+    expect(o.deletedImages).toHaveLength(2);
+    expect(engine.calls.filter((c) => c.startsWith('inspect'))).toEqual([]);
+  });
+
+  it('inspects before every call from the moment the feed reports a change', async () => {
+    const state = inv();
+    const [a] = state.images;
+    const engine = new FakeEngine(state);
+    let changed = false;
+    const o = await execute(plan(state, policy({ images: ['app'] }), NOW), engine, {
+      dryRun: false,
+      concurrency: 1,
+      referencesUnchanged: async () => !changed,
+      beforeExecute: async () => {
+        // A rebuild gives the planned image a new name, and the feed brings its tag event.
+        engine.images.get(a!.id)!.tags = ['app:1', 'app:2', 'app:fresh'] as never;
+        changed = true;
+      }
+    });
+    expect(engine.calls.filter((c) => c.startsWith('inspect'))).toEqual([
+      'inspect app:1',
+      'inspect app:2',
+      `inspect ${a!.id}`
+    ]);
+    // Untagged as planned, yet not deleted by ID: that would take app:fresh with it.
+    expect(engine.images.get(a!.id)!.tags).toEqual(['app:fresh']);
+    expect(o.skipped).toContainEqual({
+      target: a!.id,
+      reason: expect.objectContaining({ kind: 'changed-since-plan' })
+    });
+  });
+});
+
 describe('removals that race another run', () => {
   it('count as gone when the engine refuses because someone else is removing the same thing', async () => {
     const a = image(['app:1']);
