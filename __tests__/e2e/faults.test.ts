@@ -197,6 +197,24 @@ describe('when the engine changes between the plan and its execution', () => {
     expect(failures(outcome)).toBe(0);
   });
 
+  // docker load names images without a tag event: the event feed must still see it.
+  it('never takes a tag that a docker load moved to a new image since the plan', async () => {
+    const [planned] = await loadImages(engine, [{ tags: ['ld/app:1'], created: LONG_AGO }]);
+    let fresh: string | undefined;
+    const { outcome, after } = await planChangeExecute(policy({ images: ['ld/**'] }), async () => {
+      [fresh] = await loadImages(engine, [{ tags: ['ld/app:1'], created: LONG_AGO }]);
+    });
+    expect(fresh).not.toEqual(planned);
+    expect(after.images.find((i) => i.id === fresh)?.tags).toEqual(['ld/app:1']);
+    expect(after.images.map((i) => i.id)).toContain(planned);
+    expect(outcome.untagged).toEqual([]);
+    expect(outcome.skipped).toContainEqual({
+      target: 'ld/app:1',
+      reason: expect.objectContaining({ kind: 'changed-since-plan' })
+    });
+    expect(failures(outcome)).toBe(0);
+  });
+
   it('never takes a tag that a rebuild moved to a new image since the plan', async () => {
     const planned = await buildImage(engine, { tag: 'mv/app:1' });
     let fresh = '';
