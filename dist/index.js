@@ -73063,26 +73063,32 @@ var usage = __nccwpck_require__(6537);
 // How many removals to keep in flight. The classic image store serialises untags behind one lock,
 // yet the layer and container deletions around them run in parallel, so the best number depends
 // on the engine, its disk and the network in between. It is found by probing: hold a limit and
-// note its rate; now and then try twice as many for one window and keep them only if removals come
-// clearly faster; when the rate falls at a limit above the initial one, try half as many and keep
-// them if that is no slower. A fall alone never takes the limit below the initial one: it is as
-// likely noise or slower work as an engine in trouble, which says so with 5xx or no answer. The rate of the held limit is measured afresh each window, because the work
-// changes under it (containers first, then untags, then layer deletes): a rate remembered from
-// other work would pin the limit low. 5xx or no answer halves the limit at once.
+// note its rate; now and then try twice as many for one window and keep them only if removals
+// come clearly faster, trying less often each time they did not. When the rate falls at a limit
+// above the initial one, try half as many and keep them if that is no slower. A fall alone never
+// takes the limit below the initial one: it is as likely noise or slower work as an engine in
+// trouble, which says so with 5xx or no answer, and that halves the limit at once. The held
+// limit's rate is measured afresh each window, because the work changes under it (containers
+// first, then untags, then layer deletes): a rate remembered from other work would pin it low.
 /** Removals per second are compared over windows of at least this many completions. */
 const WINDOW = 32;
 /** A probe upward must beat the held rate by this much to be kept. */
 const GAIN = 1.1;
 /** A window this much slower than the one before at the same limit makes a probe downward. */
 const LOSS = 0.75;
-/** Windows held between probes upward. */
+/**
+ * Windows held before the next probe upward, doubled after each probe that brought nothing: on a
+ * local engine whose disk is the limit, a window at twice the number in flight is expensive.
+ */
 const HOLD = 4;
+const LONGEST_HOLD = 64;
 class Concurrency {
     #limit;
     /** The limit held, and its rate in the last window measured there. */
     #held;
     #probe;
     #heldWindows = 0;
+    #holdFor = HOLD;
     #count = 0;
     #windowStart;
     #min;
@@ -73122,10 +73128,14 @@ class Concurrency {
         const held = this.#held;
         if (held === undefined || this.#probe === 'up') {
             const better = held === undefined || rate > held.rate * GAIN;
-            if (better)
+            if (better) {
                 this.#hold(this.#limit, rate);
-            else
+                this.#holdFor = HOLD;
+            }
+            else {
                 this.#limit = held.limit;
+                this.#holdFor = Math.min(LONGEST_HOLD, this.#holdFor * 2);
+            }
             this.#probe = undefined;
             if (better)
                 this.#tryUp();
@@ -73145,7 +73155,7 @@ class Concurrency {
             this.#probe = 'down';
             this.#limit = Math.max(this.#initial, Math.ceil(this.#limit / 2));
         }
-        else if (++this.#heldWindows >= HOLD) {
+        else if (++this.#heldWindows >= this.#holdFor) {
             this.#tryUp();
         }
     }
@@ -73180,8 +73190,11 @@ var reason = __nccwpck_require__(8880);
 
 
 
-/** Where probing starts and how far it may go: see concurrency.ts and docs/benchmarks.md. */
-const DEFAULT_CONCURRENCY = { initial: 8, min: 2, max: 64 };
+/**
+ * Where probing starts and how far it may go: 16 is where the engine's own curve peaks on a local
+ * disk (docs/benchmarks.md); a network in between rewards more, and probing finds it.
+ */
+const DEFAULT_CONCURRENCY = { initial: 16, min: 2, max: 64 };
 async function execute(plan, remover, options) {
     const clock = options.clock ?? Date.now;
     const started = clock();

@@ -1,12 +1,13 @@
 // How many removals to keep in flight. The classic image store serialises untags behind one lock,
 // yet the layer and container deletions around them run in parallel, so the best number depends
 // on the engine, its disk and the network in between. It is found by probing: hold a limit and
-// note its rate; now and then try twice as many for one window and keep them only if removals come
-// clearly faster; when the rate falls at a limit above the initial one, try half as many and keep
-// them if that is no slower. A fall alone never takes the limit below the initial one: it is as
-// likely noise or slower work as an engine in trouble, which says so with 5xx or no answer. The rate of the held limit is measured afresh each window, because the work
-// changes under it (containers first, then untags, then layer deletes): a rate remembered from
-// other work would pin the limit low. 5xx or no answer halves the limit at once.
+// note its rate; now and then try twice as many for one window and keep them only if removals
+// come clearly faster, trying less often each time they did not. When the rate falls at a limit
+// above the initial one, try half as many and keep them if that is no slower. A fall alone never
+// takes the limit below the initial one: it is as likely noise or slower work as an engine in
+// trouble, which says so with 5xx or no answer, and that halves the limit at once. The held
+// limit's rate is measured afresh each window, because the work changes under it (containers
+// first, then untags, then layer deletes): a rate remembered from other work would pin it low.
 
 export interface ConcurrencyOptions {
   initial: number;
@@ -20,8 +21,12 @@ const WINDOW = 32;
 const GAIN = 1.1;
 /** A window this much slower than the one before at the same limit makes a probe downward. */
 const LOSS = 0.75;
-/** Windows held between probes upward. */
+/**
+ * Windows held before the next probe upward, doubled after each probe that brought nothing: on a
+ * local engine whose disk is the limit, a window at twice the number in flight is expensive.
+ */
 const HOLD = 4;
+const LONGEST_HOLD = 64;
 
 export class Concurrency {
   #limit: number;
@@ -29,6 +34,7 @@ export class Concurrency {
   #held: { limit: number; rate: number } | undefined;
   #probe: 'up' | 'down' | undefined;
   #heldWindows = 0;
+  #holdFor = HOLD;
   #count = 0;
   #windowStart: number | undefined;
   readonly #min: number;
@@ -72,8 +78,13 @@ export class Concurrency {
     const held = this.#held;
     if (held === undefined || this.#probe === 'up') {
       const better = held === undefined || rate > held.rate * GAIN;
-      if (better) this.#hold(this.#limit, rate);
-      else this.#limit = held.limit;
+      if (better) {
+        this.#hold(this.#limit, rate);
+        this.#holdFor = HOLD;
+      } else {
+        this.#limit = held.limit;
+        this.#holdFor = Math.min(LONGEST_HOLD, this.#holdFor * 2);
+      }
       this.#probe = undefined;
       if (better) this.#tryUp();
       return;
@@ -89,7 +100,7 @@ export class Concurrency {
     if (fell && this.#limit > this.#initial) {
       this.#probe = 'down';
       this.#limit = Math.max(this.#initial, Math.ceil(this.#limit / 2));
-    } else if (++this.#heldWindows >= HOLD) {
+    } else if (++this.#heldWindows >= this.#holdFor) {
       this.#tryUp();
     }
   }

@@ -28,8 +28,11 @@ export interface ExecuteOptions {
   clock?: () => number;
 }
 
-/** Where probing starts and how far it may go: see concurrency.ts and docs/benchmarks.md. */
-export const DEFAULT_CONCURRENCY: ConcurrencyOptions = { initial: 8, min: 2, max: 64 };
+/**
+ * Where probing starts and how far it may go: 16 is where the engine's own curve peaks on a local
+ * disk (docs/benchmarks.md); a network in between rewards more, and probing finds it.
+ */
+export const DEFAULT_CONCURRENCY: ConcurrencyOptions = { initial: 16, min: 2, max: 64 };
 
 /** A result before the executor stamps it with its step and duration. */
 type Finding =

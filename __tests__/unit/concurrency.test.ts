@@ -71,6 +71,18 @@ describe('the removal concurrency', () => {
     expect(Math.min(...limits)).toBeGreaterThanOrEqual(8);
   });
 
+  it('probes upward less and less often where more in flight brings nothing', () => {
+    const c = new Concurrency({ initial: 16, min: 2, max: 64 });
+    // A local engine whose disk is the limit: 16 is best, 32 clearly worse.
+    const limits = drive(c, 60, (limit) =>
+      limit <= 16 ? 10 / limit : 10 / 16 + (limit - 16) * 0.05
+    );
+    const probes = limits.filter((l) => l > 16).length;
+    expect(probes).toBeGreaterThan(0);
+    // With a fixed hold of 4 windows, 60 windows would hold 12 probes.
+    expect(probes).toBeLessThanOrEqual(5);
+  });
+
   it('halves at once when the engine answers 5xx or not at all, never below its minimum', () => {
     const c = new Concurrency({ initial: 16, min: 2, max: 64 });
     c.finished(0, true);
