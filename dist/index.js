@@ -66207,6 +66207,7 @@ function isTransportFailure(e) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   IM: () => (/* binding */ eachLine),
 /* harmony export */   IX: () => (/* binding */ latestArrivals),
 /* harmony export */   gE: () => (/* binding */ eventTime),
 /* harmony export */   qf: () => (/* binding */ EVENT_BUFFER),
@@ -66228,7 +66229,6 @@ async function readEvents(docker, untilMs, timeoutMs, sinceMs = 1000) {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     const events = [];
-    let rest = '';
     const take = (line) => {
         if (line.trim() === '')
             return;
@@ -66250,18 +66250,15 @@ async function readEvents(docker, untilMs, timeoutMs, sinceMs = 1000) {
             stream: false,
             abortSignal: abort.signal
         }));
+        let takeRest = () => { };
         await new Promise((resolve, reject) => {
-            stream.on('data', (chunk) => {
-                const lines = (rest + chunk.toString()).split('\n');
-                rest = lines.pop() ?? '';
-                lines.forEach(take);
-            });
+            takeRest = eachLine(stream, take);
             stream.on('end', resolve);
             stream.on('close', resolve);
             stream.on('error', (e) => (abort.signal.aborted ? resolve() : reject(e)));
             abort.signal.addEventListener('abort', () => resolve());
         });
-        take(rest);
+        takeRest();
     }
     catch (e) {
         if (!abort.signal.aborted)
@@ -66271,6 +66268,19 @@ async function readEvents(docker, untilMs, timeoutMs, sinceMs = 1000) {
         clearTimeout(timer);
     }
     return { events, complete: !abort.signal.aborted };
+}
+/**
+ * Calls `take` with each line of an event stream as it arrives, chunks split where they may; the
+ * function returned takes the last line, which has no newline after it.
+ */
+function eachLine(stream, take) {
+    let rest = '';
+    stream.on('data', (chunk) => {
+        const lines = (rest + chunk.toString()).split('\n');
+        rest = lines.pop() ?? '';
+        lines.forEach(take);
+    });
+    return () => take(rest);
 }
 /** ms since epoch. `timeNano` is past 2^53 and loses its last digits in JSON, which ms do not need. */
 function eventTime(e) {
@@ -72745,22 +72755,17 @@ async function watchReferences(docker, engineNowMs) {
     stream.socket?.unref?.();
     let open = true;
     let changed = false;
-    let rest = '';
-    stream.on('data', (chunk) => {
-        const lines = (rest + chunk.toString()).split('\n');
-        rest = lines.pop() ?? '';
-        for (const line of lines) {
-            if (line.trim() === '')
-                continue;
-            try {
-                const e = JSON.parse(line);
-                if ((0,engine_events/* eventTime */.gE)(e) >= sinceMs && namesAnImage(e))
-                    changed = true;
-            }
-            catch {
-                // An event that cannot be read might have been anything.
+    (0,engine_events/* eachLine */.IM)(stream, (line) => {
+        if (line.trim() === '')
+            return;
+        try {
+            const e = JSON.parse(line);
+            if ((0,engine_events/* eventTime */.gE)(e) >= sinceMs && namesAnImage(e))
                 changed = true;
-            }
+        }
+        catch {
+            // An event that cannot be read might have been anything.
+            changed = true;
         }
     });
     const closed = () => (open = false);

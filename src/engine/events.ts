@@ -33,7 +33,6 @@ export async function readEvents(
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   const events: EngineEvent[] = [];
-  let rest = '';
   const take = (line: string) => {
     if (line.trim() === '') return;
     try {
@@ -52,24 +51,35 @@ export async function readEvents(
       stream: false,
       abortSignal: abort.signal
     } as Docker.GetEventsOptions)) as NodeJS.ReadableStream;
+    let takeRest = () => {};
     await new Promise<void>((resolve, reject) => {
-      stream.on('data', (chunk: Buffer) => {
-        const lines = (rest + chunk.toString()).split('\n');
-        rest = lines.pop() ?? '';
-        lines.forEach(take);
-      });
+      takeRest = eachLine(stream, take);
       stream.on('end', resolve);
       stream.on('close', resolve);
       stream.on('error', (e) => (abort.signal.aborted ? resolve() : reject(e)));
       abort.signal.addEventListener('abort', () => resolve());
     });
-    take(rest);
+    takeRest();
   } catch (e) {
     if (!abort.signal.aborted) throw e;
   } finally {
     clearTimeout(timer);
   }
   return { events, complete: !abort.signal.aborted };
+}
+
+/**
+ * Calls `take` with each line of an event stream as it arrives, chunks split where they may; the
+ * function returned takes the last line, which has no newline after it.
+ */
+export function eachLine(stream: NodeJS.ReadableStream, take: (line: string) => void): () => void {
+  let rest = '';
+  stream.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    lines.forEach(take);
+  });
+  return () => take(rest);
 }
 
 /** ms since epoch. `timeNano` is past 2^53 and loses its last digits in JSON, which ms do not need. */

@@ -4,7 +4,7 @@
 // inventory saw, and the images the plan deletes have gained none. Any such event, or a feed that
 // closes, sends the executor back to inspecting before each call.
 import type Docker from 'dockerode';
-import { eventTime, type EngineEvent } from './events.js';
+import { eachLine, eventTime, type EngineEvent } from './events.js';
 
 export interface ReferenceWatch {
   /**
@@ -46,19 +46,14 @@ export async function watchReferences(
   stream.socket?.unref?.();
   let open = true;
   let changed = false;
-  let rest = '';
-  stream.on('data', (chunk: Buffer) => {
-    const lines = (rest + chunk.toString()).split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.trim() === '') continue;
-      try {
-        const e = JSON.parse(line) as EngineEvent;
-        if (eventTime(e) >= sinceMs && namesAnImage(e)) changed = true;
-      } catch {
-        // An event that cannot be read might have been anything.
-        changed = true;
-      }
+  eachLine(stream, (line) => {
+    if (line.trim() === '') return;
+    try {
+      const e = JSON.parse(line) as EngineEvent;
+      if (eventTime(e) >= sinceMs && namesAnImage(e)) changed = true;
+    } catch {
+      // An event that cannot be read might have been anything.
+      changed = true;
     }
   });
   const closed = () => (open = false);
