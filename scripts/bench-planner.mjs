@@ -77,10 +77,13 @@ function prng(seed) {
  * An Inventory (src/plan/types.ts) of `n` images: 2% dangling, 5% untagged legacy parents (each with
  * one child), the rest with two tags (half of them across repositories, half in the same one) and a
  * digest on every third; one container per fifth image (90% exited, 5% created, 5% running), a few
- * owned by the runner.
+ * owned by the runner. Each object comes out of JSON.parse, as the engine's answers do.
  */
 export function syntheticInventory(n, repoCount) {
   const rand = prng(n * 7919 + repoCount);
+  // The action's inventory is parsed from the engine's JSON answers, so every string in it is flat.
+  // Strings made by templates are ropes, which each first read (hashing, matching) flattens again.
+  const asAnswered = (x) => JSON.parse(JSON.stringify(x));
   const images = [];
   const containers = [];
   const ids = Array.from({ length: n }, (_, i) => `sha256:${hex(`image-${i}`)}`);
@@ -99,7 +102,7 @@ export function syntheticInventory(n, repoCount) {
     }
     // The legacy builder's chain: the image after an untagged parent is its child.
     if (i % 20 === 11) image.parent = ids[i - 1];
-    images.push(image);
+    images.push(asAnswered(image));
     if (i % 5 === 0) {
       const roll = rand();
       const state = roll < 0.05 ? 'running' : roll < 0.1 ? 'created' : 'exited';
@@ -115,7 +118,7 @@ export function syntheticInventory(n, repoCount) {
       };
       if (state !== 'created') container.startedAt = cCreated + 1000;
       if (state === 'exited') container.finishedAt = cCreated + 60_000;
-      containers.push(container);
+      containers.push(asAnswered(container));
     }
   }
   return { images, containers };
