@@ -1,11 +1,8 @@
-// After ncc: drop binary assets the action never uses, then refuse a bundle that still holds one.
-// ssh2 references Pageant's helper (pagent.exe, Windows SSH agents only); ncc copies it as an asset.
+// After ncc: refuse a bundle that holds a native binary or any other executable asset.
 import fs from 'node:fs';
 import path from 'node:path';
 
 const DIST = 'dist';
-const UNUSED = ['pagent.exe'];
-for (const f of UNUSED) fs.rmSync(path.join(DIST, f), { force: true });
 
 const MAGIC = [
   ['ELF', Buffer.from([0x7f, 0x45, 0x4c, 0x46])],

@@ -1,5 +1,4 @@
 // The one entry point: the runner runs dist/index.js for main and (if declared) post.
-import './cjs-globals.js';
 import * as core from '@actions/core';
 import { State } from './constants.js';
 import { main } from './main.js';

@@ -177,9 +177,9 @@ describe('the source tree (src/)', () => {
 
 describe('the bundle (dist/index.js)', () => {
   // dist/ also holds every dependency, and some of them legitimately contain `force: true`
-  // (@actions/io's rmRF) and child_process (@actions/exec, which @actions/core depends on; ssh2's
-  // agent). ncc's webpack output marks most of our modules with `;// CONCATENATED MODULE:
-  // ./src/…`, and a module's text runs to the next module marker.
+  // (@actions/io's rmRF) and child_process (@actions/exec, which @actions/core depends on). ncc's
+  // webpack output marks most of our modules with `;// CONCATENATED MODULE: ./src/…`, and a
+  // module's text runs to the next module marker.
   const bundle = fs.readFileSync(path.join(ROOT, 'dist', 'index.js'), 'utf8');
   const lines = bundle.split('\n');
   const boundary = /^(;?\/\/ (CONCATENATED|EXTERNAL) MODULE: |\/\*{3}\/ )/;
