@@ -138,11 +138,70 @@ const MB = 1024 * 1024;
 const sumOf = (xs) => xs.reduce((a, b) => a + b, 0);
 
 /**
+ * The work that any planner returning select-all's plan does, and no decision: sort the image IDs,
+ * split every reference once into its repository, and make one step per container, reference and
+ * image and one entry per image. That is a few more objects than the plan holds (it keeps the
+ * images of running containers), so its time is close to, and a little above, a floor under
+ * plan()'s on the same inventory.
+ */
+function objectsOnly({ images, containers }) {
+  const byId = new Map(images.map((image) => [image.id, image]));
+  const repositories = new Map();
+  const steps = containers.map((c) => ({
+    id: `container:${c.id}`,
+    kind: 'remove-container',
+    container: c.id,
+    name: c.names[0],
+    image: c.image,
+    requires: { kind: 'stopped' },
+    dependsOn: []
+  }));
+  const deleteImages = [];
+  for (const id of [...byId.keys()].sort()) {
+    const image = byId.get(id);
+    const references = image.tags.concat(image.digests);
+    let previous;
+    for (const ref of references) {
+      const at = ref.indexOf('@');
+      const name = ref.slice(0, at >= 0 ? at : ref.lastIndexOf(':'));
+      if (!repositories.has(name)) repositories.set(name, { n: repositories.size, name });
+      const step = `untag:${ref}`;
+      steps.push({
+        id: step,
+        kind: 'untag',
+        reference: ref,
+        image: id,
+        digests: [],
+        requires: { kind: 'names-image', image: id },
+        dependsOn: previous ? [previous] : []
+      });
+      previous = step;
+    }
+    steps.push({
+      id: `image:${id}`,
+      kind: 'delete-image',
+      image: id,
+      requires: { kind: 'unreferenced' },
+      dependsOn: previous ? [previous] : []
+    });
+    deleteImages.push({
+      id,
+      references,
+      size: image.size,
+      basisTime: image.created,
+      freedBytes: 0
+    });
+  }
+  return { steps, deleteImages };
+}
+
+/**
  * The child: builds the inventory, then (unless --no-plan) plans it `runs` times. The first run is
  * what the action does (once, cold JIT); the later ones show the warmed-up cost.
  */
-async function child({ images, scenario, runs, planner, noPlan, profileFile }) {
-  const { plan } = await import(pathToFileURL(planner).href);
+async function child({ images, scenario, runs, planner, noPlan, objects, profileFile }) {
+  const { plan: planOf } = await import(pathToFileURL(planner).href);
+  const plan = objects ? objectsOnly : planOf;
   const sc = SCENARIOS[scenario];
   const inventory = syntheticInventory(images, sc.repos(images));
   const policy = POLICIES[sc.policy];
@@ -197,7 +256,7 @@ async function child({ images, scenario, runs, planner, noPlan, profileFile }) {
           peakRssAfterFirstMb,
           steps: p.steps.length,
           deleteImages: p.deleteImages.length,
-          skipped: p.skipped.length,
+          skipped: p.skipped?.length ?? 0,
           // How far the heap had to grow during the call (garbage included).
           heapGrowthMb: (h1.total_heap_size - h0.total_heap_size) / MB,
           // What the plan itself keeps alive.
@@ -253,8 +312,12 @@ function runChild(node, args) {
   });
 }
 
+export const OBJECTS_LABEL = "select-all's objects only";
+const OBJECTS_ONLY = { scenario: 'select-all', args: ['--objects-only'], label: OBJECTS_LABEL };
+
 /**
- * Runs every scenario at every size; returns one row per (size, scenario).
+ * Runs every scenario at every size, and objectsOnly on select-all's inventory; returns one row
+ * per (size, scenario).
  * @param {{ sizes?: number[], scenarios?: string[], log?: (s: string) => void }} [options]
  */
 export async function benchPlanner({
@@ -278,8 +341,10 @@ export async function benchPlanner({
       planner,
       '--no-plan'
     ]);
-    for (const scenario of scenarios) {
-      log(`planner: ${images} images, ${scenario} …`);
+    // The select-all inventory once more, with objectsOnly in plan()'s place.
+    const runsOf = [...scenarios.map((scenario) => ({ scenario, args: [] })), OBJECTS_ONLY];
+    for (const { scenario, args, label = scenario } of runsOf) {
+      log(`planner: ${images} images, ${label} …`);
       try {
         const r = await runChild(node, [
           '--images',
@@ -289,20 +354,22 @@ export async function benchPlanner({
           '--runs',
           String(runs),
           '--planner',
-          planner
+          planner,
+          ...args
         ]);
+        r.scenario = label;
         r.inventoryOnlyPeakRssMb = base.peakRssMb;
         r.planPeakRssMb = Math.max(0, r.peakRssAfterFirstMb - base.peakRssMb);
         rows.push(r);
         log(
-          `planner: ${images} images, ${scenario}: first ${r.firstMs.toFixed(0)} ms, ` +
+          `planner: ${images} images, ${label}: first ${r.firstMs.toFixed(0)} ms, ` +
             `warm ${r.warmMedianMs === undefined ? '(not repeated)' : `${r.warmMedianMs.toFixed(0)} ms`}, heap +${r.heapGrowthMb.toFixed(0)} MB ` +
             `(retained ${r.heapRetainedMb.toFixed(0)} MB), ${r.gcCount} GCs ${r.gcMs.toFixed(0)} ms, ` +
             `peak RSS ${r.peakRssAfterFirstMb.toFixed(0)} MB (+${r.planPeakRssMb.toFixed(0)} MB over the inventory alone)`
         );
       } catch (e) {
-        log(`planner: ${images} images, ${scenario}: ${e.message.split('\n')[0]}`);
-        rows.push({ images, scenario, error: e.message.split('\n')[0] });
+        log(`planner: ${images} images, ${label}: ${e.message.split('\n')[0]}`);
+        rows.push({ images, scenario: label, error: e.message.split('\n')[0] });
       }
     }
   }
@@ -430,6 +497,7 @@ if (process.argv[1] === SELF) {
       runs: Number(arg(argv, '--runs', '1')),
       planner: arg(argv, '--planner'),
       noPlan: argv.includes('--no-plan'),
+      objects: argv.includes('--objects-only'),
       profileFile: arg(argv, '--profile')
     });
   } else {
