@@ -635,7 +635,7 @@ for (const [r, target] of results.map((x, i) => [x, i === 0 ? 0.7 : 0.75])) {
     why =
       ` The action's removals took ${sec(remove)}, ${(remove / f.ms).toFixed(2)}× the same calls sent straight at their fastest (above, ${sec(f.ms)}), which alone are ${floor.toFixed(2)}× prune.` +
       (floor > target
-        ? ' That is already above the target: on this engine and disk, no client that makes these calls meets it.'
+        ? ' That is already above the target: in this run, these calls alone, sent the fastest way the sweep found, do not meet it on this engine and disk.'
         : atFloor > target
           ? ` With its removals at that floor, the rest of the step (${sec(besidesRemoval(r))}) would still make it ${atFloor.toFixed(2)}× prune: both the removals and what surrounds them stand between it and the target.`
           : ` With its removals at that floor, the step would be ${atFloor.toFixed(2)}× prune: the gap is in the removals.`);
