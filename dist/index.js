@@ -49270,8 +49270,9 @@ function readEngine(conn, settings) {
     return core/* group */.Os('Read inventory', async () => {
         const info = (await docker.info());
         const parsed = Date.parse(info.SystemTime ?? '');
-        const engineNow = Number.isFinite(parsed) ? parsed : Date.now();
-        const watching = openWatch(docker, Number.isFinite(parsed) ? parsed : undefined);
+        const engineClock = Number.isFinite(parsed) ? parsed : undefined;
+        const engineNow = engineClock ?? Date.now();
+        const watching = openWatch(docker, engineClock);
         const [images, usage, events] = await Promise.all([
             (0,engine_inventory/* readInventory */.zw)(docker, (0,planner/* mayFree */.AJ)(settings.policy), { containerTimes: needsAges(settings) }),
             (0,engine_usage/* readUsage */.k9)(docker),
@@ -51298,7 +51299,7 @@ module.exports = new Proxy({}, { get: () => unused });
 
 // Stands in for ssh2 in the bundle. docker-modem requires it at load time for ssh:// engines,
 // which docker-reclaim refuses before it makes a client (connect.ts says how to forward a socket
-// instead); leaving it out takes a fifth of the bundle, and its start-up time, away.
+// instead); leaving it out takes over a quarter of the bundle, and its start-up time, away.
 class Client {
   constructor() {
     throw new Error('docker-reclaim does not bundle ssh2: ssh:// engines are not supported');

@@ -135,7 +135,7 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const MB = 1024 * 1024;
-const sumOf = (xs) => xs.reduce((a, b) => a + b, 0);
+export const sumOf = (xs) => xs.reduce((a, b) => a + b, 0);
 
 /**
  * The work that any planner returning select-all's plan does, and no decision: sort the image IDs,

@@ -26,7 +26,7 @@ import {
   ensureNode24,
   parseCommandFile
 } from '../__tests__/harness/action.mjs';
-import { OBJECTS_LABEL, benchPlanner, plannerTable } from './bench-planner.mjs';
+import { OBJECTS_LABEL, benchPlanner, plannerTable, sumOf } from './bench-planner.mjs';
 
 // --- Options and small helpers
 
@@ -422,20 +422,18 @@ const togetherCalls = (snapshot, limit, calls) =>
     'together'
   );
 
-const sumOf = (xs) => xs.reduce((a, b) => a + b, 0);
 const kindsTotal = (x) => x.containers + x.untags + x.deletes;
+const fastestOrder = (x) => Math.min(x.together, kindsTotal(x));
 
 /**
  * The fastest way the sweep found to send the calls, run again until it has as many runs as the
  * action had: one lucky run would make a floor no client could reach twice.
  */
 async function straightFloor(snapshot, curve, runs) {
-  const best = curve.reduce((a, x) =>
-    Math.min(a.together, kindsTotal(a)) <= Math.min(x.together, kindsTotal(x)) ? a : x
-  );
+  const best = curve.reduce((a, x) => (fastestOrder(a) <= fastestOrder(x) ? a : x));
   const together = best.together <= kindsTotal(best);
   const calls = removalCalls(snapshot);
-  const times = [together ? best.together : kindsTotal(best)];
+  const times = [fastestOrder(best)];
   while (times.length < runs) {
     const t = together
       ? await togetherCalls(snapshot, best.limit, calls)

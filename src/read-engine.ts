@@ -69,8 +69,9 @@ export function readEngine(conn: Connection, settings: Settings): Promise<Engine
   return core.group('Read inventory', async () => {
     const info = (await docker.info()) as EngineInfo;
     const parsed = Date.parse(info.SystemTime ?? '');
-    const engineNow = Number.isFinite(parsed) ? parsed : Date.now();
-    const watching = openWatch(docker, Number.isFinite(parsed) ? parsed : undefined);
+    const engineClock = Number.isFinite(parsed) ? parsed : undefined;
+    const engineNow = engineClock ?? Date.now();
+    const watching = openWatch(docker, engineClock);
     const [images, usage, events] = await Promise.all([
       readInventory(docker, mayFree(settings.policy), { containerTimes: needsAges(settings) }),
       readUsage(docker),

@@ -102,7 +102,6 @@ describe('when the engine changes between the plan and its execution', () => {
   afterAll(async () => engine?.stop(), 120_000);
   beforeEach(async () => resetEngine(engine), 60_000);
 
-  /** Plans from the engine as it is, lets `meanwhile` change it, then executes the plan. */
   /**
    * Plans, lets `meanwhile` change the engine, then executes, as the action does: with the engine's
    * event feed open from before the inventory, so that the changes must show through it.

@@ -1,5 +1,6 @@
 // The event feed that stands in for an inspect before each untag: it must say "changed" for every
 // event that can name an image, and for a feed it can no longer trust.
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import type Docker from 'dockerode';
@@ -72,8 +73,9 @@ describe('the reference watch', () => {
     expect(await w.unchanged()).toBe(false);
     const g = feed();
     const ended = await watchReferences(g.docker, SINCE);
+    const ending = once(g.stream, 'end');
     g.stream.end();
-    await new Promise((r) => setTimeout(r, 10));
+    await ending;
     expect(await ended.unchanged()).toBe(false);
     const h = feed();
     const closed = await watchReferences(h.docker, SINCE);
