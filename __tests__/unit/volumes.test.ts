@@ -123,7 +123,7 @@ describe('volumes', () => {
       policy({ containers: ['j*'], anonymousVolumes: true }),
       NOW
     );
-    expect(step(p, `volume:${anonymousName(1)}`).dependsOn.sort()).toEqual(
+    expect([...step(p, `volume:${anonymousName(1)}`).dependsOn].sort()).toEqual(
       [`container:${c1.id}`, `container:${c2.id}`].sort()
     );
   });

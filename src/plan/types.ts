@@ -246,7 +246,7 @@ export type Step =
       name: string;
       image: ImageId;
       requires: { kind: 'stopped' };
-      dependsOn: StepId[];
+      dependsOn: readonly StepId[];
     }
   | {
       id: StepId;
@@ -254,23 +254,23 @@ export type Step =
       reference: Reference;
       image: ImageId;
       /** Digest references of its repository that the engine removes with it, the last tag there. */
-      digests: Reference[];
+      digests: readonly Reference[];
       requires: { kind: 'names-image'; image: ImageId };
-      dependsOn: StepId[];
+      dependsOn: readonly StepId[];
     }
   | {
       id: StepId;
       kind: 'delete-image';
       image: ImageId;
       requires: { kind: 'unreferenced' };
-      dependsOn: StepId[];
+      dependsOn: readonly StepId[];
     }
   | {
       id: StepId;
       kind: 'remove-volume';
       volume: string;
       requires: { kind: 'unused' };
-      dependsOn: StepId[];
+      dependsOn: readonly StepId[];
     }
   | {
       id: StepId;
@@ -278,7 +278,7 @@ export type Step =
       /** Record IDs, children before their parents; BuildKit skips any that is in use. */
       records: string[];
       requires: { kind: 'none' };
-      dependsOn: StepId[];
+      dependsOn: readonly StepId[];
     };
 
 /** An image the plan deletes, with what the report shows about it. */
