@@ -20,10 +20,12 @@ export const isStopped = (state: string): boolean => STOPPED_STATES.has(state);
 export const displayName = (c: Pick<InventoryContainer, 'names' | 'id'>): string =>
   c.names[0] ?? c.id;
 
+const RUNNER_KEY = /^[0-9a-f]{6}$/;
+
 /** The Actions runner labels its job and service containers with a 6-hex key and an empty value. */
 export function isRunnerOwned(c: InventoryContainer): boolean {
-  const labelled = Object.entries(c.labels).some(([k, v]) => /^[0-9a-f]{6}$/.test(k) && v === '');
-  return labelled || c.networks.some((n) => n.startsWith('github_network_'));
+  for (const key in c.labels) if (c.labels[key] === '' && RUNNER_KEY.test(key)) return true;
+  return c.networks.some((n) => n.startsWith('github_network_'));
 }
 
 /** When a container stopped: its finish time, or its creation if it never ran. */

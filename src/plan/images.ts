@@ -49,7 +49,8 @@ export function decideImages(
     const age = index.ageOf(entry);
     deleted[n] = {
       id,
-      references: entry.image.tags.concat(entry.image.digests),
+      // Spread, not concat: concat's generic path was the most of this phase's time on 50,000 images.
+      references: [...entry.image.tags, ...entry.image.digests],
       size: entry.image.size,
       basisTime: age.time,
       basis: age.basis,

@@ -2,7 +2,7 @@
 // Children do not matter yet; the images phase decides that.
 import type { ContainerDecisions } from './containers.js';
 import { displayName, isStopped } from './containers.js';
-import type { ImageEntry, InventoryIndex } from './index-inventory.js';
+import type { ImageEntry, ImageNode, InventoryIndex } from './index-inventory.js';
 import type { Matchers } from './matchers.js';
 import type { ParsedRef } from './patterns.js';
 import type { InventoryContainer, Policy, Reason, Reference, Skip } from './types.js';
@@ -34,6 +34,13 @@ function keepWhere(refs: readonly ParsedRef[], keep: (r: ParsedRef) => boolean) 
 
 const isRunning = (c: InventoryContainer) => !isStopped(c.state);
 
+/** An image that loses nothing, made only when it does. */
+const unchanged = (refs: readonly ParsedRef[]): ReferenceDecision => ({
+  untag: NOTHING,
+  remaining: refs,
+  candidate: false
+});
+
 export const refsOf = (refs: readonly ParsedRef[]): Reference[] => refs.map((r) => r.ref);
 
 /**
@@ -45,10 +52,17 @@ export function isDangling({ tags, digests, node }: ImageEntry): boolean {
   return tags.length === 0 && (digests.length > 0 || node.children.length === 0);
 }
 
+/** Whether one of `refs` is in `repository`: a scan, since an image has a handful of references. */
+function inRepository(refs: readonly ParsedRef[], repository: ParsedRef['repository']): boolean {
+  for (const r of refs) if (r.repository === repository) return true;
+  return false;
+}
+
 /** References that take a tag-less repository's digests with them are not separate choices. */
 export function independentRefs({ tags, digests }: ImageEntry): readonly ParsedRef[] {
-  const loose = (d: ParsedRef) => !tags.some((t) => t.repository === d.repository);
-  return digests.some(loose) ? [...tags, ...digests.filter(loose)] : tags;
+  let loose: ParsedRef[] | undefined;
+  for (const d of digests) if (!inRepository(tags, d.repository)) (loose ??= []).push(d);
+  return loose ? [...tags, ...loose] : tags;
 }
 
 export function decideReferences(
@@ -68,57 +82,65 @@ export function decideReferences(
         job.reference(r.ref) && (policy.images.length === 0 || match.selectedBy(r) !== undefined)
     : (r: ParsedRef) => match.selectedBy(r) !== undefined;
 
-  // Most runs keep no latest: then no reference is hashed to look it up.
-  const ranked = (r: ParsedRef) => (keptByRank.size > 0 ? keptByRank.get(r.ref) : undefined);
+  /** Why a selected reference stays although its image could go: excluded, or kept by rank. */
+  const keptAnyway = (r: ParsedRef): Reason | undefined => {
+    const pattern = match.excludedBy(r);
+    if (pattern !== undefined) return { kind: 'excluded', pattern };
+    // Most runs keep no latest: then no reference is hashed to look it up.
+    const rank = keptByRank.size > 0 ? keptByRank.get(r.ref) : undefined;
+    return rank === undefined
+      ? undefined
+      : { kind: 'kept-by-keep-latest', rank, keep: policy.keepLatest };
+  };
+  /** Every selected reference stays for one reason, or the image does when none is selected. */
+  const skipAll = (node: ImageNode, byPattern: readonly ParsedRef[], reason: Reason) => {
+    if (byPattern.length === 0) skip(node.id, reason);
+    else for (const r of byPattern) skip(r.ref, reason);
+  };
+  const unselected = (c: InventoryContainer) => !containers.removable.has(c.id);
 
   const decide = (entry: ImageEntry): ReferenceDecision => {
     const { node } = entry;
     // Decisions live until the plan is done: where a list would equal one already at hand, they
     // keep that one rather than a copy.
     const refs = independentRefs(entry);
-    const stays: ReferenceDecision = { untag: NOTHING, remaining: refs, candidate: false };
     const byPattern = keepWhere(refs, selects);
     const dangling = job
       ? job.image(node.id) && isDangling(entry)
       : policy.dangling && isDangling(entry);
-    if (byPattern.length === 0 && !dangling) return stays;
+    if (byPattern.length === 0 && !dangling) return unchanged(refs);
     // A dangling image loses every reference it has: the digests a pull left behind.
     const selected = dangling ? refs : byPattern;
-    const skipAll = (reason: Reason) => {
-      if (byPattern.length === 0) skip(node.id, reason);
-      else for (const r of byPattern) skip(r.ref, reason);
-    };
 
     const used = node.containers;
-    const running = used.find(isRunning);
+    const running = used.length > 0 ? used.find(isRunning) : undefined;
     if (running) {
-      skipAll({
+      skipAll(node, byPattern, {
         kind: 'in-use-by-running-container',
         container: displayName(running),
         state: running.state
       });
-      return stays;
+      return unchanged(refs);
     }
     const age = index.ageOf(entry);
     if (now - age.time < policy.olderThanMs) {
-      skipAll({
+      skipAll(node, byPattern, {
         kind: 'too-young',
         ageMs: now - age.time,
         minMs: policy.olderThanMs,
         basis: age.basis,
         record: age.record
       });
-      return stays;
+      return unchanged(refs);
     }
 
+    let untag = selected;
     for (const r of selected) {
-      const pattern = match.excludedBy(r);
-      const rank = ranked(r);
-      if (pattern !== undefined) skip(r.ref, { kind: 'excluded', pattern });
-      else if (rank !== undefined)
-        skip(r.ref, { kind: 'kept-by-keep-latest', rank, keep: policy.keepLatest });
+      const reason = keptAnyway(r);
+      if (reason === undefined) continue;
+      skip(r.ref, reason);
+      untag = untag.filter((u) => u !== r);
     }
-    let untag = keepWhere(selected, (r) => match.excludedBy(r) === undefined && !ranked(r));
     // An excluded digest is removed by the engine with the last tag of its repository.
     for (const digest of entry.digests) {
       const pattern = match.excludedBy(digest);
@@ -139,14 +161,18 @@ export function decideReferences(
     for (const c of used) {
       const why = containers.protection(c);
       if (why === undefined) continue;
-      skipAll({ kind: 'held-by-kept-container', container: displayName(c), because: why });
-      return stays;
+      skipAll(node, byPattern, {
+        kind: 'held-by-kept-container',
+        container: displayName(c),
+        because: why
+      });
+      return unchanged(refs);
     }
-    const unselected = used.find((c) => !containers.removable.has(c.id));
-    if (byPattern.length === 0 && unselected) {
+    const holder = used.length > 0 ? used.find(unselected) : undefined;
+    if (byPattern.length === 0 && holder) {
       // Dangling images are only taken when no container uses them, unless `containers` takes those.
-      skip(node.id, { kind: 'used-by-unselected-container', container: displayName(unselected) });
-      return stays;
+      skip(node.id, { kind: 'used-by-unselected-container', container: displayName(holder) });
+      return unchanged(refs);
     }
     return { untag, remaining, candidate: true };
   };

@@ -86,7 +86,11 @@ export function buildSteps(
         steps.push(untagStep(namesImage, ref, sid, carriers, NO_STEPS));
         continue;
       }
-      const dependsOn = !earlier ? holders : holders.length > 0 ? earlier.concat(holders) : earlier;
+      const dependsOn = !earlier
+        ? holders
+        : holders.length > 0
+          ? [...earlier, ...holders]
+          : earlier;
       steps.push(untagStep(namesImage, ref, sid, carriers, dependsOn));
       lastUntag = sid;
     }
@@ -164,7 +168,7 @@ function untagStep(
     image: requires.image,
     digests: carried?.digests ?? NO_REFERENCES,
     requires,
-    dependsOn: unique(carried ? carried.after.map(stepId.untag).concat(dependsOn) : dependsOn)
+    dependsOn: unique(carried ? [...carried.after.map(stepId.untag), ...dependsOn] : dependsOn)
   };
 }
 
