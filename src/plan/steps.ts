@@ -19,7 +19,7 @@ export const stepId = {
 const NOTHING: readonly ParsedRef[] = [];
 
 // A plan is read-only data: steps share their precondition where it names nothing of its own, and
-// one empty list. On 50,000 images a fresh object for each was a fifth of what this phase made.
+// one empty list, rather than making each anew for every one of 150,000 steps at 50,000 images.
 const STOPPED = { kind: 'stopped' } as const;
 const UNREFERENCED = { kind: 'unreferenced' } as const;
 const UNUSED = { kind: 'unused' } as const;
