@@ -312,6 +312,17 @@ function runChild(node, args) {
   });
 }
 
+/** A child's arguments: one planner, `images` images, one scenario, and any further flags. */
+const childArgs = (planner, images, scenario, ...more) => [
+  '--images',
+  String(images),
+  '--scenario',
+  scenario,
+  '--planner',
+  planner,
+  ...more
+];
+
 export const OBJECTS_LABEL = "select-all's objects only";
 const OBJECTS_ONLY = { scenario: 'select-all', args: ['--objects-only'], label: OBJECTS_LABEL };
 
@@ -336,15 +347,7 @@ export async function benchPlanner({
     // this machine (650 and 1000 ms for the same code): the median of several says more.
     const processes = images >= 50_000 ? 5 : 3;
     // Same inventory without plan(): the RSS the inventory alone costs.
-    const base = await runChild(node, [
-      '--images',
-      String(images),
-      '--scenario',
-      'select-all',
-      '--planner',
-      planner,
-      '--no-plan'
-    ]);
+    const base = await runChild(node, childArgs(planner, images, 'select-all', '--no-plan'));
     // The select-all inventory once more, with objectsOnly in plan()'s place.
     const runsOf = [...scenarios.map((scenario) => ({ scenario, args: [] })), OBJECTS_ONLY];
     for (const { scenario, args, label = scenario } of runsOf) {
@@ -352,19 +355,8 @@ export async function benchPlanner({
       try {
         const each = [];
         for (let k = 0; k < processes; k++) {
-          each.push(
-            await runChild(node, [
-              '--images',
-              String(images),
-              '--scenario',
-              scenario,
-              '--runs',
-              String(runs),
-              '--planner',
-              planner,
-              ...args
-            ])
-          );
+          const more = ['--runs', String(runs), ...args];
+          each.push(await runChild(node, childArgs(planner, images, scenario, ...more)));
         }
         const r = [...each].sort((a, b) => a.firstMs - b.firstMs)[each.length >> 1];
         r.firstEachMs = each.map((x) => x.firstMs);
@@ -400,18 +392,7 @@ export async function profilePlanner({ images = 50_000, scenario = 'policy', top
   const dir = await mkdtemp(join(tmpdir(), 'dr-prof-'));
   try {
     const file = join(dir, 'plan.cpuprofile');
-    await runChild(node, [
-      '--images',
-      String(images),
-      '--scenario',
-      scenario,
-      '--runs',
-      '1',
-      '--planner',
-      planner,
-      '--profile',
-      file
-    ]);
+    await runChild(node, childArgs(planner, images, scenario, '--runs', '1', '--profile', file));
     const profile = JSON.parse(await readFile(file, 'utf8'));
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
     const parent = new Map();
@@ -473,8 +454,9 @@ export function plannerTable(rows) {
       lines.push(`| ${r.images} | | | ${r.scenario} | | ${r.error} | | | | | | | | |`);
       continue;
     }
+    const firsts = r.firstEachMs ?? [r.firstMs];
     lines.push(
-      `| ${r.images} | ${r.references} | ${r.containers} | ${r.scenario} | ${r.steps} | ${f(r.firstMs)} ms (${f(Math.min(...(r.firstEachMs ?? [r.firstMs])))}–${f(Math.max(...(r.firstEachMs ?? [r.firstMs])))}) | ${r.warmMedianMs === undefined ? 'not repeated' : `${f(r.warmMedianMs)} ms`} | ${r.gcCount} GCs, ${f(r.gcMs)} ms | ${f(r.heapGrowthMb)} MB | ${f(r.heapRetainedMb)} MB | ${f(r.peakRssAfterFirstMb)} MB | ${f(r.planPeakRssMb)} MB | ${f(r.planJsonMb, 1)} MB | ${f(r.stringifyMs)} ms |`
+      `| ${r.images} | ${r.references} | ${r.containers} | ${r.scenario} | ${r.steps} | ${f(r.firstMs)} ms (${f(Math.min(...firsts))}–${f(Math.max(...firsts))}) | ${r.warmMedianMs === undefined ? 'not repeated' : `${f(r.warmMedianMs)} ms`} | ${r.gcCount} GCs, ${f(r.gcMs)} ms | ${f(r.heapGrowthMb)} MB | ${f(r.heapRetainedMb)} MB | ${f(r.peakRssAfterFirstMb)} MB | ${f(r.planPeakRssMb)} MB | ${f(r.planJsonMb, 1)} MB | ${f(r.stringifyMs)} ms |`
     );
   }
   return lines.join('\n');

@@ -503,7 +503,7 @@ for (const [si, n] of opts.sizes.entries()) {
   try {
     const rounds = [];
     // One round at a size says little here: a single pair of runs moved by 40% between rounds, and
-    // three rounds of one run gave ratios from 0.67 to 1.07, so the median needs five.
+    // three rounds of one run gave ratios from 0.67 to 1.07: five, and the doc shows each.
     for (let r = 0; r < opts.rounds; r++) {
       const round = {};
       // The order alternates, so that neither always runs first.
