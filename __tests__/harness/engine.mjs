@@ -81,7 +81,10 @@ function isStaticElf(file) {
 
 function missingPrerequisites() {
   const missing = [];
-  if (!which('dockerd') || !which(DOCKER)) missing.push('docker.io (dockerd and the docker CLI)');
+  // BuildKit builds need Debian's own CLI: a docker CLI elsewhere on PATH may have no BuildKit.
+  if (!which('dockerd') || !which(DOCKER) || !existsSync(BUILDKIT_CLI)) {
+    missing.push(`docker.io (dockerd and the docker CLI at ${BUILDKIT_CLI})`);
+  }
   if (!isStaticElf(BUSYBOX)) missing.push(`busybox-static (a static ${BUSYBOX})`);
   if (!which('tar')) missing.push('tar');
   if (!which('podman')) missing.push('podman');
