@@ -68,7 +68,9 @@ export function decideContainers(
   };
   const removable = new Set<ContainerId>();
   const skipped: Skip[] = [];
-  for (const c of index.inventory.containers) {
+  const listed = index.inventory.containers;
+  for (let i = 0; i < listed.length; i++) {
+    const c = listed[i]!;
     const selected = match.job ? match.job.container(c.id) : match.containerSelected(c.names);
     if (!selected) continue;
     const why = protection(c);

@@ -5,7 +5,25 @@ import type { ImageNode, InventoryIndex } from './index-inventory.js';
 import type { Selection } from './selection.js';
 import type { ParsedRef } from './patterns.js';
 import type { ReferenceDecisions } from './references.js';
-import type { ContainerId, PlannedImage, Skip } from './types.js';
+import type {
+  ContainerId,
+  InventoryContainer,
+  InventoryImage,
+  PlannedImage,
+  Reference,
+  Skip
+} from './types.js';
+
+/**
+ * An image's tags and digests. The inventory's own list when the image has only one kind: neither
+ * is changed from here on, and copying them was most of this phase's time for 50,000 images.
+ */
+function referencesOf({ tags, digests }: InventoryImage): Reference[] {
+  if (digests.length === 0) return tags;
+  if (tags.length === 0) return digests;
+  // Spread, not concat, whose generic path is slower: 21 against 31 ms for 50,000 images alone.
+  return [...tags, ...digests];
+}
 
 export function decideImages(
   index: InventoryIndex,
@@ -16,13 +34,16 @@ export function decideImages(
   const removeContainers = new Set<ContainerId>(containers.removable);
   const untags = new Array<readonly ParsedRef[] | undefined>(index.nodes.length).fill(undefined);
   const skipped: Skip[] = [];
-  for (const node of index.childrenFirst) {
+  const removable = (c: InventoryContainer) => containers.removable.has(c.id);
+  const { childrenFirst } = index;
+  for (let i = 0; i < childrenFirst.length; i++) {
+    const node = childrenFirst[i]!;
     const { n, id, children } = node;
     const d = references.of[n]!;
     let keptChild: ImageNode | undefined;
-    for (const c of children) {
-      if (deleted[c.n] === undefined) {
-        keptChild = c;
+    for (let k = 0; k < children.length; k++) {
+      if (deleted[children[k]!.n] === undefined) {
+        keptChild = children[k];
         break;
       }
     }
@@ -33,7 +54,7 @@ export function decideImages(
       d.remaining.length === 0 &&
       children.length > 0 &&
       keptChild === undefined &&
-      used.every((c) => containers.removable.has(c.id));
+      used.every(removable);
     if (!d.candidate && !prunable) {
       if (d.untag.length > 0) untags[n] = d.untag;
       continue;
@@ -49,8 +70,7 @@ export function decideImages(
     const age = index.ageOf(entry);
     deleted[n] = {
       id,
-      // Spread, not concat, whose generic path is slower: 21 against 31 ms for 50,000 images alone.
-      references: [...entry.image.tags, ...entry.image.digests],
+      references: referencesOf(entry.image),
       size: entry.image.size,
       basisTime: age.time,
       basis: age.basis,
@@ -59,7 +79,7 @@ export function decideImages(
       freedBytes: 0
     };
     if (d.untag.length > 0) untags[n] = d.untag;
-    for (const c of used) removeContainers.add(c.id);
+    for (let k = 0; k < used.length; k++) removeContainers.add(used[k]!.id);
   }
   return { selection: { images: deleted, containers: removeContainers, untags }, skipped };
 }

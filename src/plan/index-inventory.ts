@@ -84,7 +84,8 @@ export function indexInventory(snapshot: Inventory, basis: AgeBasis, now: number
   const nodeById = new Map<ImageId, NodeUnderConstruction>();
   // The engine lists each ID once; should it list one again, the later listings wait here.
   const relisted = new Map<ImageId, InventoryImage[]>();
-  for (const image of snapshot.images) {
+  for (let i = 0; i < snapshot.images.length; i++) {
+    const image = snapshot.images[i]!;
     if (nodeById.has(image.id)) {
       const later = relisted.get(image.id);
       if (later) later.push(image);
@@ -102,7 +103,8 @@ export function indexInventory(snapshot: Inventory, basis: AgeBasis, now: number
     }
   }
   const containers = [...snapshot.containers].sort(inIdOrder);
-  for (const c of containers) {
+  for (let i = 0; i < containers.length; i++) {
+    const c = containers[i]!;
     const node = nodeById.get(c.image);
     if (!node) continue;
     if (node.containers === NO_CONTAINERS) node.containers = [c];
@@ -127,12 +129,12 @@ export function indexInventory(snapshot: Inventory, basis: AgeBasis, now: number
     if (parent.children === NO_CHILDREN) parent.children = [node];
     else parent.children.push(node);
   };
-  for (const id of ids) {
-    const node = nodeById.get(id)!;
+  for (let i = 0; i < ids.length; i++) {
+    const node = nodeById.get(ids[i]!)!;
     node.n = nodes.length;
     nodes.push(node);
     list(node.first, node);
-    if (relisted.size > 0) relisted.get(id)?.forEach((image) => list(image, node));
+    if (relisted.size > 0) relisted.get(node.id)?.forEach((image) => list(image, node));
   }
   const ages = new Array<AgeTime | undefined>(nodes.length).fill(undefined);
   return {
@@ -152,7 +154,7 @@ function topologicalChildrenFirst(nodes: readonly ImageNode[]): ImageNode[] {
   const walk = (node: ImageNode) => {
     if (done[node.n]) return;
     done[node.n] = true;
-    for (const c of node.children) walk(c);
+    for (let i = 0; i < node.children.length; i++) walk(node.children[i]!);
     out.push(node);
   };
   nodes.forEach(walk);

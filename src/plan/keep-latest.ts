@@ -3,7 +3,7 @@
 import type { ImageEntry, InventoryIndex } from './index-inventory.js';
 import type { Matchers } from './matchers.js';
 import type { ParsedRef } from './patterns.js';
-import type { ImageId, Policy, Reference } from './types.js';
+import type { ImageId, Policy } from './types.js';
 
 interface Candidate {
   id: ImageId;
@@ -14,13 +14,16 @@ interface Candidate {
 
 const newerFirst = (a: Candidate, b: Candidate) => b.time - a.time || (a.id < b.id ? -1 : 1);
 
-/** The rank (1 = newest) of each reference that keep-latest keeps. */
+/**
+ * The rank (1 = newest) of each reference that keep-latest keeps. By the parsed reference, whose
+ * lookup is by identity: by its text, the first lookup of each of 100,000 references hashed it.
+ */
 export function rankKeepLatest(
   index: InventoryIndex,
   policy: Policy,
   match: Matchers
-): ReadonlyMap<Reference, number> {
-  const kept = new Map<Reference, number>();
+): ReadonlyMap<ParsedRef, number> {
+  const kept = new Map<ParsedRef, number>();
   if (policy.keepLatest <= 0) return kept;
   const counts = (tag: ParsedRef) =>
     match.selectedBy(tag) !== undefined && match.excludedBy(tag) === undefined;
@@ -28,9 +31,11 @@ export function rankKeepLatest(
   // By familiar name, and by Repository.n.
   const groups = new Map<string, Candidate[]>();
   const groupOf: (Candidate[] | undefined)[] = [];
-  for (const entry of index.entries) {
+  for (let i = 0; i < index.entries.length; i++) {
+    const entry = index.entries[i]!;
     const { id } = entry.node;
-    for (const tag of entry.tags) {
+    for (let k = 0; k < entry.tags.length; k++) {
+      const tag = entry.tags[k]!;
       if (!counts(tag)) continue;
       let group = groupOf[tag.repository.n];
       if (!group) {
@@ -50,7 +55,7 @@ export function rankKeepLatest(
     newest(group, policy.keepLatest).forEach((c, n) => {
       for (const entry of c.entries) {
         for (const tag of entry.tags) {
-          if (groupOf[tag.repository.n] === group && counts(tag)) kept.set(tag.ref, n + 1);
+          if (groupOf[tag.repository.n] === group && counts(tag)) kept.set(tag, n + 1);
         }
       }
     });

@@ -261,14 +261,25 @@ export function patternMatcher(
     if (!(isDigest ? first.digest : first.tag)) return first.source;
     const known = globbed.get(ref);
     if (known !== undefined) return known ?? undefined;
-    const part = partAt < 0 ? undefined : ref.slice(partAt);
-    const hit = candidates.find((p) => {
-      const glob = isDigest ? p.digest : p.tag;
-      return !glob || (part !== undefined && glob.match(part));
-    });
-    globbed.set(ref, hit?.source ?? null);
-    return hit?.source;
+    const hit = firstMatching(candidates, isDigest, partAt < 0 ? undefined : ref.slice(partAt));
+    globbed.set(ref, hit ?? null);
+    return hit;
   };
+}
+
+/**
+ * The first candidate whose tag or digest glob matches `part`. Apart from the matcher, whose every
+ * call would otherwise allocate the scope this closure reads.
+ */
+function firstMatching(
+  candidates: readonly ImagePattern[],
+  isDigest: boolean,
+  part: string | undefined
+): string | undefined {
+  return candidates.find((p) => {
+    const glob = isDigest ? p.digest : p.tag;
+    return !glob || (part !== undefined && glob.match(part));
+  })?.source;
 }
 
 /** patternMatcher for references given as strings. */

@@ -17,8 +17,9 @@ export interface Selection {
 /** The images that go, children before parents: the order the plan lists and deletes them in. */
 export function deletedImages(index: InventoryIndex, selection: Selection): PlannedImage[] {
   const out: PlannedImage[] = [];
-  for (const node of index.childrenFirst) {
-    const image = selection.images[node.n];
+  const { childrenFirst } = index;
+  for (let i = 0; i < childrenFirst.length; i++) {
+    const image = selection.images[childrenFirst[i]!.n];
     if (image) out.push(image);
   }
   return out;

@@ -29,9 +29,12 @@ const NO_REFERENCES: readonly Reference[] = [];
 
 /** The step IDs, each once, where it first comes; the same list when it repeats none. */
 function unique(ids: readonly StepId[]): readonly StepId[] {
+  if (ids.length > 16) return [...new Set(ids)];
   // Most lists have one to three IDs: a scan tells without making a set.
-  if (ids.length <= 16 && ids.every((x, n) => ids.indexOf(x) === n)) return ids;
-  return [...new Set(ids)];
+  for (let n = 1; n < ids.length; n++) {
+    if (ids.lastIndexOf(ids[n]!, n - 1) >= 0) return [...new Set(ids)];
+  }
+  return ids;
 }
 
 /** Records per POST /build/prune: one anchored regexp of their IDs, well inside a URL's bounds. */
@@ -44,7 +47,9 @@ export function buildSteps(
   const deleted = selection.images;
   const steps: Step[] = [];
   const removeContainers: Plan['removeContainers'] = [];
-  for (const c of index.inventory.containers) {
+  const listed = index.inventory.containers;
+  for (let i = 0; i < listed.length; i++) {
+    const c = listed[i]!;
     if (!selection.containers.has(c.id)) continue;
     const name = displayName(c);
     steps.push({
@@ -58,17 +63,20 @@ export function buildSteps(
     });
     removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
   }
-  for (const node of index.childrenFirst) {
+  const { childrenFirst } = index;
+  for (let i = 0; i < childrenFirst.length; i++) {
+    const node = childrenFirst[i]!;
     const { id } = node;
     const untags = selection.untags[node.n] ?? NOTHING;
     const goes = deleted[node.n] !== undefined;
     if (untags.length === 0 && !goes) continue;
-    const carriers = digestCarriers(node.entry, untags);
+    const carriers = node.entry.digests.length > 0 ? digestCarriers(node.entry, untags) : undefined;
     const namesImage = { kind: 'names-image', image: id } as const;
     if (!goes) {
       // Untagging one of several references, or the last one of a parent kept by its children,
       // leaves the image in place and is refused by nothing.
-      for (const { ref } of untags) {
+      for (let n = 0; n < untags.length; n++) {
+        const { ref } = untags[n]!;
         steps.push(untagStep(namesImage, ref, stepId.untag(ref), carriers, NO_STEPS));
       }
       continue;
@@ -76,13 +84,14 @@ export function buildSteps(
     const holders = holdersOf(node, deleted);
     const refs = untags.length > 1 ? untagOrder(untags) : untags;
     // Each untag but the last leaves the image in place; the last waits for them and the holders.
+    // Sized once: a list grown by push from [] gets room for 17 IDs, for the one or two it holds.
     let earlier: StepId[] | undefined;
     let lastUntag: StepId | undefined;
     for (let n = 0; n < refs.length; n++) {
       const { ref } = refs[n]!;
       const sid = stepId.untag(ref);
       if (n < refs.length - 1) {
-        (earlier ??= []).push(sid);
+        (earlier ??= new Array<StepId>(refs.length - 1))[n] = sid;
         steps.push(untagStep(namesImage, ref, sid, carriers, NO_STEPS));
         continue;
       }
@@ -127,17 +136,31 @@ export function buildSteps(
   return { steps, removeContainers };
 }
 
+/** `list` with `sid` added; [sid] for the first, where push on [] would make room for 17. */
+function withStep(list: StepId[] | undefined, sid: StepId): StepId[] {
+  if (!list) return [sid];
+  list.push(sid);
+  return list;
+}
+
 /**
  * What must be gone before an image is deleted: its containers, its deleted children, and the
  * containers of the untagged parents the engine prunes with it.
  */
 function holdersOf(node: ImageNode, deleted: Selection['images']): readonly StepId[] {
   let holders: StepId[] | undefined;
-  for (const c of node.containers) (holders ??= []).push(stepId.container(c.id));
-  for (const c of node.children) if (deleted[c.n]) (holders ??= []).push(stepId.image(c.id));
+  const { containers, children } = node;
+  for (let i = 0; i < containers.length; i++) {
+    holders = withStep(holders, stepId.container(containers[i]!.id));
+  }
+  for (let i = 0; i < children.length; i++) {
+    if (deleted[children[i]!.n]) holders = withStep(holders, stepId.image(children[i]!.id));
+  }
   // The engine prunes untagged parents with their child, so their containers must be gone first.
   for (let p = node.parent; p && deleted[p.n]?.prunedParent; p = p.parent) {
-    for (const c of p.containers) (holders ??= []).push(stepId.container(c.id));
+    for (let i = 0; i < p.containers.length; i++) {
+      holders = withStep(holders, stepId.container(p.containers[i]!.id));
+    }
   }
   return holders ?? NO_STEPS;
 }
@@ -150,8 +173,12 @@ interface Carried {
   after: Reference[];
 }
 
-const carriedBy = (carriers: readonly Carried[] | undefined, ref: Reference) =>
-  carriers?.find((c) => c.tag === ref);
+function carriedBy(carriers: readonly Carried[] | undefined, ref: Reference) {
+  for (let i = 0; carriers && i < carriers.length; i++) {
+    if (carriers[i]!.tag === ref) return carriers[i];
+  }
+  return undefined;
+}
 
 function untagStep(
   requires: { kind: 'names-image'; image: ImageId },
