@@ -43873,7 +43873,9 @@ function decideContainers(index, policy, match, now) {
     };
     const removable = new Set();
     const skipped = [];
-    for (const c of index.inventory.containers) {
+    const listed = index.inventory.containers;
+    for (let i = 0; i < listed.length; i++) {
+        const c = listed[i];
         const selected = match.job ? match.job.container(c.id) : match.containerSelected(c.names);
         if (!selected)
             continue;
@@ -47654,14 +47656,20 @@ function patternMatcher(patterns) {
         const known = globbed.get(ref);
         if (known !== undefined)
             return known ?? undefined;
-        const part = partAt < 0 ? undefined : ref.slice(partAt);
-        const hit = candidates.find((p) => {
-            const glob = isDigest ? p.digest : p.tag;
-            return !glob || (part !== undefined && glob.match(part));
-        });
-        globbed.set(ref, hit?.source ?? null);
-        return hit?.source;
+        const hit = firstMatching(candidates, isDigest, partAt < 0 ? undefined : ref.slice(partAt));
+        globbed.set(ref, hit ?? null);
+        return hit;
     };
+}
+/**
+ * The first candidate whose tag or digest glob matches `part`. Apart from the matcher, whose every
+ * call would otherwise allocate the scope this closure reads.
+ */
+function firstMatching(candidates, isDigest, part) {
+    return candidates.find((p) => {
+        const glob = isDigest ? p.digest : p.tag;
+        return !glob || (part !== undefined && glob.match(part));
+    })?.source;
 }
 /** patternMatcher for references given as strings. */
 function referenceMatcher(patterns) {
@@ -47781,18 +47789,33 @@ job) {
 // EXTERNAL MODULE: ./src/plan/containers.ts
 var plan_containers = __nccwpck_require__(5343);
 ;// CONCATENATED MODULE: ./src/plan/images.ts
+/**
+ * An image's tags and digests. The inventory's own list when the image has only one kind: neither
+ * is changed from here on, and copying them was most of this phase's time for 50,000 images.
+ */
+function referencesOf({ tags, digests }) {
+    if (digests.length === 0)
+        return tags;
+    if (tags.length === 0)
+        return digests;
+    // Spread, not concat, whose generic path is slower: 21 against 31 ms for 50,000 images alone.
+    return [...tags, ...digests];
+}
 function decideImages(index, references, containers) {
     const deleted = new Array(index.nodes.length).fill(undefined);
     const removeContainers = new Set(containers.removable);
     const untags = new Array(index.nodes.length).fill(undefined);
     const skipped = [];
-    for (const node of index.childrenFirst) {
+    const removable = (c) => containers.removable.has(c.id);
+    const { childrenFirst } = index;
+    for (let i = 0; i < childrenFirst.length; i++) {
+        const node = childrenFirst[i];
         const { n, id, children } = node;
         const d = references.of[n];
         let keptChild;
-        for (const c of children) {
-            if (deleted[c.n] === undefined) {
-                keptChild = c;
+        for (let k = 0; k < children.length; k++) {
+            if (deleted[children[k].n] === undefined) {
+                keptChild = children[k];
                 break;
             }
         }
@@ -47802,7 +47825,7 @@ function decideImages(index, references, containers) {
             d.remaining.length === 0 &&
             children.length > 0 &&
             keptChild === undefined &&
-            used.every((c) => containers.removable.has(c.id));
+            used.every(removable);
         if (!d.candidate && !prunable) {
             if (d.untag.length > 0)
                 untags[n] = d.untag;
@@ -47820,8 +47843,7 @@ function decideImages(index, references, containers) {
         const age = index.ageOf(entry);
         deleted[n] = {
             id,
-            // Spread, not concat, whose generic path is slower: 21 against 31 ms for 50,000 images alone.
-            references: [...entry.image.tags, ...entry.image.digests],
+            references: referencesOf(entry.image),
             size: entry.image.size,
             basisTime: age.time,
             basis: age.basis,
@@ -47831,8 +47853,8 @@ function decideImages(index, references, containers) {
         };
         if (d.untag.length > 0)
             untags[n] = d.untag;
-        for (const c of used)
-            removeContainers.add(c.id);
+        for (let k = 0; k < used.length; k++)
+            removeContainers.add(used[k].id);
     }
     return { selection: { images: deleted, containers: removeContainers, untags }, skipped };
 }
@@ -47840,6 +47862,13 @@ function decideImages(index, references, containers) {
 ;// CONCATENATED MODULE: ./src/plan/age.ts
 // Age bases: what an image's age is measured from, and which record decided it.
 
+// Records that name nothing of their own: every image shares them, where each of 50,000 images
+// had its own copy.
+const CREATED = { kind: 'created' };
+const TAG_TIME = { kind: 'tag-time' };
+const FIRST_SEEN_EARLIER = { kind: 'first-seen', earlierRun: true };
+const FIRST_SEEN_NOW = { kind: 'first-seen', earlierRun: false };
+const RECORDED_USE = { kind: 'recorded-use' };
 /**
  * When the image arrived here, or was last named here: the latest of the engine's tag time and
  * the arrival events. With neither, the ledger's first sight of it, and without that, `now`: an
@@ -47849,7 +47878,7 @@ function decideImages(index, references, containers) {
 function arrivalTime(image, now) {
     const event = image.arrival?.event;
     if (image.lastTagTime !== undefined && (!event || image.lastTagTime >= event.time)) {
-        return { time: image.lastTagTime, basis: 'tagged', record: { kind: 'tag-time' } };
+        return { time: image.lastTagTime, basis: 'tagged', record: TAG_TIME };
     }
     if (event) {
         const { time, action, earlierRun } = event;
@@ -47857,18 +47886,19 @@ function arrivalTime(image, now) {
     }
     const firstSeen = image.arrival?.firstSeen;
     if (firstSeen !== undefined && firstSeen <= now) {
-        return { time: firstSeen, basis: 'tagged', record: { kind: 'first-seen', earlierRun: true } };
+        return { time: firstSeen, basis: 'tagged', record: FIRST_SEEN_EARLIER };
     }
-    return { time: now, basis: 'tagged', record: { kind: 'first-seen', earlierRun: false } };
+    return { time: now, basis: 'tagged', record: FIRST_SEEN_NOW };
 }
 function ageTime(image, containers, basis, now) {
     if (basis === 'created')
-        return { time: image.created, basis, record: { kind: 'created' } };
+        return { time: image.created, basis, record: CREATED };
     const arrived = arrivalTime(image, now);
     if (basis === 'tagged')
         return arrived;
     let latest = arrived;
-    for (const c of containers) {
+    for (let i = 0; i < containers.length; i++) {
+        const c = containers[i];
         const used = Math.max(c.created, c.startedAt ?? 0, c.finishedAt ?? 0);
         if (used > latest.time) {
             latest = {
@@ -47881,7 +47911,7 @@ function ageTime(image, containers, basis, now) {
     // A container that is gone now (`docker run --rm`) still used it: a post step saw it.
     const recorded = image.arrival?.lastUsed;
     if (recorded !== undefined && recorded > latest.time) {
-        latest = { time: recorded, basis: 'last-used', record: { kind: 'recorded-use' } };
+        latest = { time: recorded, basis: 'last-used', record: RECORDED_USE };
     }
     return latest;
 }
@@ -47907,7 +47937,8 @@ function indexInventory(snapshot, basis, now) {
     const nodeById = new Map();
     // The engine lists each ID once; should it list one again, the later listings wait here.
     const relisted = new Map();
-    for (const image of snapshot.images) {
+    for (let i = 0; i < snapshot.images.length; i++) {
+        const image = snapshot.images[i];
         if (nodeById.has(image.id)) {
             const later = relisted.get(image.id);
             if (later)
@@ -47928,7 +47959,8 @@ function indexInventory(snapshot, basis, now) {
         }
     }
     const containers = [...snapshot.containers].sort(inIdOrder);
-    for (const c of containers) {
+    for (let i = 0; i < containers.length; i++) {
+        const c = containers[i];
         const node = nodeById.get(c.image);
         if (!node)
             continue;
@@ -47959,13 +47991,13 @@ function indexInventory(snapshot, basis, now) {
         else
             parent.children.push(node);
     };
-    for (const id of ids) {
-        const node = nodeById.get(id);
+    for (let i = 0; i < ids.length; i++) {
+        const node = nodeById.get(ids[i]);
         node.n = nodes.length;
         nodes.push(node);
         list(node.first, node);
         if (relisted.size > 0)
-            relisted.get(id)?.forEach((image) => list(image, node));
+            relisted.get(node.id)?.forEach((image) => list(image, node));
     }
     const ages = new Array(nodes.length).fill(undefined);
     return {
@@ -47985,8 +48017,8 @@ function topologicalChildrenFirst(nodes) {
         if (done[node.n])
             return;
         done[node.n] = true;
-        for (const c of node.children)
-            walk(c);
+        for (let i = 0; i < node.children.length; i++)
+            walk(node.children[i]);
         out.push(node);
     };
     nodes.forEach(walk);
@@ -47995,7 +48027,10 @@ function topologicalChildrenFirst(nodes) {
 
 ;// CONCATENATED MODULE: ./src/plan/keep-latest.ts
 const newerFirst = (a, b) => b.time - a.time || (a.id < b.id ? -1 : 1);
-/** The rank (1 = newest) of each reference that keep-latest keeps. */
+/**
+ * The rank (1 = newest) of each reference that keep-latest keeps. By the parsed reference, whose
+ * lookup is by identity: by its text, the first lookup of each of 100,000 references hashed it.
+ */
 function rankKeepLatest(index, policy, match) {
     const kept = new Map();
     if (policy.keepLatest <= 0)
@@ -48005,9 +48040,11 @@ function rankKeepLatest(index, policy, match) {
     // By familiar name, and by Repository.n.
     const groups = new Map();
     const groupOf = [];
-    for (const entry of index.entries) {
+    for (let i = 0; i < index.entries.length; i++) {
+        const entry = index.entries[i];
         const { id } = entry.node;
-        for (const tag of entry.tags) {
+        for (let k = 0; k < entry.tags.length; k++) {
+            const tag = entry.tags[k];
             if (!counts(tag))
                 continue;
             let group = groupOf[tag.repository.n];
@@ -48032,7 +48069,7 @@ function rankKeepLatest(index, policy, match) {
             for (const entry of c.entries) {
                 for (const tag of entry.tags) {
                     if (groupOf[tag.repository.n] === group && counts(tag))
-                        kept.set(tag.ref, n + 1);
+                        kept.set(tag, n + 1);
                 }
             }
         });
@@ -48226,6 +48263,12 @@ function keepWhere(refs, keep) {
     return refs.every(keep) ? refs : refs.filter(keep);
 }
 const isRunning = (c) => !(0,plan_containers/* isStopped */.id)(c.state);
+// Out of decide's body: a closure there that names one of its variables makes V8 allocate that
+// variable's scope on every call (50,000 of them), even when the closure is never reached.
+const without = (refs, r) => refs.filter((u) => u !== r);
+const outside = (refs, repository) => refs.filter((r) => r.repository !== repository);
+// An image has a handful of references: a scan is cheaper than a set.
+const notIn = (refs, gone) => refs.filter((r) => !gone.includes(r));
 /** An image that loses nothing, made only when it does. */
 const unchanged = (refs) => ({
     untag: NOTHING,
@@ -48243,17 +48286,19 @@ function isDangling({ tags, digests, node }) {
 }
 /** Whether one of `refs` is in `repository`: a scan, since an image has a handful of references. */
 function inRepository(refs, repository) {
-    for (const r of refs)
-        if (r.repository === repository)
+    for (let i = 0; i < refs.length; i++)
+        if (refs[i].repository === repository)
             return true;
     return false;
 }
 /** References that take a tag-less repository's digests with them are not separate choices. */
 function independentRefs({ tags, digests }) {
     let loose;
-    for (const d of digests)
+    for (let i = 0; i < digests.length; i++) {
+        const d = digests[i];
         if (!inRepository(tags, d.repository))
             (loose ??= []).push(d);
+    }
     return loose ? [...tags, ...loose] : tags;
 }
 function decideReferences(index, policy, match, containers, keptByRank, now) {
@@ -48269,8 +48314,7 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
         const pattern = match.excludedBy(r);
         if (pattern !== undefined)
             return { kind: 'excluded', pattern };
-        // Most runs keep no latest: then no reference is hashed to look it up.
-        const rank = keptByRank.size > 0 ? keptByRank.get(r.ref) : undefined;
+        const rank = keptByRank.get(r);
         return rank === undefined
             ? undefined
             : { kind: 'kept-by-keep-latest', rank, keep: policy.keepLatest };
@@ -48319,33 +48363,36 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
             return unchanged(refs);
         }
         let untag = selected;
-        for (const r of selected) {
+        for (let i = 0; i < selected.length; i++) {
+            const r = selected[i];
             const reason = keptAnyway(r);
             if (reason === undefined)
                 continue;
             skip(r.ref, reason);
-            untag = untag.filter((u) => u !== r);
+            untag = without(untag, r);
         }
         // An excluded digest is removed by the engine with the last tag of its repository.
-        for (const digest of entry.digests) {
+        for (let i = 0; i < entry.digests.length; i++) {
+            const digest = entry.digests[i];
             const pattern = match.excludedBy(digest);
             if (pattern === undefined)
                 continue;
-            for (const r of untag) {
+            for (let k = 0; k < untag.length; k++) {
+                const r = untag[k];
                 if (r.repository === digest.repository)
                     skip(r.ref, { kind: 'excluded', pattern });
             }
-            untag = untag.filter((r) => r.repository !== digest.repository);
+            untag = outside(untag, digest.repository);
         }
-        // An image has a handful of references: a scan is cheaper than a set.
-        const remaining = untag.length === refs.length ? NOTHING : refs.filter((r) => !untag.includes(r));
+        const remaining = untag.length === refs.length ? NOTHING : notIn(refs, untag);
         if (remaining.length > 0) {
             if (untag.length > 0)
                 skip(node.id, { kind: 'still-tagged', references: refsOf(remaining) });
             return { untag, remaining, candidate: false };
         }
         // Every reference goes: the image itself may go, if its containers can.
-        for (const c of used) {
+        for (let i = 0; i < used.length; i++) {
+            const c = used[i];
             const why = containers.protection(c);
             if (why === undefined)
                 continue;
@@ -48366,13 +48413,22 @@ function decideReferences(index, policy, match, containers, keptByRank, now) {
     };
     const of = new Array(index.nodes.length);
     // Should the engine list an ID twice, the image listed last decides.
-    for (const entry of index.entries)
+    for (let i = 0; i < index.entries.length; i++) {
+        const entry = index.entries[i];
         of[entry.node.n] = decide(entry);
+    }
     return { of, skipped };
 }
 const untagsBefore = (a, b) => Number(b.isDigest) - Number(a.isDigest) || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
 /** Digests before tags, then by name: the last reference removed is the one that deletes the image. */
 function untagOrder(refs) {
+    // Most images list theirs in this order already: then the list is its own answer.
+    let ordered = true;
+    for (let i = 1; ordered && i < refs.length; i++) {
+        ordered = untagsBefore(refs[i - 1], refs[i]) <= 0;
+    }
+    if (ordered)
+        return refs;
     if (refs.length > 8)
         return [...refs].sort(untagsBefore);
     // An image has a handful of references: an insertion sort, where Array#sort would allocate its
@@ -48392,8 +48448,9 @@ function untagOrder(refs) {
 /** The images that go, children before parents: the order the plan lists and deletes them in. */
 function deletedImages(index, selection) {
     const out = [];
-    for (const node of index.childrenFirst) {
-        const image = selection.images[node.n];
+    const { childrenFirst } = index;
+    for (let i = 0; i < childrenFirst.length; i++) {
+        const image = selection.images[childrenFirst[i].n];
         if (image)
             out.push(image);
     }
@@ -48426,10 +48483,14 @@ const NO_STEPS = [];
 const NO_REFERENCES = [];
 /** The step IDs, each once, where it first comes; the same list when it repeats none. */
 function unique(ids) {
+    if (ids.length > 16)
+        return [...new Set(ids)];
     // Most lists have one to three IDs: a scan tells without making a set.
-    if (ids.length <= 16 && ids.every((x, n) => ids.indexOf(x) === n))
-        return ids;
-    return [...new Set(ids)];
+    for (let n = 1; n < ids.length; n++) {
+        if (ids.lastIndexOf(ids[n], n - 1) >= 0)
+            return [...new Set(ids)];
+    }
+    return ids;
 }
 /** Records per POST /build/prune: one anchored regexp of their IDs, well inside a URL's bounds. */
 const BUILD_CACHE_BATCH = 200;
@@ -48437,7 +48498,9 @@ function buildSteps(index, selection) {
     const deleted = selection.images;
     const steps = [];
     const removeContainers = [];
-    for (const c of index.inventory.containers) {
+    const listed = index.inventory.containers;
+    for (let i = 0; i < listed.length; i++) {
+        const c = listed[i];
         if (!selection.containers.has(c.id))
             continue;
         const name = (0,plan_containers/* displayName */.QC)(c);
@@ -48452,18 +48515,21 @@ function buildSteps(index, selection) {
         });
         removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
     }
-    for (const node of index.childrenFirst) {
+    const { childrenFirst } = index;
+    for (let i = 0; i < childrenFirst.length; i++) {
+        const node = childrenFirst[i];
         const { id } = node;
         const untags = selection.untags[node.n] ?? steps_NOTHING;
         const goes = deleted[node.n] !== undefined;
         if (untags.length === 0 && !goes)
             continue;
-        const carriers = digestCarriers(node.entry, untags);
+        const carriers = node.entry.digests.length > 0 ? digestCarriers(node.entry, untags) : undefined;
         const namesImage = { kind: 'names-image', image: id };
         if (!goes) {
             // Untagging one of several references, or the last one of a parent kept by its children,
             // leaves the image in place and is refused by nothing.
-            for (const { ref } of untags) {
+            for (let n = 0; n < untags.length; n++) {
+                const { ref } = untags[n];
                 steps.push(untagStep(namesImage, ref, stepId.untag(ref), carriers, NO_STEPS));
             }
             continue;
@@ -48471,13 +48537,14 @@ function buildSteps(index, selection) {
         const holders = holdersOf(node, deleted);
         const refs = untags.length > 1 ? untagOrder(untags) : untags;
         // Each untag but the last leaves the image in place; the last waits for them and the holders.
+        // Sized once: a list grown by push from [] gets room for 17 IDs, for the one or two it holds.
         let earlier;
         let lastUntag;
         for (let n = 0; n < refs.length; n++) {
             const { ref } = refs[n];
             const sid = stepId.untag(ref);
             if (n < refs.length - 1) {
-                (earlier ??= []).push(sid);
+                (earlier ??= new Array(refs.length - 1))[n] = sid;
                 steps.push(untagStep(namesImage, ref, sid, carriers, NO_STEPS));
                 continue;
             }
@@ -48521,25 +48588,42 @@ function buildSteps(index, selection) {
     }
     return { steps, removeContainers };
 }
+/** `list` with `sid` added; [sid] for the first, where push on [] would make room for 17. */
+function withStep(list, sid) {
+    if (!list)
+        return [sid];
+    list.push(sid);
+    return list;
+}
 /**
  * What must be gone before an image is deleted: its containers, its deleted children, and the
  * containers of the untagged parents the engine prunes with it.
  */
 function holdersOf(node, deleted) {
     let holders;
-    for (const c of node.containers)
-        (holders ??= []).push(stepId.container(c.id));
-    for (const c of node.children)
-        if (deleted[c.n])
-            (holders ??= []).push(stepId.image(c.id));
+    const { containers, children } = node;
+    for (let i = 0; i < containers.length; i++) {
+        holders = withStep(holders, stepId.container(containers[i].id));
+    }
+    for (let i = 0; i < children.length; i++) {
+        if (deleted[children[i].n])
+            holders = withStep(holders, stepId.image(children[i].id));
+    }
     // The engine prunes untagged parents with their child, so their containers must be gone first.
     for (let p = node.parent; p && deleted[p.n]?.prunedParent; p = p.parent) {
-        for (const c of p.containers)
-            (holders ??= []).push(stepId.container(c.id));
+        for (let i = 0; i < p.containers.length; i++) {
+            holders = withStep(holders, stepId.container(p.containers[i].id));
+        }
     }
     return holders ?? NO_STEPS;
 }
-const carriedBy = (carriers, ref) => carriers?.find((c) => c.tag === ref);
+function carriedBy(carriers, ref) {
+    for (let i = 0; carriers && i < carriers.length; i++) {
+        if (carriers[i].tag === ref)
+            return carriers[i];
+    }
+    return undefined;
+}
 function untagStep(requires, ref, id, carriers, dependsOn) {
     const carried = carriedBy(carriers, ref);
     return {
@@ -48582,6 +48666,12 @@ var until_free = __nccwpck_require__(3810);
 ;// CONCATENATED MODULE: ./src/plan/planner.ts
 // The planner: inventory + policy + now → plan. Pure: it makes no engine calls and reads no clock.
 // Each phase takes the earlier phases' results as read-only values and returns its own.
+//
+// A plan is made once per run, so most of it runs before V8 has optimised it. There, `for … of`
+// makes an iterator result for every element, and a closure that names a function's variables
+// makes that function's scope anew on every call. So the passes over images, references and steps
+// loop by index, and keep such closures out of what they call per image: at 50,000 images, a
+// first plan allocated about 200 MB before this and 120 MB after.
 
 
 
