@@ -796,7 +796,56 @@ export async function buildKitBuild(engine, { tag, from = 'bb:latest', writes = 
 }
 
 export async function tag(engine, src, dst) {
+  const startMs = Date.now();
   await engine.docker(['tag', src, dst]);
+  // Podman writes its image events from another goroutine, after the tag has returned: a run that
+  // starts at once can read the feed before the event is in it. dockerd logs it before answering.
+  if (engine.kind === 'podman') {
+    const atMs = (e) => (e.timeNano !== undefined ? e.timeNano / 1e6 : e.time * 1000);
+    await untilEvent(
+      engine,
+      Math.floor(startMs / 1000),
+      (e) => e.Action === 'tag' && atMs(e) >= startMs
+    );
+  }
+}
+
+/**
+ * Waits until the engine's event feed holds an event since `sinceSec` that `wanted` accepts: what
+ * the engine has so far (`stream=false`, which Podman honours), asked again every 50 ms for 10 s.
+ */
+async function untilEvent(engine, sinceSec, wanted) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const until = Math.floor(Date.now() / 1000) + 1;
+    const body = await new Promise((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: engine.socket,
+          path: `/events?since=${sinceSec}&until=${until}&stream=false`,
+          timeout: 5000
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve(text));
+        }
+      );
+      req.on('timeout', () => req.destroy(new Error(`${engine.kind} /events did not answer`)));
+      req.on('error', reject);
+      req.end();
+    });
+    const events = body
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line));
+    if (events.some(wanted)) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${engine.kind}: the event awaited is not in the feed after 10 s`);
+    }
+    await sleep(50);
+  }
 }
 
 async function imageId(engine, ref) {
