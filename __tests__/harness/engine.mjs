@@ -800,21 +800,17 @@ export async function tag(engine, src, dst) {
   await engine.docker(['tag', src, dst]);
   // Podman writes its image events from another goroutine, after the tag has returned: a run that
   // starts at once can read the feed before the event is in it. dockerd logs it before answering.
-  if (engine.kind === 'podman') {
-    const atMs = (e) => (e.timeNano !== undefined ? e.timeNano / 1e6 : e.time * 1000);
-    await untilEvent(
-      engine,
-      Math.floor(startMs / 1000),
-      (e) => e.Action === 'tag' && atMs(e) >= startMs
-    );
-  }
+  if (engine.kind === 'podman') await untilEvent(engine, 'tag', startMs);
 }
 
 /**
- * Waits until the engine's event feed holds an event since `sinceSec` that `wanted` accepts: what
- * the engine has so far (`stream=false`, which Podman honours), asked again every 50 ms for 10 s.
+ * Waits until the engine's event feed holds an `action` event made at `sinceMs` or later: what the
+ * engine has so far (`stream=false`, which Podman honours), asked again every 50 ms for 10 s.
  */
-async function untilEvent(engine, sinceSec, wanted) {
+async function untilEvent(engine, action, sinceMs) {
+  // As src/engine/events.ts's eventTime reads it, which the harness, plain JavaScript, cannot import.
+  const atMs = (e) => (e.timeNano > 0 ? Math.floor(e.timeNano / 1e6) : (e.time ?? 0) * 1000);
+  const sinceSec = Math.floor(sinceMs / 1000);
   const deadline = Date.now() + 10_000;
   for (;;) {
     const until = Math.floor(Date.now() / 1000) + 1;
@@ -840,9 +836,9 @@ async function untilEvent(engine, sinceSec, wanted) {
       .split('\n')
       .filter((line) => line.trim() !== '')
       .map((line) => JSON.parse(line));
-    if (events.some(wanted)) return;
+    if (events.some((e) => e.Action === action && atMs(e) >= sinceMs)) return;
     if (Date.now() > deadline) {
-      throw new Error(`${engine.kind}: the event awaited is not in the feed after 10 s`);
+      throw new Error(`${engine.kind}: no ${action} event in the feed 10 s after the ${action}`);
     }
     await sleep(50);
   }

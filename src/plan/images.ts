@@ -16,7 +16,8 @@ import type {
 
 /**
  * An image's tags and digests. The inventory's own list when the image has only one kind: neither
- * is changed from here on, and copying them was most of this phase's time for 50,000 images.
+ * is changed from here on, and copying them was about a quarter of this phase's time in a profile
+ * at 50,000 images.
  */
 function referencesOf({ tags, digests }: InventoryImage): Reference[] {
   if (digests.length === 0) return tags;
