@@ -11,7 +11,7 @@
 // the snapshot's IDs before the clock starts). Only the harness's private engines are used.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { createConnection, createServer } from 'node:net';
@@ -226,6 +226,31 @@ function vmHwmMb(pid) {
   }
 }
 
+/** Clock ticks a second in /proc/<pid>/stat: 100 on Linux everywhere this runs. */
+const CLK_TCK = Number((await run('getconf', ['CLK_TCK'], { allowFail: true })).stdout) || 100;
+
+/**
+ * The CPU time, user and system, that a process and its direct children (dockerd's containerd)
+ * have used so far, in ms; children that exit in between drop out of the sum.
+ */
+function cpuMsOf(pid) {
+  const fields = (id) => {
+    const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  let ticks = 0;
+  for (const id of readdirSync('/proc')) {
+    if (!/^\d+$/.test(id)) continue;
+    try {
+      const f = fields(id);
+      if (id === String(pid) || f[1] === String(pid)) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
 /** dist/index.js as the runner runs it, with each log line's arrival time and its peak RSS. */
 async function runTheAction(engine, node, host = engine.host) {
   const { files, env } = await actionEnv({
@@ -251,12 +276,14 @@ async function runTheAction(engine, node, host = engine.host) {
   const wallMs = performance.now() - t0;
   clearInterval(sampler);
   if (code !== 0) warn(`the action exited with ${code}`);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(
-    await readFile(timeFile, 'utf8').catch(() => '')
-  );
+  const times = await readFile(timeFile, 'utf8').catch(() => '');
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(times);
   const outputs = parseCommandFile(await readFile(files.GITHUB_OUTPUT, 'utf8'));
   const peakRssMb = gnuTime ? (rss ? Number(rss[1]) / 1024 : NaN) : sampled;
-  return { wallMs, peakRssMb, phases: phasesOf(out, wallMs), outputs };
+  const seconds = (what) =>
+    Number(new RegExp(`${what} time \\(seconds\\): ([\\d.]+)`).exec(times)?.[1]);
+  const cpuMs = gnuTime ? (seconds('User') + seconds('System')) * 1000 : NaN;
+  return { wallMs, peakRssMb, cpuMs, phases: phasesOf(out, wallMs), outputs };
 }
 
 /** Each `::group::` to its `::endgroup::`; start-up is spawn → first group. */
@@ -510,7 +537,9 @@ for (const [si, n] of opts.sizes.entries()) {
       for (const v of r % 2 ? ['prune', 'action'] : ['action', 'prune']) {
         const engine = await restore(snapshot, `bench-${v}`);
         try {
+          const engineCpuBefore = cpuMsOf(engine.pid);
           round[v] = v === 'action' ? await runTheAction(engine, node) : await runPrune(engine);
+          round[v].engineCpuMs = cpuMsOf(engine.pid) - engineCpuBefore;
           if ((await leftOn(engine)) > 0) warn(`${v} at ${n} left the engine not empty`);
         } finally {
           await engine.stop();
@@ -539,6 +568,25 @@ for (const [si, n] of opts.sizes.entries()) {
 const loadAtEnd = os.loadavg();
 
 // --- docs/benchmarks.md
+
+/** What the CPU table says, for the first and the last size. */
+function cpuBullet() {
+  const sizes = [...new Set([results[0], results.at(-1)])];
+  const each = sizes.map((r) => {
+    const c = cpuOf(r);
+    return `at ${r.snapshot.n} images the action's process used ${sec(c.actionCpu)} of CPU in its ${sec(c.action)} and the engine ${sec(c.engineInAction)}, together ${pct(c.actionBusy)} of the cores; in prune's run the engine used ${sec(c.engineInPrune)} in ${sec(c.prune)}, ${pct(c.pruneBusy)}`;
+  });
+  const idle = sizes.every((r) => {
+    const c = cpuOf(r);
+    return c.actionBusy < 75 && c.pruneBusy < 75;
+  });
+  return (
+    `- **Where the CPU went** (the CPU table): ${each.join('; ')}.` +
+    (idle
+      ? " Neither run keeps the cores busy: the rest of each is waiting, on the engine's writes to its disk (each untag and delete syncs repositories.json) and on the lock they hold, which more requests in flight overlap and no client can shorten."
+      : " The cores were busy for most of a run: the client's own work then competes with the engine for them.")
+  );
+}
 
 const doc = [];
 const p = (...xs) => doc.push(...xs);
@@ -571,6 +619,32 @@ for (const r of results) {
     `| ${s.n} | ${s.references} | ${s.containers} | ${r.rounds.length} | ${sec(a)} | ${sec(b)} | ${ratioOf(r).toFixed(2)}× | ${r.rounds.map((x) => (x.action.wallMs / x.prune.wallMs).toFixed(2)).join(', ')} | ${(a / s.n).toFixed(2)} ms | ${(b / s.n).toFixed(2)} ms | ${median(r.rounds.map((x) => x.action.peakRssMb)).toFixed(0)} MB |`
   );
 }
+const pct = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}%` : '–');
+const cpuOf = (r) => {
+  const m = (f) => median(r.rounds.map(f));
+  const action = m((x) => x.action.wallMs);
+  const actionCpu = m((x) => x.action.cpuMs);
+  const engineInAction = m((x) => x.action.engineCpuMs);
+  const prune = m((x) => x.prune.wallMs);
+  const engineInPrune = m((x) => x.prune.engineCpuMs);
+  const busy = (cpu, wall) => (100 * cpu) / (wall * os.cpus().length);
+  return {
+    action, actionCpu, engineInAction, prune, engineInPrune,
+    actionBusy: busy(actionCpu + engineInAction, action),
+    pruneBusy: busy(engineInPrune, prune)
+  }; // prettier-ignore
+};
+p(
+  '',
+  `The CPU time each run used, user and system (medians of the rounds): the action's own process, from GNU time, and the engine's (dockerd and its containerd), from /proc. Busy is that CPU time against what the machine's ${os.cpus().length} cores could give in the run's wall time; prune's docker CLI is left out, as it only waits.`,
+  '',
+  '| Images | Action | Its process | The engine | Busy | Prune | The engine | Busy |',
+  '| -----: | -----: | ----------: | ---------: | ---: | ----: | ---------: | ---: |',
+  ...results.map((r) => {
+    const c = cpuOf(r);
+    return `| ${r.snapshot.n} | ${sec(c.action)} | ${sec(c.actionCpu)} | ${sec(c.engineInAction)} | ${pct(c.actionBusy)} | ${sec(c.prune)} | ${sec(c.engineInPrune)} | ${pct(c.pruneBusy)} |`;
+  })
+);
 const phaseNames = [...new Set(first.rounds.flatMap((x) => Object.keys(x.action.phases)))];
 p(
   '',
@@ -684,6 +758,8 @@ p(
   "- **What the action adds on top is what its safety needs.** Each step's precondition (issue #9) is answered without a request while the engine's event feed shows that nothing has named an image since the inventory was read, and a container's \"still stopped\" is left to the engine, which refuses a running one in the call itself: the requests table shows what remains. The rest is the inventory, the plan and the start of a Node process, against a daemon that holds its state in memory.",
   `- **Beside the removals** (the phases table): the start of a Node process and its bundle, the inventory, the plan and the report. The inventory's image inspects are most of the read: one per image, for the layers that exact bytes need, at 32 in flight; they take longer in the action than alone (measured on 2026-12-01: 1000 inspects alone on a freshly started engine, median 0.28 s; beside \`/system/df\`, which walks every layer, 0.40 s; in the action about 0.56 s, the rest being the client's own work in a process that has just started).`,
   '- **Tried on 2026-12-01 and not kept** (each as a patched bundle, in 4–6 rounds alternating with this one and prune, 1000 images): ordering the ready steps critical path first (containers and the untags that delete nothing before the ones that delete), median 5.31 s and 6.33 s in two series against 5.90 s and 5.96 s for the bundle as it is; a fixed 32 in flight, 6.69 s against 5.90 s. Both are inside the spread of single runs here (prune alone took 5.3–11.6 s in the same series), so the executor keeps its order and its probing.',
+  cpuBullet(),
+  "- **Tried on 2026-12-01 at 4000 images, and not kept** (patched bundles, 3 rounds each, alternating with the bundle as it is and prune; the removals' time, medians): a fixed 64 in flight, where the floor was fastest, 35.1 s against 33.4 s for the bundle as it is, and slower in each of the 3 pairs (the bundle as it is held 16 most of the time, probing 32 and 64 now and then); in a second series, the steps that delete nothing first (containers and the untags that leave their image), as the floor sends them, 37.2 s, and the same at a fixed 64, 37.0 s, against 34.8 s. So neither the number in flight nor the order closes the gap to the floor. What differs then is what the action does around each request, which the floor's bare calls do not: dockerode's handling of the request and its answer, the step's precondition and the record of its result (the CPU table gives the process's share).",
   "- **The inventory cannot be read with fewer calls and keep exact bytes.** `GET /images/json` has no layer IDs, so each image is inspected once for its RootFS; layer sizes come from `GET /images/{id}/history`, now only for images that hold a layer no other answer sized (20 calls for 1000 images here, against 1000 before). `/system/df` and `/images/json?shared-size=1` (API 1.42 and later; 20.10 has 1.41) give each image's `SharedSize`: the bytes it shares, not with which images, so the bytes that deleting some of the images frees cannot be derived from them.",
   "- **The planner at 50,000 images** is measured on an inventory whose strings come from `JSON.parse`, as the action's do (strings made by templates are ropes, and flattening them on first read cost it about a third more). Its first call spends the time over the phases rather than in one: the index parses 108,000 references and sorts 50,000 IDs, the steps phase makes one step object per container, reference and image (the Steps column), and the reference decisions visit every reference; the first run also pays for the young generation's scavenges as the heap grows (the GC column). The process's peak includes the inventory itself, which the planner does not make. The objects-only row is the plan's shape alone, an object per step and per deleted image (which the JSON report and the summary read), with no decision; the target bullet above says how much of the 0.4 s it leaves for the decisions. Reaching the target would take another data layout (arrays of numbers rather than objects per image and step) for the phases and the plan alike, which has not been done.",
   "- **The planner on 2026-12-01.** Kept, in two rounds. First: steps share their precondition where it names nothing of its own and one empty list, an image's untags share theirs, the reference decisions make a decision object only when they return one and look each reference's exclusion up once, and lists are joined by spreading rather than `concat` (in paired runs of the phases, the steps phase went from about 300 to 210 ms and select-all's first call from about 0.95 to 0.85 s). Then: the passes over images, references and steps loop by index rather than with `for … of`, and keep closures that name their variables out of what they call per image; age records that name nothing are shared; keep-latest's ranks are looked up by the parsed reference rather than by its text, which hashed every reference; a deleted image's references are the inventory's own list when it has tags only or digests only. A first select-all plan allocated about 200 MB before that round and 120 MB after (measured with a young generation large enough that no GC ran), and in 8 pairs of runs alternating the two, select-all's first call went from 869 to 709 ms and policy's from 905 to 832 ms (medians); the process's peak RSS came under 300 MB. Where a first select-all call spends its time now (phase medians of 7 processes, each phase with the GC that falls in it): the index about 230 ms, the steps about 230 ms, the reference decisions about 130 ms, the images about 60 ms, the rest about 70 ms. Measured and not kept: parsing the references in the order the engine lists the images, for memory locality (alone, 37 against 77 ms; in the whole index, within noise in 8 pairs); comparing a reference with the repository parsed just before, to skip a slice and a hash (within noise); sorting the IDs by a numeric key of their first hex digits, ties settled by the whole ID (the whole index took 207 against 220 ms, medians of 10 pairs, within noise); an inventory already in ID order made the index about 40 ms faster and no other phase faster. Why a first call costs what it does: `decideReferences` alone, over the same 50,000 images, took 94–126 ms on each of its first two calls and 36–62 ms from the third (5 processes): a pass that runs once runs mostly before V8 has optimised it, so the first-call target counts the engine's tiering as well as the work.",
