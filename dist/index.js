@@ -48536,7 +48536,7 @@ function buildSteps(index, selection) {
             continue;
         }
         const holders = holdersOf(node, deleted);
-        const refs = untags.length > 1 ? untagOrder(untags) : untags;
+        const refs = untagOrder(untags);
         // Each untag but the last leaves the image in place; the last waits for them and the holders.
         // Sized once: a list grown by push from [] gets room for 17 IDs, for the one or two it holds.
         let earlier;

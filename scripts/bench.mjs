@@ -571,15 +571,17 @@ const loadAtEnd = os.loadavg();
 
 /** What the CPU table says, for the first and the last size. */
 function cpuBullet() {
-  const sizes = [...new Set([results[0], results.at(-1)])];
-  const each = sizes.map((r) => {
-    const c = cpuOf(r);
-    return `at ${r.snapshot.n} images the action's process used ${sec(c.actionCpu)} of CPU in its ${sec(c.action)} and the engine ${sec(c.engineInAction)}, together ${pct(c.actionBusy)} of the cores; in prune's run the engine used ${sec(c.engineInPrune)} in ${sec(c.prune)}, ${pct(c.pruneBusy)}`;
-  });
-  const idle = sizes.every((r) => {
-    const c = cpuOf(r);
-    return c.actionBusy < 75 && c.pruneBusy < 75;
-  });
+  const sizes = [...new Set([results[0], results.at(-1)])].map((r) => ({
+    n: r.snapshot.n,
+    c: cpuOf(r)
+  }));
+  const each = sizes.map(
+    ({ n, c }) =>
+      `at ${n} images the action's process used ${sec(c.actionCpu)} of CPU in its ${sec(c.action)} and the engine ${sec(c.engineInAction)}, together ${pct(c.actionBusy)} of the cores; in prune's run the engine used ${sec(c.engineInPrune)} in ${sec(c.prune)}, ${pct(c.pruneBusy)}`
+  );
+  // Below this share of the cores, most of a run is spent waiting rather than computing.
+  const BUSY_PERCENT = 75;
+  const idle = sizes.every(({ c }) => c.actionBusy < BUSY_PERCENT && c.pruneBusy < BUSY_PERCENT);
   return (
     `- **Where the CPU went** (the CPU table): ${each.join('; ')}.` +
     (idle

@@ -123,17 +123,31 @@ function supportsIp6tables(dockerd) {
   return ip6tablesFlag;
 }
 
-function ping(socketPath) {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
+/** A GET (on a socket, or a host and port) and its answer: the status and the body. */
+function httpGet(options) {
+  return new Promise((resolve, reject) => {
+    const req = request(options, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
     });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
+    req.on('timeout', () =>
+      req.destroy(new Error(`GET ${options.path} had no answer in ${options.timeout} ms`))
+    );
+    req.on('error', reject);
     req.end();
   });
 }
+
+/** Whether a GET answers 200, false for any failure: for waiting until a server is up. */
+const answers200 = (options) =>
+  httpGet({ ...options, timeout: 1000 }).then(
+    ({ status }) => status === 200,
+    () => false
+  );
+
+const ping = (socketPath) => answers200({ socketPath, path: '/_ping' });
 
 function logTail(file, lines = 30) {
   try {
@@ -633,16 +647,7 @@ export async function startRegistry({ name = 'registry' } = {}) {
   closeSync(fd);
   child.unref();
   const watchdog = startWatchdog(dir);
-  const up = () =>
-    new Promise((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/v2/', timeout: 1000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => req.destroy());
-      req.end();
-    });
+  const up = () => answers200({ host: '127.0.0.1', port, path: '/v2/' });
   const deadline = Date.now() + PING_TIMEOUT_MS;
   while (!(await up())) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -814,23 +819,10 @@ async function untilEvent(engine, action, sinceMs) {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const until = Math.floor(Date.now() / 1000) + 1;
-    const body = await new Promise((resolve, reject) => {
-      const req = request(
-        {
-          socketPath: engine.socket,
-          path: `/events?since=${sinceSec}&until=${until}&stream=false`,
-          timeout: 5000
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk) => (text += chunk));
-          res.on('end', () => resolve(text));
-        }
-      );
-      req.on('timeout', () => req.destroy(new Error(`${engine.kind} /events did not answer`)));
-      req.on('error', reject);
-      req.end();
+    const { body } = await httpGet({
+      socketPath: engine.socket,
+      path: `/events?since=${sinceSec}&until=${until}&stream=false`,
+      timeout: 5000
     });
     const events = body
       .split('\n')
