@@ -1,10 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import path from 'node:path';
 import {
   busyboxImage,
   buildImage,
   inventory,
   loadImages,
+  resetEngine,
+  run,
   runContainer,
   startEngine,
   tag,
@@ -133,4 +135,39 @@ describe('harness against a private engine', () => {
     // The first engine is unaffected.
     expect((await inventory(engine)).containers).toHaveLength(4);
   }, 120_000);
+
+  it('empties an engine that stops answering, and stops one without waiting on it', async () => {
+    const other = await startEngine({ name: 'hung' });
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      await busyboxImage(other);
+      await runContainer(other, { image: 'bb:latest', name: 'g-running' });
+      await runContainer(other, { image: 'bb:latest', name: 'g-paused', state: 'paused' });
+      // A stopped daemon still accepts connections on its socket and never answers: a hang.
+      const frozen = other.pid!;
+      process.kill(frozen, 'SIGSTOP');
+      await resetEngine(other, { timeoutMs: 2000 });
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]![0]).toMatch(/hung while being emptied .*no answer in 2s/);
+      expect(other.pid).not.toBe(frozen);
+      expect(await inventory(other)).toEqual({ images: [], containers: [] });
+
+      await busyboxImage(other);
+      await runContainer(other, { image: 'bb:latest', name: 'g-again' });
+      process.kill(other.pid!, 'SIGSTOP');
+      await other.stop();
+    } finally {
+      warn.mockRestore();
+      await other.stop();
+    }
+    expect(leftovers(other.dir)).toEqual({ mounts: [], procs: [], dirExists: false });
+  }, 120_000);
+
+  it('kills a command that outlives its timeout and says so', async () => {
+    await expect(run('sleep', ['30'], { timeoutMs: 200 })).rejects.toMatchObject({
+      message: 'sleep 30: no answer in 0.2s',
+      timedOut: true
+    });
+    await expect(run('sleep', ['0'], { timeoutMs: 5000 })).resolves.toMatchObject({ code: 0 });
+  });
 });

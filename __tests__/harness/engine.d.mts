@@ -12,6 +12,8 @@ export interface RunOptions {
   /** Written to the command's standard input. */
   input?: string | Buffer;
   cwd?: string;
+  /** SIGKILLs the command and rejects once it has run this long (0, the default: no limit). */
+  timeoutMs?: number;
 }
 
 /** Runs a command without a shell; rejects with its stderr on a non-zero exit unless allowFail. */
@@ -42,14 +44,21 @@ export interface Engine {
   readonly env: NodeJS.ProcessEnv;
   /** PID of the current daemon (for Podman, of `podman system service`). */
   readonly pid: number | undefined;
-  /** Runs the docker CLI against this engine; `env` is merged over the engine's env. */
+  /**
+   * Runs the docker CLI against this engine; `env` is merged over the engine's env. Unless `timeoutMs`
+   * says otherwise, a call unanswered in 10 minutes is killed and rejected.
+   */
   docker(args: string[], opts?: RunOptions & { env?: Record<string, string> }): Promise<RunResult>;
   /** SIGKILLs the daemon (dockerd's containerd dies with it; shims, conmon and containers live on). */
   kill(): void;
-  /** Stops (if running) and starts the daemon again on the same directories. */
-  restart(): Promise<void>;
+  /**
+   * Stops (if running) and starts the daemon again on the same directories. With `kill`, SIGKILLs it
+   * and every process it left (containerd, shims, containers) first, as for a hung daemon.
+   */
+  restart(options?: { kill?: boolean }): Promise<void>;
   /**
    * Kills containers, stops the daemon, then removes leftover processes, mounts and dir. Idempotent.
+   * A daemon that does not answer within 15 s is SIGKILLed, and its containers with it.
    * An engine never stopped is removed by its watchdog once the process that started it ends.
    */
   stop(): Promise<void>;
@@ -248,5 +257,8 @@ export interface Inventory {
 
 export function inventory(engine: Engine): Promise<Inventory>;
 
-/** Test-only: removes every container and image, with force. */
-export function resetEngine(engine: Engine): Promise<void>;
+/**
+ * Test-only: removes every container and image, with force. A CLI call unanswered in `timeoutMs`
+ * (default 30 s) has the engine killed, cleared of its processes and restarted, once, with a warning.
+ */
+export function resetEngine(engine: Engine, options?: { timeoutMs?: number }): Promise<void>;

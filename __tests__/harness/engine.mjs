@@ -26,12 +26,20 @@ const BUSYBOX = '/bin/busybox';
 const BUILDKIT_CLI = '/usr/bin/docker';
 const DOCKER = process.env.DOCKER_CLI ?? 'docker';
 const PING_TIMEOUT_MS = 30_000;
+// Far above any one CLI call here, far below jest's limits: a hung daemon fails the call that met it
+// rather than waiting out the whole run.
+const CLI_TIMEOUT_MS = 600_000;
+const STOP_CLI_TIMEOUT_MS = 15_000;
 
 /**
  * Runs a command without a shell; rejects with its stderr unless allowFail.
  * @returns {Promise<{stdout: string, stderr: string, code: number}>}
  */
-export function run(cmd, args, { env = process.env, input, allowFail = false, cwd } = {}) {
+export function run(
+  cmd,
+  args,
+  { env = process.env, input, allowFail = false, cwd, timeoutMs = 0 } = {}
+) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       env,
@@ -40,16 +48,28 @@ export function run(cmd, args, { env = process.env, input, allowFail = false, cw
     });
     const out = [];
     const err = [];
+    // A hung daemon leaves its client waiting for ever, and a waiting child keeps jest alive.
+    let timedOut = false;
+    const timer =
+      timeoutMs > 0 &&
+      setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => err.push(d));
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
       const res = {
         stdout: Buffer.concat(out).toString(),
         stderr: Buffer.concat(err).toString(),
         code: code ?? 128
       };
-      if (res.code !== 0 && !allowFail) {
+      if (timedOut) {
+        const message = `${cmd} ${args.join(' ')}: no answer in ${timeoutMs / 1000}s`;
+        reject(Object.assign(new Error(message), { timedOut: true }));
+      } else if (res.code !== 0 && !allowFail) {
         const why = signal ? `killed by ${signal}` : `exit ${res.code}`;
         reject(new Error(`${cmd} ${args.join(' ')}: ${why}\n${res.stderr.trim()}`));
       } else resolve(res);
@@ -124,7 +144,7 @@ function supportsIp6tables(dockerd) {
 }
 
 /** A GET (on a socket, or a host and port) and its answer: the status and the body. */
-function httpGet(options) {
+export function httpGet(options) {
   return new Promise((resolve, reject) => {
     const req = request(options, (res) => {
       let body = '';
@@ -157,11 +177,12 @@ function logTail(file, lines = 30) {
   }
 }
 
-function procs() {
+export function procs() {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p));
 }
 
-function readProc(pid, file) {
+/** A file under /proc/<pid>, or '' once the process is gone. */
+export function readProc(pid, file) {
   try {
     return readFileSync(`/proc/${pid}/${file}`, 'utf8');
   } catch {
@@ -279,11 +300,15 @@ function dropStaleContainerdPid(execRoot) {
   if (!stat || /\) Z /.test(stat)) rmSync(file, { force: true });
 }
 
+// A process may spawn another as it goes (conmon runs `podman container cleanup` when its container
+// dies): sweep until a sweep finds none alive.
+function sweepUntilQuiet(dir) {
+  for (let i = 0; i < 100 && sweepProcesses(dir) > 0; i++) pause(100);
+}
+
 // Removes everything an engine left: processes, mounts, then the directory itself.
 function cleanupDir(dir) {
-  // A process may spawn another as it goes (conmon runs `podman container cleanup` when its
-  // container dies), which would write into dir after rm: sweep until a sweep finds none alive.
-  for (let i = 0; i < 100 && sweepProcesses(dir) > 0; i++) pause(100);
+  sweepUntilQuiet(dir); // else a late process would write into dir after rm
   unmountUnder(dir);
   execFileSync('rm', ['-rf', '--one-file-system', dir], { stdio: 'ignore' });
 }
@@ -399,25 +424,36 @@ async function superviseDaemon({
       return child.pid;
     },
     docker: (dockerArgs, opts = {}) =>
-      run(DOCKER, dockerArgs, { ...opts, env: { ...env, ...opts.env } }),
+      run(DOCKER, dockerArgs, { timeoutMs: CLI_TIMEOUT_MS, ...opts, env: { ...env, ...opts.env } }),
     kill() {
       child.kill('SIGKILL');
     },
-    async restart() {
-      await terminate();
+    async restart({ kill = false } = {}) {
+      if (kill) {
+        child.kill('SIGKILL');
+        await exited;
+        // A hung daemon's containerd and shims are as stuck as it was: start from none of them.
+        sweepUntilQuiet(dir);
+      } else await terminate();
       await launch();
     },
     stop() {
       stopping ??= (async () => {
-        watchdog.kill('SIGKILL');
         if (child.exitCode === null && child.signalCode === null) {
           // Containers run `sleep` as PID 1, which ignores SIGTERM: kill them first or shutdown waits 10s each.
-          const ps = await engine.docker(['ps', '-q', '--no-trunc'], { allowFail: true });
-          const ids = ps.stdout.split('\n').filter(Boolean);
-          if (ids.length) await engine.docker(['kill', ...ids], { allowFail: true });
+          const opts = { allowFail: true, timeoutMs: STOP_CLI_TIMEOUT_MS };
+          try {
+            const ps = await engine.docker(['ps', '-q', '--no-trunc'], opts);
+            const ids = ps.stdout.split('\n').filter(Boolean);
+            if (ids.length) await engine.docker(['kill', ...ids], opts);
+          } catch {
+            engine.kill(); // it does not answer; cleanupDir kills the containers instead
+          }
         }
         await terminate();
         cleanupDir(dir);
+        // Only now: had stop() itself hung, the watchdog would still clean up after this process.
+        watchdog.kill('SIGKILL');
       })();
       return stopping;
     }
@@ -1002,15 +1038,36 @@ const byKey = (k) => (a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : 0);
 /**
  * Test-only: empties the engine, containers first. The harness may force; the action never does.
  * Images are retried a few times because a parent cannot go before its children.
+ * An engine that stops answering meanwhile is killed, cleared of its processes and started again,
+ * once: that is an engine fault, not the test's, and it is reported on stderr.
  */
-export async function resetEngine(engine) {
-  const list = async (args) => (await engine.docker(args)).stdout.split('\n').filter(Boolean);
+export async function resetEngine(engine, { timeoutMs = 30_000 } = {}) {
+  try {
+    await emptyEngine(engine, timeoutMs);
+  } catch (e) {
+    if (!e.timedOut) throw e;
+    console.warn(
+      `${engine.host} hung while being emptied (${e.message}); restarting it. ${engine.logFile}:\n${logTail(engine.logFile)}`
+    );
+    await engine.restart({ kill: true });
+    await emptyEngine(engine, timeoutMs);
+  }
+}
+
+async function emptyEngine(engine, timeoutMs) {
+  const opts = { timeoutMs };
+  const list = async (args) => (await engine.docker(args, opts)).stdout.split('\n').filter(Boolean);
+  // Once, dockerd 20.10 hung for good force-removing containers that were paused or running a second
+  // before (all four left "removal in progress"), its log last showing paused containers' kills.
+  // Thawing them first keeps rm -f off that path; the timeout is what bounds a hang.
+  const paused = await list(['ps', '-q', '--filter', 'status=paused']);
+  if (paused.length) await engine.docker(['unpause', ...paused], { ...opts, allowFail: true });
   const containers = await list(['ps', '-aq']);
-  if (containers.length) await engine.docker(['rm', '-f', ...containers]);
+  if (containers.length) await engine.docker(['rm', '-f', ...containers], opts);
   for (let i = 0; i < 5; i++) {
     const images = [...new Set(await list(['image', 'ls', '-aq', '--no-trunc']))];
     if (images.length === 0) return;
-    await engine.docker(['rmi', '-f', ...images], { allowFail: true });
+    await engine.docker(['rmi', '-f', ...images], { ...opts, allowFail: true });
   }
   throw new Error(`${engine.host} still has images after resetEngine`);
 }
