@@ -62,7 +62,7 @@ export const SCENARIOS = {
 const hex = (s) => createHash('sha256').update(s).digest('hex');
 
 // mulberry32: a small seeded PRNG, so the inventory is the same on every run.
-function prng(seed) {
+export function prng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
