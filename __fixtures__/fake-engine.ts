@@ -19,8 +19,14 @@ export class FakeEngine implements Remover {
   pruneBuildCache: Remover['pruneBuildCache'];
   /** Test hook: runs before each call, e.g. to inject a race. */
   beforeCall?: (call: string) => void;
+  /**
+   * Other calls run while a parent is pruned: between reading what holds it, asking whether it
+   * is dangling, and deleting it, as dockerd holds no lock across the three.
+   */
+  private readonly unlockedPrune: boolean;
 
-  constructor(inventory: Inventory) {
+  constructor(inventory: Inventory, { unlockedPrune = false }: { unlockedPrune?: boolean } = {}) {
+    this.unlockedPrune = unlockedPrune;
     const copy = structuredClone(inventory);
     this.images = new Map(copy.images.map((i) => [i.id, i]));
     this.containers = new Map(copy.containers.map((c) => [c.id, c]));
@@ -81,11 +87,11 @@ export class FakeEngine implements Remover {
           409
         );
       }
-      this.checkConflicts(byId, false);
+      this.refuseIfHeld(byId);
       result.untagged.push(...refsOf(byId));
       byId.tags = [];
       byId.digests = [];
-      this.deleteAndPrune(byId, result);
+      await this.deleteAndPrune(byId, result);
       return result;
     }
     const image = [...this.images.values()].find((i) => refsOf(i).includes(name));
@@ -115,21 +121,26 @@ export class FakeEngine implements Remover {
     result.untagged.push(name, ...goesWithIt);
     if (remaining.length > 0) return result;
     // The last reference is gone: delete unless something holds the image (quietly, no error).
+    // dockerd reads the holders here without a lock too, but a plan never removes an image's last
+    // reference while its children or containers may still go, so that race is not modelled.
     if (this.holder(image)) return result;
-    this.deleteAndPrune(image, result);
+    await this.deleteAndPrune(image, result);
     return result;
   }
 
+  private hasChild(image: InventoryImage): boolean {
+    return [...this.images.values()].some((i) => i.parent === image.id);
+  }
+
   private holder(image: InventoryImage): string | undefined {
-    if ([...this.images.values()].some((i) => i.parent === image.id)) return 'child';
+    if (this.hasChild(image)) return 'child';
     if ([...this.containers.values()].some((c) => c.image === image.id)) return 'container';
     return undefined;
   }
 
-  private checkConflicts(image: InventoryImage, quiet: boolean): boolean {
-    const children = [...this.images.values()].some((i) => i.parent === image.id);
-    if (children) {
-      if (quiet) return false;
+  /** Refuses, as a delete by ID does, when a child or a container holds the image. */
+  private refuseIfHeld(image: InventoryImage): void {
+    if (this.hasChild(image)) {
       throw new EngineError(
         `conflict: unable to delete ${short(image.id)} (cannot be forced) - image has dependent child images`,
         409
@@ -137,28 +148,46 @@ export class FakeEngine implements Remover {
     }
     const user = [...this.containers.values()].find((c) => c.image === image.id);
     if (user) {
-      if (quiet) return false;
       const running = ACTIVE.has(user.state);
       throw new EngineError(
         `conflict: unable to delete ${short(image.id)} (${running ? 'cannot be forced' : 'must be forced'}) - image is being used by ${running ? 'running' : 'stopped'} container ${user.id.slice(0, 12)}`,
         409
       );
     }
-    return true;
   }
 
-  private deleteAndPrune(image: InventoryImage, result: RemoveResult): void {
+  /** Deletes the image, then prunes the untagged parents that nothing else holds. */
+  private async deleteAndPrune(image: InventoryImage, result: RemoveResult): Promise<void> {
     this.images.delete(image.id);
     result.deleted.push(image.id);
-    // The engine then prunes untagged parents that nothing else holds.
     let parent = image.parent ? this.images.get(image.parent) : undefined;
-    while (parent && refsOf(parent).length === 0 && this.checkConflicts(parent, true)) {
+    while (parent && refsOf(parent).length === 0) {
+      const holder = this.holder(parent);
+      if (this.unlockedPrune) await nextTurn();
+      if (holder) {
+        // Quiet when a container uses it or it is not dangling: what it sees now, not at the read.
+        if (holder === 'container' || !this.dangling(parent)) return;
+        throw new EngineError(
+          `conflict: unable to delete ${short(parent.id)} (cannot be forced) - image has dependent child images`,
+          409
+        );
+      }
+      if (this.unlockedPrune) await nextTurn();
+      if (!this.images.has(parent.id)) {
+        throw new EngineError(`unrecognized image ID ${parent.id}`, 500);
+      }
       this.images.delete(parent.id);
       result.deleted.push(parent.id);
       parent = parent.parent ? this.images.get(parent.parent) : undefined;
     }
   }
+
+  private dangling(image: InventoryImage): boolean {
+    return refsOf(image).length === 0 && !this.hasChild(image);
+  }
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function refsOf(i: InventoryImage): string[] {
   return [...i.tags, ...i.digests];

@@ -48517,6 +48517,7 @@ function buildSteps(index, selection) {
         removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
     }
     const { childrenFirst } = index;
+    const locksOf = pruneLocks(childrenFirst, selection);
     for (let i = 0; i < childrenFirst.length; i++) {
         const node = childrenFirst[i];
         const { id } = node;
@@ -48536,6 +48537,7 @@ function buildSteps(index, selection) {
             continue;
         }
         const holders = holdersOf(node, deleted);
+        const locks = locksOf?.(node);
         const refs = untagOrder(untags);
         // Each untag but the last leaves the image in place; the last waits for them and the holders.
         // Sized once: a list grown by push from [] gets room for 17 IDs, for the one or two it holds.
@@ -48554,16 +48556,19 @@ function buildSteps(index, selection) {
                 : holders.length > 0
                     ? [...earlier, ...holders]
                     : earlier;
-            steps.push(untagStep(namesImage, ref, sid, carriers, dependsOn));
+            steps.push(untagStep(namesImage, ref, sid, carriers, dependsOn, locks));
             lastUntag = sid;
         }
-        steps.push({
+        const deleteStep = {
             id: stepId.image(id),
             kind: 'delete-image',
             image: id,
             requires: UNREFERENCED,
             dependsOn: lastUntag ? [lastUntag] : holders
-        });
+        };
+        if (locks)
+            deleteStep.locks = locks;
+        steps.push(deleteStep);
     }
     for (const v of selection.volumes.values()) {
         steps.push({
@@ -48618,6 +48623,69 @@ function holdersOf(node, deleted) {
     }
     return holders ?? NO_STEPS;
 }
+/**
+ * dockerd prunes a deleted image's untagged parent with no lock held: it reads the parent's
+ * children, then asks again whether the parent is dangling, then deletes it, and goes on to the
+ * parent's parent (moby daemon/images/image_delete.go). Two calls that reach one parent at the
+ * same moment see each other's image go in between, and one answers 409 ("image has dependent
+ * child images") or 500 ("unrecognized image ID") for the parent, though its own image went.
+ * Where calls may reach such an ancestor through two of its children, that ancestor is a lock of
+ * each: the executor never runs two steps that share one at once. Calls that come up through one
+ * child are already one at a time: by their dependencies, or by that child's own lock.
+ * Undefined when no image that goes has a parent, as on BuildKit's and containerd's images.
+ */
+function pruneLocks(childrenFirst, selection) {
+    const deleted = selection.images;
+    if (!childrenFirst.some((node) => node.parent && deleted[node.n] !== undefined))
+        return undefined;
+    // 1 when a child of the image stays, 2 when none does; 0 until asked.
+    const keepsChild = new Uint8Array(deleted.length);
+    const hasKeptChild = (a) => {
+        if (keepsChild[a.n] === 0) {
+            keepsChild[a.n] = a.children.some((c) => deleted[c.n] === undefined) ? 1 : 2;
+        }
+        return keepsChild[a.n] === 1;
+    };
+    /**
+     * The ancestors that a call deleting `node` may look at, each with the child it comes up
+     * through. An ancestor with a reference, or with a child that stays, is never dangling while
+     * that call runs (a reference that goes is removed after the children), so the engine stops
+     * there quietly. It goes on up only from one it deletes.
+     */
+    const reach = (node, visit) => {
+        let via = node;
+        for (let a = node.parent; a; a = a.parent) {
+            if (a.entry.tags.length > 0 || a.entry.digests.length > 0 || hasKeptChild(a))
+                return;
+            visit(a, via);
+            if (deleted[a.n] === undefined)
+                return;
+            via = a;
+        }
+    };
+    // For each ancestor reached: the first child it is reached through, and whether through another.
+    const firstVia = new Int32Array(deleted.length).fill(-1);
+    const shared = new Uint8Array(deleted.length);
+    for (let i = 0; i < childrenFirst.length; i++) {
+        const node = childrenFirst[i];
+        if (deleted[node.n] === undefined)
+            continue;
+        reach(node, (a, via) => {
+            if (firstVia[a.n] === -1)
+                firstVia[a.n] = via.n;
+            else if (firstVia[a.n] !== via.n)
+                shared[a.n] = 1;
+        });
+    }
+    return (node) => {
+        let locks;
+        reach(node, (a) => {
+            if (shared[a.n])
+                (locks ??= []).push(a.id);
+        });
+        return locks;
+    };
+}
 function carriedBy(carriers, ref) {
     for (let i = 0; carriers && i < carriers.length; i++) {
         if (carriers[i].tag === ref)
@@ -48625,9 +48693,9 @@ function carriedBy(carriers, ref) {
     }
     return undefined;
 }
-function untagStep(requires, ref, id, carriers, dependsOn) {
+function untagStep(requires, ref, id, carriers, dependsOn, locks) {
     const carried = carriedBy(carriers, ref);
-    return {
+    const step = {
         id,
         kind: 'untag',
         reference: ref,
@@ -48636,6 +48704,9 @@ function untagStep(requires, ref, id, carriers, dependsOn) {
         requires,
         dependsOn: unique(carried ? [...carried.after.map(stepId.untag), ...dependsOn] : dependsOn)
     };
+    if (locks)
+        step.locks = locks;
+    return step;
 }
 /**
  * The engine removes a repository's digests with the last tag of that repository on the image.
@@ -49788,10 +49859,11 @@ var containers = __nccwpck_require__(5343);
 var reason = __nccwpck_require__(8880);
 ;// CONCATENATED MODULE: ./src/execute.ts
 // The executor: runs a plan's steps through a Remover, each as soon as the steps it depends on
-// have succeeded, a bounded number at a time. The only code that removes anything. Right before
-// each call it checks that the step's precondition still holds: between the plan and the call, a
-// tag may have moved to a new build. The one the engine checks itself, as part of the call, is
-// left to it: a container started since the plan is refused, and only then looked at.
+// have succeeded, a bounded number at a time, never two that share a lock. The only code that
+// removes anything. Right before each call it checks that the step's precondition still holds:
+// between the plan and the call, a tag may have moved to a new build. The one the engine checks
+// itself, as part of the call, is left to it: a container started since the plan is refused, and
+// only then looked at.
 
 
 
@@ -49921,13 +49993,53 @@ async function runGraph(steps, remover, results, options, clock) {
         }
     };
     const inFlight = new Set();
+    // The plan's locks (steps.ts, pruneLocks): those held, and for each the steps that wait for it,
+    // first come first served. A lock freed goes to its next waiter at once, so that a thousand
+    // siblings waiting on one parent are each woken once, not once per sibling before them.
+    const held = new Set();
+    const waiting = new Map();
+    const holdsItsLocks = new Set();
+    /** Takes all the step's locks, or none: then it waits for one that is held. */
+    const lock = (id, locks) => {
+        const busy = locks.find((l) => held.has(l));
+        if (busy === undefined) {
+            locks.forEach((l) => held.add(l));
+            return true;
+        }
+        const queue = waiting.get(busy);
+        if (queue)
+            queue.ids.push(id);
+        else
+            waiting.set(busy, { ids: [id], head: 0 });
+        return false;
+    };
+    const unlock = (locks) => {
+        locks.forEach((l) => held.delete(l));
+        for (const l of locks) {
+            const queue = waiting.get(l);
+            while (queue && queue.head < queue.ids.length && !held.has(l)) {
+                const id = queue.ids[queue.head++];
+                if (!lock(id, locksOf(byId.get(id))))
+                    continue;
+                holdsItsLocks.add(id);
+                ready.push(id);
+            }
+            if (queue && queue.head === queue.ids.length)
+                waiting.delete(l);
+        }
+    };
     let next = 0;
     while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
         while (next < ready.length && inFlight.size < concurrency.limit && engineLost === undefined) {
             const step = byId.get(ready[next++]);
+            const locks = locksOf(step);
+            if (locks && !holdsItsLocks.delete(step.id) && !lock(step.id, locks))
+                continue;
             concurrency.started(clock());
             const p = runStep(step).then((r) => {
                 inFlight.delete(p);
+                if (locks)
+                    unlock(locks);
                 const overloaded = r.status === 'failed' &&
                     !r.internal &&
                     (r.httpStatus === undefined || r.httpStatus >= 500);
@@ -49959,6 +50071,7 @@ async function runGraph(steps, remover, results, options, clock) {
     options.onProgress?.(results.size, total, concurrency.limit);
     return engineLost;
 }
+const locksOf = (s) => s.kind === 'delete-image' || s.kind === 'untag' ? s.locks : undefined;
 /** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
 async function precondition(step, remover, referencesUnchanged) {
     const kind = step.requires.kind;

@@ -1,13 +1,23 @@
 // The executor: runs a plan's steps through a Remover, each as soon as the steps it depends on
-// have succeeded, a bounded number at a time. The only code that removes anything. Right before
-// each call it checks that the step's precondition still holds: between the plan and the call, a
-// tag may have moved to a new build. The one the engine checks itself, as part of the call, is
-// left to it: a container started since the plan is refused, and only then looked at.
+// have succeeded, a bounded number at a time, never two that share a lock. The only code that
+// removes anything. Right before each call it checks that the step's precondition still holds:
+// between the plan and the call, a tag may have moved to a new build. The one the engine checks
+// itself, as part of the call, is left to it: a container started since the plan is refused, and
+// only then looked at.
 import { Concurrency, type ConcurrencyOptions } from './concurrency.js';
 import type { Remover } from './engine/remove.js';
 import { EngineError } from './engine/remove.js';
 import { isStopped } from './plan/containers.js';
-import type { Outcome, Plan, Reason, Skip, Step, StepId, StepResult } from './plan/types.js';
+import type {
+  ImageId,
+  Outcome,
+  Plan,
+  Reason,
+  Skip,
+  Step,
+  StepId,
+  StepResult
+} from './plan/types.js';
 import { shortId } from './report/reason.js';
 
 export interface ExecuteOptions {
@@ -172,13 +182,47 @@ async function runGraph(
   };
 
   const inFlight = new Set<Promise<void>>();
+  // The plan's locks (steps.ts, pruneLocks): those held, and for each the steps that wait for it,
+  // first come first served. A lock freed goes to its next waiter at once, so that a thousand
+  // siblings waiting on one parent are each woken once, not once per sibling before them.
+  const held = new Set<ImageId>();
+  const waiting = new Map<ImageId, { ids: StepId[]; head: number }>();
+  const holdsItsLocks = new Set<StepId>();
+  /** Takes all the step's locks, or none: then it waits for one that is held. */
+  const lock = (id: StepId, locks: readonly ImageId[]): boolean => {
+    const busy = locks.find((l) => held.has(l));
+    if (busy === undefined) {
+      locks.forEach((l) => held.add(l));
+      return true;
+    }
+    const queue = waiting.get(busy);
+    if (queue) queue.ids.push(id);
+    else waiting.set(busy, { ids: [id], head: 0 });
+    return false;
+  };
+  const unlock = (locks: readonly ImageId[]) => {
+    locks.forEach((l) => held.delete(l));
+    for (const l of locks) {
+      const queue = waiting.get(l);
+      while (queue && queue.head < queue.ids.length && !held.has(l)) {
+        const id = queue.ids[queue.head++]!;
+        if (!lock(id, locksOf(byId.get(id)!)!)) continue;
+        holdsItsLocks.add(id);
+        ready.push(id);
+      }
+      if (queue && queue.head === queue.ids.length) waiting.delete(l);
+    }
+  };
   let next = 0;
   while ((next < ready.length && engineLost === undefined) || inFlight.size > 0) {
     while (next < ready.length && inFlight.size < concurrency.limit && engineLost === undefined) {
       const step = byId.get(ready[next++]!)!;
+      const locks = locksOf(step);
+      if (locks && !holdsItsLocks.delete(step.id) && !lock(step.id, locks)) continue;
       concurrency.started(clock());
       const p: Promise<void> = runStep(step).then((r) => {
         inFlight.delete(p);
+        if (locks) unlock(locks);
         const overloaded =
           r.status === 'failed' &&
           !r.internal &&
@@ -212,6 +256,9 @@ async function runGraph(
   options.onProgress?.(results.size, total, concurrency.limit);
   return engineLost;
 }
+
+const locksOf = (s: Step) =>
+  s.kind === 'delete-image' || s.kind === 'untag' ? s.locks : undefined;
 
 /** Undefined when the step's precondition holds; otherwise what the step comes to instead. */
 async function precondition(

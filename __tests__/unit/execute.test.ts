@@ -25,6 +25,7 @@ function stubRemover(images: InventoryImage[], over: Partial<Remover>): Remover 
   };
 }
 const refsOf = (i: InventoryImage): string[] => [...i.tags, ...i.digests];
+const imgStep = (id: string) => `image:${id}`;
 
 describe('the executor', () => {
   it('in a dry run calls nothing and reports the plan as its outcome', async () => {
@@ -152,6 +153,42 @@ describe('the executor', () => {
     });
     expect(o.deletedImages).toHaveLength(20);
     expect(peak).toBe(3);
+  });
+
+  it('runs steps that share a lock one at a time, the rest beside them, and a failed one frees its lock', async () => {
+    const mid = image([]);
+    const siblings = Array.from({ length: 4 }, () => image([], { parent: mid.id }));
+    const others = Array.from({ length: 4 }, () => image([]));
+    const inv: Inventory = { images: [mid, ...siblings, ...others], containers: [] };
+    const p = plan(inv, policy({ dangling: true }), NOW);
+    const isSibling = (ref: string) => siblings.some((i) => i.id === ref);
+    let siblingsInFlight = 0;
+    let siblingsPeak = 0;
+    let othersBesideSibling = 0;
+    let first = true;
+    const remover = stubRemover(inv.images, {
+      removeImage: async (ref: string) => {
+        if (!isSibling(ref)) {
+          if (siblingsInFlight > 0) othersBesideSibling++;
+          return { untagged: [], deleted: [ref] };
+        }
+        siblingsInFlight++;
+        siblingsPeak = Math.max(siblingsPeak, siblingsInFlight);
+        await new Promise((r) => setImmediate(r));
+        siblingsInFlight--;
+        if (first) {
+          first = false;
+          throw new EngineError('the engine had a bad moment', 500);
+        }
+        return { untagged: [], deleted: [ref] };
+      }
+    });
+    const o = await execute(p, remover, { dryRun: false, concurrency: 8 });
+    expect(siblingsPeak).toBe(1);
+    expect(othersBesideSibling).toBeGreaterThan(0);
+    const statusOf = (id: string) => o.results.find((r) => r.step === imgStep(id))?.status;
+    expect(siblings.map((i) => statusOf(i.id)).sort()).toEqual(['done', 'done', 'done', 'failed']);
+    expect(others.map((i) => statusOf(i.id))).toEqual(['done', 'done', 'done', 'done']);
   });
 
   it('reports progress every N completions and at the end', async () => {

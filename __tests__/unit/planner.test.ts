@@ -337,6 +337,94 @@ describe('parents and children', () => {
   });
 });
 
+describe('calls that may prune one untagged parent never run at once', () => {
+  // dockerd reads a parent's children and then asks whether it is dangling, with no lock held:
+  // a sibling deleted in between turns a call into a refusal (steps.ts, pruneLocks).
+  const locks = (p: Plan, id: string) => {
+    const s = step(p, id);
+    return s.kind === 'untag' || s.kind === 'delete-image' ? (s.locks ?? []) : [];
+  };
+
+  it('siblings that go lock their untagged parent, on the steps that delete them', () => {
+    const mid = image([]);
+    const tagged = image(['app:1', 'app:2'], { parent: mid.id });
+    const dangling = image([], { parent: mid.id });
+    const p = plan(inv([mid, tagged, dangling]), policy({ images: ['app'], dangling: true }), NOW);
+    expect(p.deleteImages.map((i) => i.id)).toContain(mid.id);
+    // The untag that leaves a reference deletes nothing; the last one deletes the image.
+    const [first, last] = stepIds(p).filter((s) => s.startsWith('untag:'));
+    expect(locks(p, first!)).toEqual([]);
+    expect(locks(p, last!)).toEqual([mid.id]);
+    expect(locks(p, imgStep(tagged.id))).toEqual([mid.id]);
+    expect(locks(p, imgStep(dangling.id))).toEqual([mid.id]);
+    expect(locks(p, imgStep(mid.id))).toEqual([]);
+  });
+
+  it('cousins lock the untagged ancestor they may both reach, and only that one', () => {
+    const root = image([]);
+    const mid = image([], { parent: root.id });
+    const a = image(['app:1'], { parent: mid.id });
+    const b = image(['app:2'], { parent: root.id });
+    const p = plan(inv([root, mid, a, b]), policy({ images: ['app'] }), NOW);
+    expect(p.deleteImages.map((i) => i.id).sort()).toEqual(
+      [root, mid, a, b].map((i) => i.id).sort()
+    );
+    // a's call reaches root through mid, once mid is pruned with it; mid is reached through a alone.
+    for (const id of [a.id, mid.id, b.id]) expect(locks(p, imgStep(id))).toEqual([root.id]);
+    expect(locks(p, 'untag:app:1')).toEqual([root.id]);
+  });
+
+  it('a parent that keeps a reference is never dangling, and locks nothing', () => {
+    const base = image(['base:1']);
+    const kids = [image(['app:1'], { parent: base.id }), image([], { parent: base.id })];
+    const p = plan(inv([base, ...kids]), policy({ images: ['app'], dangling: true }), NOW);
+    expect(p.deleteImages.map((i) => i.id).sort()).toEqual(kids.map((i) => i.id).sort());
+    expect(p.steps.filter((s) => 'locks' in s)).toEqual([]);
+  });
+
+  it('a chain is one call after another already, and locks nothing', () => {
+    const root = image([]);
+    const mid = image([], { parent: root.id });
+    const child = image(['app:1'], { parent: mid.id });
+    const p = plan(inv([root, mid, child]), policy({ images: ['app'] }), NOW);
+    expect(p.deleteImages).toHaveLength(3);
+    expect(p.steps.filter((s) => 'locks' in s)).toEqual([]);
+  });
+
+  it('a parent that loses every tag but stays for a kept child is never dangling: no lock', () => {
+    const base = image(['base:1']);
+    const kept = image(['keep:1'], { parent: base.id });
+    const x = image(['app:1'], { parent: base.id });
+    const y = image(['app:2'], { parent: base.id });
+    const p = plan(inv([base, kept, x, y]), policy({ images: ['app', 'base'] }), NOW);
+    expect(untagOnly(p)).toEqual(['base:1']);
+    expect(p.deleteImages.map((i) => i.id).sort()).toEqual([x.id, y.id].sort());
+    expect(p.steps.filter((s) => 'locks' in s)).toEqual([]);
+  });
+
+  it('an untagged parent that a container keeps is locked: the engine checks its children first', () => {
+    const mid = image([]);
+    const user = container(mid, 'running', { names: ['web'] });
+    const kids = [image(['app:1'], { parent: mid.id }), image([], { parent: mid.id })];
+    const p = plan(inv([mid, ...kids], [user]), policy({ images: ['app'], dangling: true }), NOW);
+    expect(p.deleteImages.map((i) => i.id).sort()).toEqual(kids.map((i) => i.id).sort());
+    expect(locks(p, 'untag:app:1')).toEqual([mid.id]);
+    expect(locks(p, imgStep(kids[1]!.id))).toEqual([mid.id]);
+  });
+
+  it('a tagged parent that goes stops its children quietly, and its own last untag locks above it', () => {
+    const root = image([]);
+    const base = image(['base:1'], { parent: root.id });
+    const kids = [image(['app:1'], { parent: base.id }), image(['app:2'], { parent: base.id })];
+    const other = image(['app:3'], { parent: root.id });
+    const p = plan(inv([root, base, ...kids, other]), policy({ images: ['app', 'base'] }), NOW);
+    expect(p.deleteImages).toHaveLength(5);
+    for (const k of kids) expect(locks(p, imgStep(k.id))).toEqual([]);
+    expect(locks(p, 'untag:base:1')).toEqual([root.id]);
+    expect(locks(p, 'untag:app:3')).toEqual([root.id]);
+  });
+});
+
 describe('dangling images', () => {
   it('are deleted by ID when dangling is on', () => {
     const d = image([]);

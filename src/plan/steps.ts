@@ -64,6 +64,7 @@ export function buildSteps(
     removeContainers.push({ id: c.id, name, image: c.image, sizeRw: c.sizeRw ?? 0 });
   }
   const { childrenFirst } = index;
+  const locksOf = pruneLocks(childrenFirst, selection);
   for (let i = 0; i < childrenFirst.length; i++) {
     const node = childrenFirst[i]!;
     const { id } = node;
@@ -82,6 +83,7 @@ export function buildSteps(
       continue;
     }
     const holders = holdersOf(node, deleted);
+    const locks = locksOf?.(node);
     const refs = untagOrder(untags);
     // Each untag but the last leaves the image in place; the last waits for them and the holders.
     // Sized once: a list grown by push from [] gets room for 17 IDs, for the one or two it holds.
@@ -100,16 +102,18 @@ export function buildSteps(
         : holders.length > 0
           ? [...earlier, ...holders]
           : earlier;
-      steps.push(untagStep(namesImage, ref, sid, carriers, dependsOn));
+      steps.push(untagStep(namesImage, ref, sid, carriers, dependsOn, locks));
       lastUntag = sid;
     }
-    steps.push({
+    const deleteStep: Step = {
       id: stepId.image(id),
       kind: 'delete-image',
       image: id,
       requires: UNREFERENCED,
       dependsOn: lastUntag ? [lastUntag] : holders
-    });
+    };
+    if (locks) deleteStep.locks = locks;
+    steps.push(deleteStep);
   }
   for (const v of selection.volumes.values()) {
     steps.push({
@@ -165,6 +169,66 @@ function holdersOf(node: ImageNode, deleted: Selection['images']): readonly Step
   return holders ?? NO_STEPS;
 }
 
+/**
+ * dockerd prunes a deleted image's untagged parent with no lock held: it reads the parent's
+ * children, then asks again whether the parent is dangling, then deletes it, and goes on to the
+ * parent's parent (moby daemon/images/image_delete.go). Two calls that reach one parent at the
+ * same moment see each other's image go in between, and one answers 409 ("image has dependent
+ * child images") or 500 ("unrecognized image ID") for the parent, though its own image went.
+ * Where calls may reach such an ancestor through two of its children, that ancestor is a lock of
+ * each: the executor never runs two steps that share one at once. Calls that come up through one
+ * child are already one at a time: by their dependencies, or by that child's own lock.
+ * Undefined when no image that goes has a parent, as on BuildKit's and containerd's images.
+ */
+function pruneLocks(
+  childrenFirst: readonly ImageNode[],
+  selection: Selection
+): ((node: ImageNode) => readonly ImageId[] | undefined) | undefined {
+  const deleted = selection.images;
+  if (!childrenFirst.some((node) => node.parent && deleted[node.n] !== undefined)) return undefined;
+  // 1 when a child of the image stays, 2 when none does; 0 until asked.
+  const keepsChild = new Uint8Array(deleted.length);
+  const hasKeptChild = (a: ImageNode) => {
+    if (keepsChild[a.n] === 0) {
+      keepsChild[a.n] = a.children.some((c) => deleted[c.n] === undefined) ? 1 : 2;
+    }
+    return keepsChild[a.n] === 1;
+  };
+  /**
+   * The ancestors that a call deleting `node` may look at, each with the child it comes up
+   * through. An ancestor with a reference, or with a child that stays, is never dangling while
+   * that call runs (a reference that goes is removed after the children), so the engine stops
+   * there quietly. It goes on up only from one it deletes.
+   */
+  const reach = (node: ImageNode, visit: (a: ImageNode, via: ImageNode) => void) => {
+    let via = node;
+    for (let a = node.parent; a; a = a.parent) {
+      if (a.entry.tags.length > 0 || a.entry.digests.length > 0 || hasKeptChild(a)) return;
+      visit(a, via);
+      if (deleted[a.n] === undefined) return;
+      via = a;
+    }
+  };
+  // For each ancestor reached: the first child it is reached through, and whether through another.
+  const firstVia = new Int32Array(deleted.length).fill(-1);
+  const shared = new Uint8Array(deleted.length);
+  for (let i = 0; i < childrenFirst.length; i++) {
+    const node = childrenFirst[i]!;
+    if (deleted[node.n] === undefined) continue;
+    reach(node, (a, via) => {
+      if (firstVia[a.n] === -1) firstVia[a.n] = via.n;
+      else if (firstVia[a.n] !== via.n) shared[a.n] = 1;
+    });
+  }
+  return (node) => {
+    let locks: ImageId[] | undefined;
+    reach(node, (a) => {
+      if (shared[a.n]) (locks ??= []).push(a.id);
+    });
+    return locks;
+  };
+}
+
 /** Digests that go with their repository's last tag: the tag that carries them, and when. */
 interface Carried {
   tag: Reference;
@@ -185,10 +249,11 @@ function untagStep(
   ref: Reference,
   id: StepId,
   carriers: readonly Carried[] | undefined,
-  dependsOn: readonly StepId[]
+  dependsOn: readonly StepId[],
+  locks?: readonly ImageId[]
 ): Step {
   const carried = carriedBy(carriers, ref);
-  return {
+  const step: Step = {
     id,
     kind: 'untag',
     reference: ref,
@@ -197,6 +262,8 @@ function untagStep(
     requires,
     dependsOn: unique(carried ? [...carried.after.map(stepId.untag), ...dependsOn] : dependsOn)
   };
+  if (locks) step.locks = locks;
+  return step;
 }
 
 /**

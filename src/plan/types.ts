@@ -257,6 +257,8 @@ export type Step =
       digests: readonly Reference[];
       requires: { kind: 'names-image'; image: ImageId };
       dependsOn: readonly StepId[];
+      /** On the untag that deletes the image: see the delete-image step's. */
+      locks?: readonly ImageId[];
     }
   | {
       id: StepId;
@@ -264,6 +266,11 @@ export type Step =
       image: ImageId;
       requires: { kind: 'unreferenced' };
       dependsOn: readonly StepId[];
+      /**
+       * Untagged ancestors that the engine may prune with this call and that another step's call
+       * may reach at the same time: steps that share one never run at once (steps.ts, pruneLocks).
+       */
+      locks?: readonly ImageId[];
     }
   | {
       id: StepId;
