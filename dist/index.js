@@ -49385,7 +49385,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   Rz: () => (/* binding */ readEngine)
 });
 
-// UNUSED EXPORTS: openLedger, recentEvents
+// UNUSED EXPORTS: openLedger, recentEvents, referenceWatch
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 16 modules
 var core = __nccwpck_require__(8179);
@@ -49495,18 +49495,16 @@ function readEngine(conn, settings) {
     const { docker } = conn;
     return core/* group */.Os('Read inventory', async () => {
         const info = (await docker.info());
-        const parsed = Date.parse(info.SystemTime ?? '');
-        const engineClock = Number.isFinite(parsed) ? parsed : undefined;
+        const engineClock = engineClockOf(info);
         const engineNow = engineClock ?? Date.now();
-        const watching = openWatch(docker, engineClock);
+        const watching = referenceWatch(docker, info);
         const [images, usage, events] = await Promise.all([
             (0,engine_inventory/* readInventory */.zw)(docker, (0,planner/* mayFree */.AJ)(settings.policy), { containerTimes: needsAges(settings) }),
             (0,engine_usage/* readUsage */.k9)(docker),
             recentEvents(docker, engineNow, settings.engineTimeoutMs)
         ]);
-        // Podman (the one engine that names its Buildah) has no BuildKit build cache, and makes up a
-        // new ID at every start.
-        const podman = info.BuildahVersion !== undefined;
+        // Podman has no BuildKit build cache, and makes up a new ID at every start.
+        const podman = isPodman(info);
         const listed = (0,engine_usage/* withUsage */.Se)(images, usage, !podman);
         // A few of the engine's own objects are enough to show that a path holds its data.
         const objects = {
@@ -49540,6 +49538,27 @@ function readEngine(conn, settings) {
         };
         return watch ? { ...state, watch } : state;
     });
+}
+/** Podman is the one engine that names its Buildah. */
+const isPodman = (info) => info.BuildahVersion !== undefined;
+/** The engine's clock in its info, ms since epoch; undefined when it gives none. */
+function engineClockOf(info) {
+    const parsed = Date.parse(info.SystemTime ?? '');
+    return Number.isFinite(parsed) ? parsed : undefined;
+}
+/**
+ * The event feed that answers the executor's reference checks, or undefined: then each reference
+ * is inspected right before its call. Never on Podman: it writes an image's event after it has
+ * answered the call that named the image (a tag's came 50-100 ms later here), so a quiet feed
+ * there does not show that nothing was tagged, and a rebuild that moved a tag in that time would
+ * lose its new image. dockerd logs the event before it answers.
+ */
+function referenceWatch(docker, info) {
+    if (isPodman(info)) {
+        core/* info */.pq('Podman reports image events after its answers: each reference is checked with an inspect right before its call.');
+        return Promise.resolve(undefined);
+    }
+    return openWatch(docker, engineClockOf(info));
 }
 /** How long the engine may take to start its event feed before the run does without it. */
 const WATCH_WAIT_MS = 5_000;

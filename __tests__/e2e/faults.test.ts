@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { connect } from '../../src/engine/connect.js';
 import { readInventory } from '../../src/engine/inventory.js';
 import { dockerRemover } from '../../src/engine/remove.js';
-import { watchReferences } from '../../src/engine/watch.js';
 import { execute } from '../../src/execute.js';
+import { familiarName } from '../../src/plan/patterns.js';
 import { plan as makePlan } from '../../src/plan/planner.js';
+import { referenceWatch, type EngineInfo } from '../../src/read-engine.js';
 import type { Outcome, Plan, Policy, StepResult } from '../../src/plan/types.js';
 import { describeReason } from '../../src/report/reason.js';
 import {
@@ -22,6 +23,7 @@ import {
   resetEngine,
   runContainer,
   startEngine,
+  startPodman,
   type Engine,
   type Inventory
 } from '../harness/engine.mjs';
@@ -94,6 +96,30 @@ function expectEveryFailureExplained(outcome: Outcome): void {
 const resultOf = (outcome: Outcome, step: string): StepResult | undefined =>
   outcome.results.find((r) => r.step === step);
 
+/**
+ * Plans, lets `meanwhile` change the engine, then executes, as the action does: with the reference
+ * checks the action makes on this engine (its event feed, open from before the inventory, on
+ * dockerd; an inspect before each call on Podman), so that the changes must show through them.
+ */
+async function planChangeExecuteOn(engine: Engine, policy: Policy, meanwhile: () => Promise<void>) {
+  const { docker } = connect(engine.host);
+  const watch = await referenceWatch(docker, (await docker.info()) as EngineInfo);
+  expect({ engine: engine.kind, watched: watch !== undefined }).toEqual({
+    engine: engine.kind,
+    watched: engine.kind === 'docker'
+  });
+  const planned = makePlan(await readInventory(docker), policy, Date.now());
+  const outcome = await execute(planned, dockerRemover(docker), {
+    dryRun: false,
+    ...(watch ? { referencesUnchanged: () => watch.unchanged() } : {}),
+    beforeExecute: meanwhile
+  }).finally(() => watch?.close());
+  const after = await inventory(engine);
+  expectOutcomeMatchesEngine(planned, outcome, after);
+  expectEveryFailureExplained(outcome);
+  return { planned, outcome, after };
+}
+
 describe('when the engine changes between the plan and its execution', () => {
   let engine: Engine;
   beforeAll(async () => {
@@ -102,25 +128,8 @@ describe('when the engine changes between the plan and its execution', () => {
   afterAll(async () => engine?.stop(), 120_000);
   beforeEach(async () => resetEngine(engine), 60_000);
 
-  /**
-   * Plans, lets `meanwhile` change the engine, then executes, as the action does: with the engine's
-   * event feed open from before the inventory, so that the changes must show through it.
-   */
-  async function planChangeExecute(policy: Policy, meanwhile: () => Promise<void>) {
-    const { docker } = connect(engine.host);
-    const info = (await docker.info()) as { SystemTime?: string };
-    const watch = await watchReferences(docker, Date.parse(info.SystemTime ?? ''));
-    const planned = makePlan(await readInventory(docker), policy, Date.now());
-    const outcome = await execute(planned, dockerRemover(docker), {
-      dryRun: false,
-      referencesUnchanged: () => watch.unchanged(),
-      beforeExecute: meanwhile
-    }).finally(() => watch.close());
-    const after = await inventory(engine);
-    expectOutcomeMatchesEngine(planned, outcome, after);
-    expectEveryFailureExplained(outcome);
-    return { planned, outcome, after };
-  }
+  const planChangeExecute = (policy: Policy, meanwhile: () => Promise<void>) =>
+    planChangeExecuteOn(engine, policy, meanwhile);
 
   it('counts a planned image that someone else deleted as deleted, tags and dangling alike', async () => {
     const multi = await buildImage(engine, { tag: 'gone/multi:1', extraTags: ['gone/multi:2'] });
@@ -323,6 +332,63 @@ describe('when the engine changes between the plan and its execution', () => {
       });
     }
     expect(outcome.deletedImages.map((i) => i.id)).toEqual([image]);
+  });
+});
+
+describe('on Podman, when a tag moves between the plan and its execution', () => {
+  // Podman writes an image's event after it has answered: a feed that is still quiet 50-100 ms
+  // after a rebuild moved a tag once let the untag that followed delete the new build.
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await startPodman({ name: 'faults-podman' });
+  }, 120_000);
+  afterAll(async () => engine?.stop(), 120_000);
+  beforeEach(async () => resetEngine(engine), 60_000);
+
+  const named = (after: Inventory, id: string) =>
+    after.images.find((i) => i.id === id)?.tags.map(familiarName) ?? null;
+
+  it('never takes a tag that a rebuild moved to a new image the moment before', async () => {
+    const planned = await buildImage(engine, { tag: 'mv/app:1' });
+    let fresh = '';
+    const { outcome, after } = await planChangeExecuteOn(
+      engine,
+      policy({ images: ['mv/**'] }),
+      async () => {
+        fresh = await buildImage(engine, { tag: 'mv/app:1' });
+      }
+    );
+    expect(fresh).not.toEqual(planned);
+    expect(named(after, fresh)).toEqual(['mv/app:1']);
+    expect(after.images.map((i) => i.id)).toContain(planned);
+    expect(outcome.deletedImages).toEqual([]);
+    expect(outcome.skipped).toContainEqual({
+      target: expect.stringMatching(/mv\/app:1$/),
+      reason: expect.objectContaining({ kind: 'changed-since-plan' })
+    });
+    expect(failures(outcome)).toBe(0);
+  });
+
+  it('never deletes by ID an image tagged the moment before', async () => {
+    // Built over by the second build, the first is dangling.
+    const image = await buildImage(engine, { tag: 'dl/app:1' });
+    await buildImage(engine, { tag: 'dl/app:1' });
+    const { planned, outcome, after } = await planChangeExecuteOn(
+      engine,
+      policy({ images: [], dangling: true }),
+      async () => {
+        // Podman's compat API takes neither `sha256:…` nor 64 hex digits here, as an ID.
+        await engine.docker(['tag', image.slice(7, 19), 'keep/app:1']);
+      }
+    );
+    expect(planned.deleteImages.map((i) => i.id)).toContain(image);
+    expect(named(after, image)).toEqual(['keep/app:1']);
+    expect(outcome.deletedImages.map((i) => i.id)).not.toContain(image);
+    expect(outcome.skipped).toContainEqual({
+      target: image,
+      reason: expect.objectContaining({ kind: 'changed-since-plan' })
+    });
+    expect(failures(outcome)).toBe(0);
   });
 });
 
