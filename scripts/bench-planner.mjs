@@ -13,8 +13,12 @@ import { join, relative } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
-import { REPO_ROOT, ensureNode24 } from '../__tests__/harness/action.mjs';
-import { transpileSources } from './transpile.mjs';
+
+// A child process imports only Node's modules and the planner, as the action's process does: the
+// TypeScript compiler and the test harness, which the parent needs, added 76 MB to each child's
+// RSS while they were imported here at the top.
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+const ensureNode24 = async () => (await import('../__tests__/harness/action.mjs')).ensureNode24();
 
 const SELF = fileURLToPath(import.meta.url);
 const DAY = 86_400_000;
@@ -126,6 +130,7 @@ export function syntheticInventory(n, repoCount) {
 
 /** The planner as the working tree has it, transpiled by scripts/transpile.mjs. */
 async function buildPlanner() {
+  const { transpileSources } = await import('./transpile.mjs');
   return join(await transpileSources('bench-build'), 'plan', 'planner.js');
 }
 
@@ -201,6 +206,9 @@ function objectsOnly({ images, containers }) {
  */
 async function child({ images, scenario, runs, planner, noPlan, objects, profileFile }) {
   const { plan: planOf } = await import(pathToFileURL(planner).href);
+  // Node and the planner, before any inventory: what the action's bundle adds instead is measured
+  // by bench.mjs, on an empty engine.
+  const startRssMb = process.memoryUsage().rss / MB;
   const plan = objects ? objectsOnly : planOf;
   const sc = SCENARIOS[scenario];
   const inventory = syntheticInventory(images, sc.repos(images));
@@ -210,6 +218,7 @@ async function child({ images, scenario, runs, planner, noPlan, objects, profile
   const result = {
     images,
     scenario,
+    startRssMb,
     references: inventory.images.reduce((n, i) => n + i.tags.length + i.digests.length, 0),
     containers: inventory.containers.length,
     baseRssMb: before.rss / MB,
