@@ -49385,7 +49385,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   Rz: () => (/* binding */ readEngine)
 });
 
-// UNUSED EXPORTS: openLedger, recentEvents, referenceWatch
+// UNUSED EXPORTS: openLedger, openReferenceWatch, recentEvents
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 16 modules
 var core = __nccwpck_require__(8179);
@@ -49497,7 +49497,7 @@ function readEngine(conn, settings) {
         const info = (await docker.info());
         const engineClock = engineClockOf(info);
         const engineNow = engineClock ?? Date.now();
-        const watching = referenceWatch(docker, info);
+        const watching = openReferenceWatch(docker, info);
         const [images, usage, events] = await Promise.all([
             (0,engine_inventory/* readInventory */.zw)(docker, (0,planner/* mayFree */.AJ)(settings.policy), { containerTimes: needsAges(settings) }),
             (0,engine_usage/* readUsage */.k9)(docker),
@@ -49546,37 +49546,40 @@ function engineClockOf(info) {
     const parsed = Date.parse(info.SystemTime ?? '');
     return Number.isFinite(parsed) ? parsed : undefined;
 }
+/** How long the engine may take to start its event feed before the run does without it. */
+const WATCH_WAIT_MS = 5_000;
 /**
  * The event feed that answers the executor's reference checks, or undefined: then each reference
  * is inspected right before its call. Never on Podman: it writes an image's event after it has
  * answered the call that named the image (a tag's came 50-100 ms later here), so a quiet feed
  * there does not show that nothing was tagged, and a rebuild that moved a tag in that time would
- * lose its new image. dockerd logs the event before it answers.
+ * lose its new image. dockerd logs the event before it answers. The log says which it is, since
+ * the two cost a different number of requests.
  */
-function referenceWatch(docker, info) {
+async function openReferenceWatch(docker, info) {
+    const inspects = (why) => core/* info */.pq(`Reference checks: an inspect right before each call (${why}).`);
     if (isPodman(info)) {
-        core/* info */.pq('Podman reports image events after its answers: each reference is checked with an inspect right before its call.');
-        return Promise.resolve(undefined);
+        inspects('Podman reports image events after its answers');
+        return undefined;
     }
-    return openWatch(docker, engineClockOf(info));
-}
-/** How long the engine may take to start its event feed before the run does without it. */
-const WATCH_WAIT_MS = 5_000;
-/** The event feed, or undefined: without it every reference is checked by an inspect. */
-async function openWatch(docker, engineNowMs) {
     let timer;
     const late = new Promise((resolve) => {
         timer = setTimeout(() => resolve(undefined), WATCH_WAIT_MS);
     });
-    const opening = watchReferences(docker, engineNowMs);
+    const opening = watchReferences(docker, engineClockOf(info));
     try {
         const watch = await Promise.race([opening, late]);
-        if (!watch)
+        if (watch) {
+            core/* info */.pq("Reference checks: the engine's event feed, and an inspect before each call once an event may have named an image.");
+        }
+        else {
             opening.then((w) => w.close()).catch(() => { });
+            inspects(`the engine's event feed did not start within ${(0,duration/* formatDuration */.a3)(WATCH_WAIT_MS)}`);
+        }
         return watch;
     }
     catch (e) {
-        core/* debug */.Yz(`No event feed (${(0,connect/* describeError */.Uc)(e)}): each reference is inspected before its call.`);
+        inspects(`no event feed: ${(0,connect/* describeError */.Uc)(e)}`);
         return undefined;
     }
     finally {

@@ -70,7 +70,7 @@ export function readEngine(conn: Connection, settings: Settings): Promise<Engine
     const info = (await docker.info()) as EngineInfo;
     const engineClock = engineClockOf(info);
     const engineNow = engineClock ?? Date.now();
-    const watching = referenceWatch(docker, info);
+    const watching = openReferenceWatch(docker, info);
     const [images, usage, events] = await Promise.all([
       readInventory(docker, mayFree(settings.policy), { containerTimes: needsAges(settings) }),
       readUsage(docker),
@@ -129,45 +129,45 @@ function engineClockOf(info: EngineInfo): number | undefined {
   return Number.isFinite(parsed) ? parsed : undefined;
 }
 
+/** How long the engine may take to start its event feed before the run does without it. */
+const WATCH_WAIT_MS = 5_000;
+
 /**
  * The event feed that answers the executor's reference checks, or undefined: then each reference
  * is inspected right before its call. Never on Podman: it writes an image's event after it has
  * answered the call that named the image (a tag's came 50-100 ms later here), so a quiet feed
  * there does not show that nothing was tagged, and a rebuild that moved a tag in that time would
- * lose its new image. dockerd logs the event before it answers.
+ * lose its new image. dockerd logs the event before it answers. The log says which it is, since
+ * the two cost a different number of requests.
  */
-export function referenceWatch(
+export async function openReferenceWatch(
   docker: Docker,
   info: EngineInfo
 ): Promise<ReferenceWatch | undefined> {
+  const inspects = (why: string) =>
+    core.info(`Reference checks: an inspect right before each call (${why}).`);
   if (isPodman(info)) {
-    core.info(
-      'Podman reports image events after its answers: each reference is checked with an inspect right before its call.'
-    );
-    return Promise.resolve(undefined);
+    inspects('Podman reports image events after its answers');
+    return undefined;
   }
-  return openWatch(docker, engineClockOf(info));
-}
-
-/** How long the engine may take to start its event feed before the run does without it. */
-const WATCH_WAIT_MS = 5_000;
-
-/** The event feed, or undefined: without it every reference is checked by an inspect. */
-async function openWatch(
-  docker: Docker,
-  engineNowMs: number | undefined
-): Promise<ReferenceWatch | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), WATCH_WAIT_MS);
   });
-  const opening = watchReferences(docker, engineNowMs);
+  const opening = watchReferences(docker, engineClockOf(info));
   try {
     const watch = await Promise.race([opening, late]);
-    if (!watch) opening.then((w) => w.close()).catch(() => {});
+    if (watch) {
+      core.info(
+        "Reference checks: the engine's event feed, and an inspect before each call once an event may have named an image."
+      );
+    } else {
+      opening.then((w) => w.close()).catch(() => {});
+      inspects(`the engine's event feed did not start within ${formatDuration(WATCH_WAIT_MS)}`);
+    }
     return watch;
   } catch (e) {
-    core.debug(`No event feed (${describeError(e)}): each reference is inspected before its call.`);
+    inspects(`no event feed: ${describeError(e)}`);
     return undefined;
   } finally {
     clearTimeout(timer);

@@ -12,7 +12,7 @@ import { dockerRemover } from '../../src/engine/remove.js';
 import { execute } from '../../src/execute.js';
 import { familiarName } from '../../src/plan/patterns.js';
 import { plan as makePlan } from '../../src/plan/planner.js';
-import { referenceWatch, type EngineInfo } from '../../src/read-engine.js';
+import { openReferenceWatch, type EngineInfo } from '../../src/read-engine.js';
 import type { Outcome, Plan, Policy, StepResult } from '../../src/plan/types.js';
 import { describeReason } from '../../src/report/reason.js';
 import {
@@ -103,7 +103,7 @@ const resultOf = (outcome: Outcome, step: string): StepResult | undefined =>
  */
 async function planChangeExecuteOn(engine: Engine, policy: Policy, meanwhile: () => Promise<void>) {
   const { docker } = connect(engine.host);
-  const watch = await referenceWatch(docker, (await docker.info()) as EngineInfo);
+  const watch = await openReferenceWatch(docker, (await docker.info()) as EngineInfo);
   expect({ engine: engine.kind, watched: watch !== undefined }).toEqual({
     engine: engine.kind,
     watched: engine.kind === 'docker'
@@ -337,7 +337,8 @@ describe('when the engine changes between the plan and its execution', () => {
 
 describe('on Podman, when a tag moves between the plan and its execution', () => {
   // Podman writes an image's event after it has answered: a feed that is still quiet 50-100 ms
-  // after a rebuild moved a tag once let the untag that followed delete the new build.
+  // after a rebuild moved a tag once let the untag that followed delete the new build. Hence the
+  // engine's own build and tag here, never the harness's tag(), which waits for the event.
   let engine: Engine;
   beforeAll(async () => {
     engine = await startPodman({ name: 'faults-podman' });
@@ -377,7 +378,9 @@ describe('on Podman, when a tag moves between the plan and its execution', () =>
       engine,
       policy({ images: [], dangling: true }),
       async () => {
-        // Podman's compat API takes neither `sha256:…` nor 64 hex digits here, as an ID.
+        // Not the harness's tag(), which on Podman waits until the feed holds the event, as a
+        // feed here would then see it. Podman's compat API takes neither `sha256:…` nor 64 hex
+        // digits here, as an ID.
         await engine.docker(['tag', image.slice(7, 19), 'keep/app:1']);
       }
     );

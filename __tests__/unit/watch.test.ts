@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import type Docker from 'dockerode';
 import { namesAnImage, watchReferences } from '../../src/engine/watch.js';
-import { referenceWatch } from '../../src/read-engine.js';
+import { openReferenceWatch } from '../../src/read-engine.js';
 
 const SINCE = Date.parse('2026-12-01T10:00:00Z');
 
@@ -86,12 +86,14 @@ describe('the reference watch', () => {
 
   it('is opened on dockerd, from its clock, and never on Podman, whose events come after its answers', async () => {
     const f = feed();
-    const onDocker = await referenceWatch(f.docker, { SystemTime: new Date(SINCE).toISOString() });
+    const onDocker = await openReferenceWatch(f.docker, {
+      SystemTime: new Date(SINCE).toISOString()
+    });
     expect(onDocker).toBeDefined();
     expect(f.asked()).toMatchObject({ since: SINCE / 1000 });
     onDocker?.close();
     const g = feed();
-    const onPodman = await referenceWatch(g.docker, {
+    const onPodman = await openReferenceWatch(g.docker, {
       SystemTime: new Date(SINCE).toISOString(),
       BuildahVersion: '1.28.2'
     });
