@@ -592,13 +592,18 @@ async function coldStart(node, reps = 7) {
   await new Promise((resolve) => server.listen(socketPath, resolve));
   const firsts = [];
   const idleRss = [];
-  try {
-    for (let i = 0; i < reps; i++) {
-      const { env } = await actionEnv({
+  // Fresh runner files for each run, against the stand-in engine.
+  const stepEnv = async () =>
+    (
+      await actionEnv({
         inputs: { dangling: 'true' },
         env: { DOCKER_HOST: `unix://${socketPath}` },
         tmpDir: dir
-      });
+      })
+    ).env;
+  try {
+    for (let i = 0; i < reps; i++) {
+      const env = await stepEnv();
       first = undefined;
       const t0 = performance.now();
       const child = spawn(node, [ENTRY], { env, stdio: 'ignore' });
@@ -608,11 +613,7 @@ async function coldStart(node, reps = 7) {
     // The same step, whole, for the memory the bundle itself takes before any inventory: what
     // the action's process holds beyond the planner's alone.
     for (let i = 0; i < 3; i++) {
-      const { env } = await actionEnv({
-        inputs: { dangling: 'true' },
-        env: { DOCKER_HOST: `unix://${socketPath}` },
-        tmpDir: dir
-      });
+      const env = await stepEnv();
       const idle = await measuredRun(node, env, dir);
       if (idle.code === 0 && Number.isFinite(idle.peakRssMb)) idleRss.push(idle.peakRssMb);
     }

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { execute } from '../../src/execute.js';
 import { EngineError, type Remover } from '../../src/engine/remove.js';
 import { plan } from '../../src/plan/planner.js';
-import type { Inventory, InventoryImage } from '../../src/plan/types.js';
+import { stepId } from '../../src/plan/steps.js';
+import type { ImageId, Inventory, InventoryImage } from '../../src/plan/types.js';
 import { FakeEngine } from '../../__fixtures__/fake-engine.js';
 import { NOW, container, image, policy } from '../../__fixtures__/inventory.js';
 import { failures } from '../../__fixtures__/outcome.js';
@@ -25,7 +26,6 @@ function stubRemover(images: InventoryImage[], over: Partial<Remover>): Remover 
   };
 }
 const refsOf = (i: InventoryImage): string[] => [...i.tags, ...i.digests];
-const imgStep = (id: string) => `image:${id}`;
 
 describe('the executor', () => {
   it('in a dry run calls nothing and reports the plan as its outcome', async () => {
@@ -186,7 +186,7 @@ describe('the executor', () => {
     const o = await execute(p, remover, { dryRun: false, concurrency: 8 });
     expect(siblingsPeak).toBe(1);
     expect(othersBesideSibling).toBeGreaterThan(0);
-    const statusOf = (id: string) => o.results.find((r) => r.step === imgStep(id))?.status;
+    const statusOf = (id: ImageId) => o.results.find((r) => r.step === stepId.image(id))?.status;
     expect(siblings.map((i) => statusOf(i.id)).sort()).toEqual(['done', 'done', 'done', 'failed']);
     expect(others.map((i) => statusOf(i.id))).toEqual(['done', 'done', 'done', 'done']);
   });
