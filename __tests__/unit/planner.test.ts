@@ -134,6 +134,24 @@ describe('digest references', () => {
     expect(untagOnly(p)).toEqual(['app:1']);
     expect(step(p, 'untag:app:1')).toMatchObject({ digests: [] });
   });
+
+  it('so does one whose kept tag sorts before the tag that goes', () => {
+    const a = image(['app:1', 'app:2'], { digests: [digest('app', 'e')] as never });
+    const p = plan(inv([a]), policy({ images: ['app:2'] }), NOW);
+    expect(untagOnly(p)).toEqual(['app:2']);
+    expect(step(p, 'untag:app:2')).toMatchObject({ digests: [], dependsOn: [] });
+  });
+
+  it("a repository's digests all go with its one carrier", () => {
+    const a = image(['app:1', 'lib:1'], {
+      digests: [digest('app', 'e'), digest('lib', 'd'), digest('app', 'f')] as never
+    });
+    const p = plan(inv([a]), policy({ images: ['**'] }), NOW);
+    expect(step(p, 'untag:app:1')).toMatchObject({
+      digests: [digest('app', 'e'), digest('app', 'f')]
+    });
+    expect(step(p, 'untag:lib:1')).toMatchObject({ digests: [digest('lib', 'd')] });
+  });
 });
 
 describe('digest-only images are dangling, as Docker says', () => {

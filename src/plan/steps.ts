@@ -3,7 +3,7 @@ import { displayName } from './containers.js';
 import type { Selection } from './selection.js';
 import type { ImageEntry, ImageNode, InventoryIndex } from './index-inventory.js';
 import type { ParsedRef } from './patterns.js';
-import { untagOrder } from './references.js';
+import { refsOf, untagOrder } from './references.js';
 import type { ContainerId, ImageId, Plan, Reference, Step, StepId } from './types.js';
 
 /** The one way to make a StepId: one constructor per step kind. */
@@ -214,13 +214,15 @@ function pruneLocks(
   const shared = new Uint8Array(deleted.length);
   for (let i = 0; i < childrenFirst.length; i++) {
     const node = childrenFirst[i]!;
-    if (deleted[node.n] === undefined) continue;
+    // Most images have no parent: they skip the walk, and the callback it would be made for.
+    if (!node.parent || deleted[node.n] === undefined) continue;
     reach(node, (a, via) => {
       if (firstVia[a.n] === -1) firstVia[a.n] = via.n;
       else if (firstVia[a.n] !== via.n) shared[a.n] = 1;
     });
   }
   return (node) => {
+    if (!node.parent) return undefined;
     let locks: ImageId[] | undefined;
     reach(node, (a) => {
       if (shared[a.n]) (locks ??= []).push(a.id);
@@ -275,19 +277,42 @@ function digestCarriers(
   { tags, digests }: ImageEntry,
   untags: readonly ParsedRef[]
 ): Carried[] | undefined {
-  // An image has a handful of references: scans are cheaper than sets and maps here.
+  // An image has a handful of references: scans are cheaper than sets and maps here, and loops
+  // rather than callbacks, each of which would make a scope for `repository` on 16,000 images.
   let carriers: Carried[] | undefined;
-  digests.forEach(({ repository }, n) => {
-    // Each repository once, at its first digest.
-    if (digests.findIndex((d) => d.repository === repository) !== n) return;
-    const same = tags.filter((t) => t.repository === repository);
-    if (same.length === 0 || !same.every((t) => untags.includes(t))) return;
-    const ordered = untagOrder(same).map((t) => t.ref);
+  for (let n = 0; n < digests.length; n++) {
+    const { repository } = digests[n]!;
+    if (!firstOfRepository(digests, n)) continue;
+    const same = ofRepository(tags, repository);
+    if (same.length === 0 || !includesAll(untags, same)) continue;
+    const ordered = refsOf(untagOrder(same));
+    const carried = refsOf(ofRepository(digests, repository));
     (carriers ??= []).push({
       tag: ordered[ordered.length - 1]!,
-      digests: digests.filter((d) => d.repository === repository).map((d) => d.ref),
+      digests: carried,
       after: ordered.slice(0, -1)
     });
-  });
+  }
   return carriers;
+}
+
+/** Whether `refs[n]` is the first of its repository in `refs`. */
+function firstOfRepository(refs: readonly ParsedRef[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (refs[i]!.repository === refs[n]!.repository) return false;
+  return true;
+}
+
+/** Those of `refs` in `repository`, in a list of their number. */
+function ofRepository(refs: readonly ParsedRef[], repository: ParsedRef['repository']) {
+  let count = 0;
+  for (let i = 0; i < refs.length; i++) if (refs[i]!.repository === repository) count++;
+  const out = new Array<ParsedRef>(count);
+  for (let i = 0, k = 0; k < count; i++)
+    if (refs[i]!.repository === repository) out[k++] = refs[i]!;
+  return out;
+}
+
+function includesAll(refs: readonly ParsedRef[], some: readonly ParsedRef[]): boolean {
+  for (let i = 0; i < some.length; i++) if (!refs.includes(some[i]!)) return false;
+  return true;
 }
