@@ -48065,15 +48065,16 @@ function rankKeepLatest(index, policy, match) {
             // Images come in ID order, so the image's candidate, if it has one yet, is the last one.
             const last = group[group.length - 1];
             if (last?.id !== id)
-                group.push({ id, time: index.ageOf(entry).time, entries: [entry] });
-            else if (!last.entries.includes(entry))
-                last.entries.push(entry);
+                group.push({ id, time: index.ageOf(entry).time, entry });
+            else if (last.entry !== entry && !last.relisted?.includes(entry)) {
+                (last.relisted ??= []).push(entry);
+            }
         }
     }
     // The tags are collected only for the few candidates kept.
     for (const group of groups.values()) {
         newest(group, policy.keepLatest).forEach((c, n) => {
-            for (const entry of c.entries) {
+            for (const entry of [c.entry, ...(c.relisted ?? [])]) {
                 for (const tag of entry.tags) {
                     if (groupOf[tag.repository.n] === group && counts(tag))
                         kept.set(tag, n + 1);
@@ -48094,7 +48095,9 @@ function newest(candidates, keep) {
         return candidates.sort(newerFirst).slice(0, keep);
     }
     const top = [];
-    for (const c of candidates) {
+    // By index: `for … of` makes an iterator result per candidate in code not yet optimised.
+    for (let i = 0; i < candidates.length; i++) {
+        const c = candidates[i];
         if (top.length === keep && newerFirst(c, top[keep - 1]) > 0)
             continue;
         let at = top.length;

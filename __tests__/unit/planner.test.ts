@@ -7,6 +7,7 @@ import type {
   InventoryImage,
   Plan,
   Reason,
+  Reference,
   Step
 } from '../../src/plan/types.js';
 import { DAY, NOW, container, image, policy } from '../../__fixtures__/inventory.js';
@@ -645,6 +646,16 @@ describe('keep-latest', () => {
     const b = image(['app:2'], { ageDays: 1 });
     const p = plan(inv([a, b]), policy({ images: ['app'], keepLatest: 1 }), NOW);
     expect(p.deleteImages.map((i) => i.id)).toEqual([a.id]);
+  });
+
+  it('counts an ID the engine lists twice once, and keeps the tags of both listings', () => {
+    const old = image(['app:1'], { ageDays: 9 });
+    const kept = image(['app:2'], { ageDays: 1 });
+    const again = { ...kept, tags: ['app:3'] as Reference[] };
+    const p = plan(inv([old, kept, again]), policy({ images: ['app'], keepLatest: 1 }), NOW);
+    expect(p.deleteImages.map((i) => i.id)).toEqual([old.id]);
+    expect(reasonsFor(p, 'app:2')).toEqual(['kept-by-keep-latest']);
+    expect(reasonsFor(p, 'app:3')).toEqual(['kept-by-keep-latest']);
   });
 });
 

@@ -8,8 +8,10 @@ import type { ImageId, Policy } from './types.js';
 interface Candidate {
   id: ImageId;
   time: number;
-  /** The image's listing, and any later one of its ID: their tags in the group are the candidate's. */
-  entries: ImageEntry[];
+  /** The image's listing: its tags in the group are the candidate's. */
+  entry: ImageEntry;
+  /** Later listings of its ID, should the engine list one twice: their tags are the candidate's too. */
+  relisted?: ImageEntry[];
 }
 
 const newerFirst = (a: Candidate, b: Candidate) => b.time - a.time || (a.id < b.id ? -1 : 1);
@@ -46,14 +48,16 @@ export function rankKeepLatest(
       }
       // Images come in ID order, so the image's candidate, if it has one yet, is the last one.
       const last = group[group.length - 1];
-      if (last?.id !== id) group.push({ id, time: index.ageOf(entry).time, entries: [entry] });
-      else if (!last.entries.includes(entry)) last.entries.push(entry);
+      if (last?.id !== id) group.push({ id, time: index.ageOf(entry).time, entry });
+      else if (last.entry !== entry && !last.relisted?.includes(entry)) {
+        (last.relisted ??= []).push(entry);
+      }
     }
   }
   // The tags are collected only for the few candidates kept.
   for (const group of groups.values()) {
     newest(group, policy.keepLatest).forEach((c, n) => {
-      for (const entry of c.entries) {
+      for (const entry of [c.entry, ...(c.relisted ?? [])]) {
         for (const tag of entry.tags) {
           if (groupOf[tag.repository.n] === group && counts(tag)) kept.set(tag, n + 1);
         }
@@ -74,7 +78,9 @@ function newest(candidates: Candidate[], keep: number): Candidate[] {
     return candidates.sort(newerFirst).slice(0, keep);
   }
   const top: Candidate[] = [];
-  for (const c of candidates) {
+  // By index: `for … of` makes an iterator result per candidate in code not yet optimised.
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!;
     if (top.length === keep && newerFirst(c, top[keep - 1]!) > 0) continue;
     let at = top.length;
     while (at > 0 && newerFirst(c, top[at - 1]!) < 0) at--;
