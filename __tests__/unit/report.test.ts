@@ -11,12 +11,13 @@ import type {
   Plan,
   Reason,
   Reference,
-  SpaceReport
+  SpaceReport,
+  StepId
 } from '../../src/plan/types.js';
 import { describeReason, shortId } from '../../src/report/reason.js';
 import { escapeCell, renderSummary, SUMMARY_BUDGET } from '../../src/report/summary.js';
 import { outputValues, setOutputs } from '../../src/report/outputs.js';
-import { reportDir, writeReport } from '../../src/report/json.js';
+import { jsonPieces, reportDir, writeReport } from '../../src/report/json.js';
 import { outcome } from '../../__fixtures__/outcome.js';
 
 const MINUTE = 60_000;
@@ -668,6 +669,37 @@ describe('outputValues', () => {
   });
 });
 
+function reportData(steps: Plan['steps'] = []) {
+  const plan: Plan = {
+    now: NOW,
+    steps,
+    deleteImages: [],
+    removeContainers: [],
+    removeVolumes: [],
+    pruneBuildCache: [],
+    skipped: [],
+    space: {
+      bytes: 0,
+      exact: true,
+      containerBytes: 0,
+      volumeBytes: 0,
+      buildCacheBytes: 0,
+      sharedBytes: 0,
+      layers: []
+    },
+    leftovers: { anonymousVolumes: { count: 0, bytes: 0 }, namedVolumes: { count: 0, bytes: 0 } }
+  };
+  return {
+    version: '0.1.0',
+    stage: 'main' as const,
+    settings: { images: ['**'] },
+    inventorySize: { images: 3, containers: 1 },
+    plan,
+    outcome: sample,
+    space: SPACE
+  };
+}
+
 describe('files', () => {
   const made: string[] = [];
   const scratch = () => {
@@ -700,34 +732,7 @@ describe('files', () => {
 
   it('writeReport creates the directory, never overwrites, and writes pretty JSON', () => {
     const dir = join(scratch(), 'nested', 'dir');
-    const plan: Plan = {
-      now: NOW,
-      steps: [],
-      deleteImages: [],
-      removeContainers: [],
-      removeVolumes: [],
-      pruneBuildCache: [],
-      skipped: [],
-      space: {
-        bytes: 0,
-        exact: true,
-        containerBytes: 0,
-        volumeBytes: 0,
-        buildCacheBytes: 0,
-        sharedBytes: 0,
-        layers: []
-      },
-      leftovers: { anonymousVolumes: { count: 0, bytes: 0 }, namedVolumes: { count: 0, bytes: 0 } }
-    };
-    const data = {
-      version: '0.1.0',
-      stage: 'main' as const,
-      settings: { images: ['**'] },
-      inventorySize: { images: 3, containers: 1 },
-      plan,
-      outcome: sample,
-      space: SPACE
-    };
+    const data = reportData();
     const first = writeReport(dir, data);
     const second = writeReport(dir, data);
     expect(first).not.toBe(second);
@@ -740,5 +745,58 @@ describe('files', () => {
       ...data,
       outcome: JSON.parse(JSON.stringify(sample))
     });
+  });
+
+  it('writes each step on a line of its own, across write chunks, as JSON.stringify reads', () => {
+    const step = (n: number): Plan['steps'][number] => ({
+      kind: 'untag',
+      id: `untag:registry.example/app:${n}` as StepId,
+      reference: `registry.example/app:${n}-${'x'.repeat(500)}` as Reference,
+      image: `sha256:${'a'.repeat(64)}` as ImageId,
+      digests: [],
+      requires: { kind: 'names-image', image: `sha256:${'a'.repeat(64)}` as ImageId },
+      dependsOn: []
+    });
+    // Over 1 MiB of steps: more than one write.
+    const steps = Array.from({ length: 3000 }, (_, n) => step(n));
+    const file = writeReport(scratch(), reportData(steps));
+    const text = readFileSync(file, 'utf8');
+    expect(text.length).toBeGreaterThan(2 ** 21);
+    const lines = text.split('\n');
+    expect(lines).toContain(`      ${JSON.stringify(steps[0])},`);
+    expect(lines).toContain(`      ${JSON.stringify(steps[2999])}`);
+    expect(JSON.parse(text).plan.steps).toEqual(steps);
+    expect(text.endsWith('}\n')).toBe(true);
+  });
+
+  it('leaves no half-written report when the data cannot be written', () => {
+    const dir = scratch();
+    const data = reportData();
+    Object.defineProperty(data.plan, 'skipped', {
+      enumerable: true,
+      get: () => {
+        throw new Error('unreadable');
+      }
+    });
+    expect(() => writeReport(dir, data)).toThrow('unreadable');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('jsonPieces reads as JSON.stringify does, for any JSON value and what JSON leaves out', () => {
+    const leftOut = fc.constantFrom(undefined, () => 1, Symbol('s'));
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof(
+        { depthSize: 'small' },
+        fc.jsonValue(),
+        fc.date({ noInvalidDate: true }),
+        fc.array(fc.oneof(tie('any'), leftOut)),
+        fc.dictionary(fc.string(), fc.oneof(tie('any'), leftOut))
+      )
+    })).any;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(JSON.parse([...jsonPieces(v)].join(''))).toEqual(JSON.parse(JSON.stringify(v)));
+      })
+    );
   });
 });
